@@ -1,0 +1,13 @@
+#include "kernels/packing.h"
+
+namespace lowbit::kernels {
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::ok: return "ok";
+    case Status::null_pointer: return "null pointer";
+    case Status::bad_size: return "bad size or stride";
+    case Status::out_of_range: return "value out of range for the packed format";
+  }
+  return "unknown status";
+}
+}  // namespace lowbit::kernels

@@ -1,0 +1,29 @@
+# System packages (Debian bookworm), found once for the whole project. Only our own glue lives here.
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
+find_package(ZLIB REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 QUIET CONFIG)
+find_package(xsimd QUIET)
+# Debian's xsimd 8.1 exports INTERFACE_LINK_LIBRARIES "xtl", a target that does not exist: clear it.
+if(TARGET xsimd AND NOT TARGET xtl)
+  set_property(TARGET xsimd PROPERTY INTERFACE_LINK_LIBRARIES "")
+endif()
+find_package(Threads REQUIRED)
+if(LOWBIT_OPENMP)
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+endif()
+if(LOWBIT_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()
+if(LOWBIT_BUILD_BENCH)
+  find_package(benchmark QUIET)
+  # Optional peers for the kernel benchmarks: OpenBLAS (cblas_sgemm) and oneDNN (dnnl_gemm_u8s8s32).
+  find_path(OPENBLAS_INCLUDE_DIR cblas.h PATHS /usr/include/x86_64-linux-gnu/openblas-pthread
+            /usr/include/aarch64-linux-gnu/openblas-pthread /usr/include/openblas NO_DEFAULT_PATH)
+  find_library(OPENBLAS_LIBRARY NAMES openblas PATHS /usr/lib/x86_64-linux-gnu/openblas-pthread
+               /usr/lib/aarch64-linux-gnu/openblas-pthread)
+  # Debian's dnnl-config.cmake requires OpenCL: find the library and header directly instead.
+  find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.h)
+  find_library(DNNL_LIBRARY NAMES dnnl)
+endif()
