@@ -1,4 +1,6 @@
 # System packages (Debian bookworm), found once for the whole project. Only our own glue lives here.
+# LOWBIT_KERNELS_ONLY (cross builds): kernels + runtime need only Threads, OpenMP and doctest.
+if(NOT LOWBIT_KERNELS_ONLY)
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(ZLIB REQUIRED)
 find_package(fmt REQUIRED)
@@ -9,6 +11,7 @@ find_package(xsimd QUIET)
 if(TARGET xsimd AND NOT TARGET xtl)
   set_property(TARGET xsimd PROPERTY INTERFACE_LINK_LIBRARIES "")
 endif()
+endif()
 find_package(Threads REQUIRED)
 if(LOWBIT_OPENMP)
   find_package(OpenMP REQUIRED COMPONENTS CXX)
@@ -16,7 +19,7 @@ endif()
 if(LOWBIT_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()
-if(LOWBIT_BUILD_BENCH)
+if(LOWBIT_BUILD_BENCH AND NOT LOWBIT_KERNELS_ONLY)
   find_package(benchmark QUIET)
   # Optional peers for the kernel benchmarks: OpenBLAS (cblas_sgemm) and oneDNN (dnnl_gemm_u8s8s32).
   find_path(OPENBLAS_INCLUDE_DIR cblas.h PATHS /usr/include/x86_64-linux-gnu/openblas-pthread
