@@ -1,7 +1,9 @@
 // The one RNG type: xoshiro256** seeded through splitmix64. Same seed + same thread count => same run.
 // Parallel code never shares an Rng; it forks child streams (fork(k)) deterministically.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace lowbit {

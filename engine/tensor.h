@@ -65,6 +65,9 @@ class Tensor {
   void zero() { fill(0.0f); }
   void copy_from(const Tensor& src);  // same numel required; copies data
   bool shares_storage(const Tensor& o) const { return storage_ == o.storage_; }
+  // True when no other Tensor handle (or view) refers to this storage: in-place updates are then invisible to
+  // anyone else. Autograd uses it to accumulate gradients in place without copying shared buffers.
+  bool storage_unique() const { return storage_.use_count() == 1; }
   std::vector<float> to_vector() const;
 
  private:

@@ -1,0 +1,79 @@
+// Pointwise activations. Backward masks are computed from the saved input (or output where that is cheaper:
+// tanh' = 1 − y², σ' = y(1 − y)).
+#include <cmath>
+
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+
+namespace lowbit {
+using namespace ops_detail;
+
+namespace {
+// y = f(x); backward g·d(x, y).
+template <class Fwd, class D>
+Var pointwise(const char* op, const Var& a, Fwd f, D d) {
+  check_defined(a, op, "input");
+  Tensor X = a.value();
+  Tensor Y = Tensor::empty(X.shape());
+  const float* xp = X.data();
+  float* yp = Y.data();
+  parallel_for(X.numel(), [&](int64_t i) { yp[i] = f(xp[i]); });
+  return Var::make(Y, {a}, [X, Y, d](const Tensor& g, std::vector<Var>& in) {
+    Tensor gx = Tensor::empty(X.shape());
+    const float* xp = X.data();
+    const float* yp = Y.data();
+    const float* gp = g.data();
+    float* gxp = gx.data();
+    parallel_for(X.numel(), [&](int64_t i) { gxp[i] = gp[i] * d(xp[i], yp[i]); });
+    in[0].add_grad(gx);
+  });
+}
+}  // namespace
+
+Var relu(const Var& a) {
+  return pointwise(
+      "relu", a, [](float x) { return x > 0.0f ? x : 0.0f; },
+      [](float x, float) { return x > 0.0f ? 1.0f : 0.0f; });
+}
+
+Var hardtanh(const Var& a, float lo, float hi) {
+  LOWBIT_CHECK(lo < hi, "hardtanh: lo ({}) must be below hi ({})", lo, hi);
+  return pointwise(
+      "hardtanh", a, [lo, hi](float x) { return x < lo ? lo : (x > hi ? hi : x); },
+      [lo, hi](float x, float) { return (x >= lo && x <= hi) ? 1.0f : 0.0f; });
+}
+
+Var clip(const Var& a, float lo, float hi) {
+  LOWBIT_CHECK(lo < hi, "clip: lo ({}) must be below hi ({})", lo, hi);
+  return pointwise(
+      "clip", a, [lo, hi](float x) { return x < lo ? lo : (x > hi ? hi : x); },
+      [lo, hi](float x, float) { return (x >= lo && x <= hi) ? 1.0f : 0.0f; });
+}
+
+Var tanh(const Var& a) {
+  return pointwise(
+      "tanh", a, [](float x) { return std::tanh(x); }, [](float, float y) { return 1.0f - y * y; });
+}
+
+Var sigmoid(const Var& a) {
+  return pointwise(
+      "sigmoid", a,
+      [](float x) {
+        // Stable for large |x|: never exponentiates a large positive number.
+        if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
+        const float e = std::exp(x);
+        return e / (1.0f + e);
+      },
+      [](float, float y) { return y * (1.0f - y); });
+}
+
+Var sign_ste(const Var& a, float clip_at) {
+  if (clip_at <= 0.0f)
+    return pointwise(
+        "sign_ste", a, [](float x) { return x >= 0.0f ? 1.0f : -1.0f; }, [](float, float) { return 1.0f; });
+  return pointwise(
+      "sign_ste", a, [](float x) { return x >= 0.0f ? 1.0f : -1.0f; },
+      [clip_at](float x, float) { return std::fabs(x) <= clip_at ? 1.0f : 0.0f; });
+}
+
+}  // namespace lowbit

@@ -1,0 +1,96 @@
+// Internal helpers shared by the op families (not part of the public API).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/threading.h"
+#include "engine/var.h"
+#include "kernels/omp.h"
+
+namespace lowbit::ops_detail {
+
+// Elementwise loops below this many elements run serially: fork/join costs more than it saves.
+inline constexpr int64_t kParallelGrain = 1 << 15;
+
+// Threads for a loop over n elements (1 when small or already inside a parallel region).
+inline int threads_for(int64_t n) {
+#if defined(_OPENMP)
+  if (omp_in_parallel()) return 1;
+#endif
+  return n >= kParallelGrain ? num_threads() : 1;
+}
+
+// f(i) for i in [0, n), parallel when the total work (in elements touched) is large.
+template <class F>
+inline void parallel_for_work(int64_t n, int64_t work, F f) {
+  const int nt = n > 1 ? threads_for(work) : 1;
+  if (nt <= 1) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+// f(i) for i in [0, n), parallel for large n.
+template <class F>
+inline void parallel_for(int64_t n, F f) {
+  parallel_for_work(n, n, f);
+}
+
+// Runs f(begin, end) over [0, n) split into `parts` contiguous ranges in parallel (parts ≥ 1).
+template <class F>
+inline void parallel_ranges(int64_t n, int parts, F f) {
+  if (parts <= 1 || n <= 1) {
+    f(int64_t(0), n);
+    return;
+  }
+  LOWBIT_OMP(parallel for num_threads(parts) schedule(static))
+  for (int p = 0; p < parts; ++p) {
+    const int64_t lo = n * p / parts, hi = n * (p + 1) / parts;
+    if (lo < hi) f(lo, hi);
+  }
+}
+
+// Sum of f(i) over a contiguous range with 8 independent accumulators (vectorisable, fixed order).
+template <class F>
+inline double block_sum(int64_t lo, int64_t hi, F f) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = lo;
+  for (; i + 8 <= hi; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += f(i + k);
+  double s = 0.0;
+  for (int k = 0; k < 8; ++k) s += acc[k];
+  for (; i < hi; ++i) s += f(i);
+  return s;
+}
+
+// Deterministic sum of f(i), i in [0, n): fixed 4096-element blocks summed in float, blocks combined in double in
+// order. The result is independent of the thread count.
+template <class F>
+inline double det_sum(int64_t n, F f) {
+  constexpr int64_t kBlock = 4096;
+  const int64_t nb = (n + kBlock - 1) / kBlock;
+  if (nb <= 1) return block_sum(0, n, f);
+  std::vector<double> part(static_cast<size_t>(nb));
+  parallel_for_work(nb, n, [&](int64_t b) { part[b] = block_sum(b * kBlock, std::min(n, (b + 1) * kBlock), f); });
+  double s = 0.0;
+  for (double p : part) s += p;
+  return s;
+}
+
+inline bool wants_grad(const std::vector<Var>& in, size_t i) { return i < in.size() && in[i].requires_grad(); }
+
+inline void check_defined(const Var& v, const char* op, const char* what) {
+  LOWBIT_CHECK(v.defined(), "{}: {} is an undefined Var", op, what);
+}
+
+inline void check_rank(const Var& v, int rank, const char* op, const char* what) {
+  check_defined(v, op, what);
+  LOWBIT_CHECK(v.shape().rank() == rank, "{}: {} must have rank {}, got shape {}", op, what, rank,
+               v.shape().str());
+}
+
+}  // namespace lowbit::ops_detail

@@ -1,0 +1,360 @@
+// 2-D convolution, NCHW, weight [Cout, Cin/groups, KH, KW].
+//
+// General path (im2col + GEMM), per image n and group g, with K = Cin_g·KH·KW and P = OH·OW:
+//   col[K, P]        = im2col(x[n, g])                       (zero padding materialised as zeros)
+//   y[n, g][Cout_g, P] = W_g[Cout_g, K] · col[K, P] + b
+// Backward, with dy[n, g] of shape [Cout_g, P]:
+//   dcol[K, P]  = W_gᵀ · dy[n, g]      then col2im scatters dcol back onto dx[n, g] (adds overlaps)
+//   dW_g       += dy[n, g] · colᵀ      (im2col recomputed instead of stored: it is cheap next to the GEMM and
+//                                       keeping it would cost K·P floats per image per layer)
+//   db[c]       = Σ_{n, p} dy[n, c, p]
+// Images are processed in parallel (static schedule, one scratch buffer per thread). The weight gradient is
+// accumulated per thread and the per-thread partials are summed in thread order, so results are bit-identical
+// for a fixed thread count. 1×1 convolutions with stride 1 and no padding skip im2col (col is x itself).
+//
+// Depthwise path (groups == Cin == Cout): a direct loop; a GEMM with M = 1 would waste the kernel.
+#include <algorithm>
+#include <cstring>
+
+#include "engine/gemm.h"
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+
+namespace lowbit {
+using namespace ops_detail;
+
+int64_t conv_out_size(int64_t in, int k, int stride, int pad) {
+  LOWBIT_CHECK(stride >= 1, "conv_out_size: stride must be >= 1, got {}", stride);
+  return (in + 2 * static_cast<int64_t>(pad) - k) / stride + 1;
+}
+
+namespace {
+
+struct ConvGeom {
+  int64_t N, C, H, W;      // input
+  int64_t O, KH, KW;       // output channels, kernel
+  int64_t OH, OW;          // output spatial
+  int64_t sh, sw, ph, pw;  // stride, padding
+  int64_t G;               // groups
+  int64_t Cg() const { return C / G; }
+  int64_t Og() const { return O / G; }
+  int64_t K() const { return Cg() * KH * KW; }
+  int64_t P() const { return OH * OW; }
+  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+};
+
+// col[(c·KH + kh)·KW + kw][oh·OW + ow] = x[c][oh·sh − ph + kh][ow·sw − pw + kw] (0 outside the image).
+void im2col(const float* x, const ConvGeom& g, float* col) {
+  const int64_t C = g.Cg(), H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        float* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
+        const float* xc = x + c * H * W;
+        // Output columns whose input column lies inside [0, W): ow in [ow_lo, ow_hi).
+        const int64_t off = kw - g.pw;
+        int64_t ow_lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.sw - 1) / g.sw;
+        ow_lo = std::min(ow_lo, OW);
+        ow_hi = std::min(std::max(ow_hi, ow_lo), OW);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          float* r = row + oh * OW;
+          const int64_t ih = oh * g.sh - g.ph + kh;
+          if (ih < 0 || ih >= H) {
+            std::memset(r, 0, static_cast<size_t>(OW) * sizeof(float));
+            continue;
+          }
+          const float* xr = xc + ih * W + off;
+          for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = 0.0f;
+          if (g.sw == 1) {
+            std::memcpy(r + ow_lo, xr + ow_lo, static_cast<size_t>(ow_hi - ow_lo) * sizeof(float));
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xr[ow * g.sw];
+          }
+          for (int64_t ow = ow_hi; ow < OW; ++ow) r[ow] = 0.0f;
+        }
+      }
+}
+
+// dx[c][ih][iw] += Σ dcol over all (kh, kw, oh, ow) that read it: the adjoint of im2col.
+void col2im_add(const float* col, const ConvGeom& g, float* dx) {
+  const int64_t C = g.Cg(), H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const float* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
+        float* xc = dx + c * H * W;
+        const int64_t off = kw - g.pw;
+        int64_t ow_lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.sw - 1) / g.sw;
+        ow_lo = std::min(ow_lo, OW);
+        ow_hi = std::min(std::max(ow_hi, ow_lo), OW);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t ih = oh * g.sh - g.ph + kh;
+          if (ih < 0 || ih >= H) continue;
+          const float* r = row + oh * OW;
+          float* xr = xc + ih * W + off;
+          if (g.sw == 1) {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) xr[ow] += r[ow];
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) xr[ow * g.sw] += r[ow];
+          }
+        }
+      }
+}
+
+int thread_id() {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Threads for a loop over the batch: parallel over images when there are enough of them.
+int batch_threads(int64_t N) {
+#if defined(_OPENMP)
+  if (omp_in_parallel()) return 1;
+#endif
+  return static_cast<int>(std::min<int64_t>(num_threads(), N));
+}
+
+// ---- general (im2col + GEMM) ----
+
+void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+  const int64_t K = g.K(), P = g.P(), Og = g.Og(), Cg = g.Cg();
+  const int nt = batch_threads(g.N);
+  const bool pw = g.pointwise();
+  LOWBIT_OMP(parallel num_threads(nt))
+  {
+    std::vector<float> col(pw ? 0 : static_cast<size_t>(K * P));
+    LOWBIT_OMP(for schedule(static))
+    for (int64_t n = 0; n < g.N; ++n) {
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+        float* yg = y + (n * g.O + gi * Og) * P;
+        const float* src = xg;
+        if (!pw) {
+          im2col(xg, g, col.data());
+          src = col.data();
+        }
+        if (b) {
+          for (int64_t o = 0; o < Og; ++o) std::fill(yg + o * P, yg + (o + 1) * P, b[gi * Og + o]);
+        }
+        // With nt == 1 and few images, let the GEMM itself use the threads.
+        auto gemm = nt > 1 ? sgemm_serial : sgemm;
+        gemm(false, false, Og, P, K, 1.0f, w + gi * Og * K, K, src, P, b ? 1.0f : 0.0f, yg, P);
+      }
+    }
+  }
+}
+
+void conv_backward_input_gemm(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  const int64_t K = g.K(), P = g.P(), Og = g.Og(), Cg = g.Cg();
+  const int nt = batch_threads(g.N);
+  const bool pw = g.pointwise();
+  LOWBIT_OMP(parallel num_threads(nt))
+  {
+    std::vector<float> dcol(pw ? 0 : static_cast<size_t>(K * P));
+    auto gemm = nt > 1 ? sgemm_serial : sgemm;
+    LOWBIT_OMP(for schedule(static))
+    for (int64_t n = 0; n < g.N; ++n) {
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        float* dxg = dx + (n * g.C + gi * Cg) * g.H * g.W;
+        const float* dyg = dy + (n * g.O + gi * Og) * P;
+        if (pw) {
+          gemm(true, false, K, P, Og, 1.0f, w + gi * Og * K, K, dyg, P, 0.0f, dxg, P);
+        } else {
+          gemm(true, false, K, P, Og, 1.0f, w + gi * Og * K, K, dyg, P, 0.0f, dcol.data(), P);
+          std::memset(dxg, 0, static_cast<size_t>(Cg * g.H * g.W) * sizeof(float));
+          col2im_add(dcol.data(), g, dxg);
+        }
+      }
+    }
+  }
+}
+
+// dw = Σ_n dy[n]·col[n]ᵀ, accumulated per thread then reduced in thread order.
+void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* x, float* dw) {
+  const int64_t K = g.K(), P = g.P(), Og = g.Og(), Cg = g.Cg();
+  const int64_t wsize = g.O * K;
+  const int nt = batch_threads(g.N);
+  const bool pw = g.pointwise();
+  std::vector<float> partial(static_cast<size_t>(std::max(0, nt - 1)) * static_cast<size_t>(wsize));
+  std::fill(dw, dw + wsize, 0.0f);
+  LOWBIT_OMP(parallel num_threads(nt))
+  {
+    const int t = thread_id();
+    float* acc = t == 0 ? dw : partial.data() + (t - 1) * wsize;
+    std::fill(acc, acc + wsize, 0.0f);
+    std::vector<float> col(pw ? 0 : static_cast<size_t>(K * P));
+    auto gemm = nt > 1 ? sgemm_serial : sgemm;
+    LOWBIT_OMP(for schedule(static))
+    for (int64_t n = 0; n < g.N; ++n) {
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+        const float* dyg = dy + (n * g.O + gi * Og) * P;
+        const float* src = xg;
+        if (!pw) {
+          im2col(xg, g, col.data());
+          src = col.data();
+        }
+        gemm(false, true, Og, K, P, 1.0f, dyg, P, src, P, 1.0f, acc + gi * Og * K, K);
+      }
+    }
+  }
+  for (int t = 1; t < nt; ++t) {
+    const float* p = partial.data() + (t - 1) * wsize;
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += p[i];
+  }
+}
+
+// ---- depthwise (groups == C == O): direct loops ----
+
+void dw_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+  const int64_t HW = g.H * g.W, P = g.P();
+  parallel_for_work(g.N * g.C, g.N * g.C * P * g.KH * g.KW, [&](int64_t nc) {
+    const int64_t c = nc % g.C;
+    const float* xc = x + nc * HW;
+    const float* wc = w + c * g.KH * g.KW;
+    float* yc = y + nc * P;
+    const float bias = b ? b[c] : 0.0f;
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        float s = bias;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          const int64_t ih = oh * g.sh - g.ph + kh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t iw = ow * g.sw - g.pw + kw;
+            if (iw < 0 || iw >= g.W) continue;
+            s += wc[kh * g.KW + kw] * xc[ih * g.W + iw];
+          }
+        }
+        yc[oh * g.OW + ow] = s;
+      }
+  });
+}
+
+void dw_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  const int64_t HW = g.H * g.W, P = g.P();
+  parallel_for_work(g.N * g.C, g.N * g.C * P * g.KH * g.KW, [&](int64_t nc) {
+    const int64_t c = nc % g.C;
+    float* dxc = dx + nc * HW;
+    const float* wc = w + c * g.KH * g.KW;
+    const float* dyc = dy + nc * P;
+    std::fill(dxc, dxc + HW, 0.0f);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const float d = dyc[oh * g.OW + ow];
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          const int64_t ih = oh * g.sh - g.ph + kh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t iw = ow * g.sw - g.pw + kw;
+            if (iw < 0 || iw >= g.W) continue;
+            dxc[ih * g.W + iw] += wc[kh * g.KW + kw] * d;
+          }
+        }
+      }
+  });
+}
+
+void dw_backward_weight(const ConvGeom& g, const float* dy, const float* x, float* dw) {
+  const int64_t HW = g.H * g.W, P = g.P(), KK = g.KH * g.KW;
+  parallel_for_work(g.C, g.N * g.C * P * KK, [&](int64_t c) {
+    double acc[64] = {};  // KH·KW ≤ 64 is checked by the caller
+    for (int64_t n = 0; n < g.N; ++n) {
+      const float* xc = x + (n * g.C + c) * HW;
+      const float* dyc = dy + (n * g.C + c) * P;
+      for (int64_t kh = 0; kh < g.KH; ++kh)
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          float s = 0.0f;
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            const int64_t ih = oh * g.sh - g.ph + kh;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int64_t ow = 0; ow < g.OW; ++ow) {
+              const int64_t iw = ow * g.sw - g.pw + kw;
+              if (iw < 0 || iw >= g.W) continue;
+              s += dyc[oh * g.OW + ow] * xc[ih * g.W + iw];
+            }
+          }
+          acc[kh * g.KW + kw] += s;
+        }
+    }
+    for (int64_t k = 0; k < KK; ++k) dw[c * KK + k] = static_cast<float>(acc[k]);
+  });
+}
+
+void bias_backward(const ConvGeom& g, const float* dy, float* db) {
+  const int64_t P = g.P();
+  parallel_for_work(g.O, g.N * g.O * P, [&](int64_t o) {
+    double s = 0.0;
+    for (int64_t n = 0; n < g.N; ++n) {
+      const float* p = dy + (n * g.O + o) * P;
+      s += block_sum(0, P, [p](int64_t i) { return p[i]; });
+    }
+    db[o] = static_cast<float>(s);
+  });
+}
+
+}  // namespace
+
+Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+  check_rank(x, 4, "conv2d", "input");
+  check_rank(w, 4, "conv2d", "weight");
+  const Shape xs = x.shape(), ws = w.shape();
+  LOWBIT_CHECK(p.stride_h >= 1 && p.stride_w >= 1, "conv2d: strides must be >= 1, got {}x{}", p.stride_h,
+               p.stride_w);
+  LOWBIT_CHECK(p.pad_h >= 0 && p.pad_w >= 0, "conv2d: padding must be >= 0, got {}x{}", p.pad_h, p.pad_w);
+  LOWBIT_CHECK(p.groups >= 1, "conv2d: groups must be >= 1, got {}", p.groups);
+  ConvGeom g{};
+  g.N = xs[0], g.C = xs[1], g.H = xs[2], g.W = xs[3];
+  g.O = ws[0], g.KH = ws[2], g.KW = ws[3];
+  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w, g.G = p.groups;
+  LOWBIT_CHECK(g.C % g.G == 0 && g.O % g.G == 0,
+               "conv2d: groups {} must divide input channels {} (input {}) and output channels {} (weight {})", g.G,
+               g.C, xs.str(), g.O, ws.str());
+  LOWBIT_CHECK(ws[1] == g.C / g.G, "conv2d: weight {} expects {} input channels per group, input {} has {} / {} groups",
+               ws.str(), ws[1], xs.str(), g.C, g.G);
+  LOWBIT_CHECK(g.KH >= 1 && g.KW >= 1, "conv2d: empty kernel in weight {}", ws.str());
+  g.OH = conv_out_size(g.H, static_cast<int>(g.KH), p.stride_h, p.pad_h);
+  g.OW = conv_out_size(g.W, static_cast<int>(g.KW), p.stride_w, p.pad_w);
+  LOWBIT_CHECK(g.OH >= 1 && g.OW >= 1, "conv2d: kernel {}x{} (weight {}) does not fit input {} with padding {}x{}",
+               g.KH, g.KW, ws.str(), xs.str(), p.pad_h, p.pad_w);
+  const bool has_bias = b.defined();
+  if (has_bias)
+    LOWBIT_CHECK(b.shape() == Shape{g.O}, "conv2d: bias {} must be [{}] for weight {}", b.shape().str(), g.O,
+                 ws.str());
+  const bool depthwise = g.G == g.C && g.G == g.O && g.G > 1 && g.KH * g.KW <= 64;
+
+  Tensor X = x.value(), W = w.value();
+  Tensor Y = Tensor::empty(Shape{g.N, g.O, g.OH, g.OW});
+  const float* bp = has_bias ? b.value().data() : nullptr;
+  if (depthwise) dw_forward(g, X.data(), W.data(), bp, Y.data());
+  else conv_forward_gemm(g, X.data(), W.data(), bp, Y.data());
+
+  std::vector<Var> inputs{x, w};
+  if (has_bias) inputs.push_back(b);
+  return Var::make(Y, std::move(inputs), [g, X, W, depthwise](const Tensor& dy, std::vector<Var>& in) {
+    if (in[0].requires_grad()) {
+      Tensor dx = Tensor::empty(X.shape());
+      if (depthwise) dw_backward_input(g, dy.data(), W.data(), dx.data());
+      else conv_backward_input_gemm(g, dy.data(), W.data(), dx.data());
+      in[0].add_grad(dx);
+    }
+    if (in[1].requires_grad()) {
+      Tensor dw = Tensor::empty(W.shape());
+      if (depthwise) dw_backward_weight(g, dy.data(), X.data(), dw.data());
+      else conv_backward_weight_gemm(g, dy.data(), X.data(), dw.data());
+      in[1].add_grad(dw);
+    }
+    if (wants_grad(in, 2)) {
+      Tensor db = Tensor::empty(Shape{g.O});
+      bias_backward(g, dy.data(), db.data());
+      in[2].add_grad(db);
+    }
+  });
+}
+
+}  // namespace lowbit
