@@ -1,0 +1,114 @@
+#include "bench/common/peers.h"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+
+#include "kernels/omp.h"
+
+#if defined(LOWBIT_HAVE_OPENBLAS)
+#include <cblas.h>
+#endif
+#if defined(LOWBIT_HAVE_DNNL)
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+namespace lowbit::bench::peers {
+
+namespace {
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+#if defined(_OPENMP)
+void set_omp_threads(int threads) { omp_set_num_threads(std::max(1, threads)); }
+#else
+void set_omp_threads(int) {}
+#endif
+}  // namespace
+
+void eigen_sgemm(int M, int N, int K, const float* A, const float* B, float* C, int threads) {
+  Eigen::Map<const RowMat> b(B, K, N);
+  const int t = std::max(1, std::min(threads, M));
+  if (t == 1) {
+    Eigen::Map<RowMat>(C, M, N).noalias() = Eigen::Map<const RowMat>(A, M, K) * b;
+    return;
+  }
+  // Row blocks of C, one Eigen product each (Eigen is built with EIGEN_DONT_PARALLELIZE).
+  LOWBIT_OMP(parallel for num_threads(t) schedule(static))
+  for (int i = 0; i < t; ++i) {
+    const int r0 = static_cast<int>(static_cast<int64_t>(M) * i / t);
+    const int r1 = static_cast<int>(static_cast<int64_t>(M) * (i + 1) / t);
+    if (r1 > r0)
+      Eigen::Map<RowMat>(C + static_cast<size_t>(r0) * N, r1 - r0, N).noalias() =
+          Eigen::Map<const RowMat>(A + static_cast<size_t>(r0) * K, r1 - r0, K) * b;
+  }
+}
+
+#if defined(LOWBIT_HAVE_OPENBLAS)
+void openblas_sgemm(int M, int N, int K, const float* A, const float* B, float* C, int threads) {
+  openblas_set_num_threads(std::max(1, threads));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+}
+
+void openblas_sgemv(int M, int K, const float* A, const float* x, float* y, int threads) {
+  openblas_set_num_threads(std::max(1, threads));
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, M, K, 1.0f, A, K, x, 1, 0.0f, y, 1);
+}
+#endif
+
+#if defined(LOWBIT_HAVE_DNNL)
+bool dnnl_gemm_u8s8s32(int M, int N, int K, const uint8_t* A, const int8_t* B, int32_t* C, int threads) {
+  set_omp_threads(threads);
+  const int32_t co = 0;
+  return ::dnnl_gemm_u8s8s32('N', 'N', 'F', M, N, K, 1.0f, A, K, 0, B, N, 0, 0.0f, C, N, &co) == dnnl_success;
+}
+
+bool dnnl_gemv_s8u8s32(int M, int K, const int8_t* W, const uint8_t* x, int32_t* y, int threads) {
+  set_omp_threads(threads);
+  const int32_t co = 0;
+  // y^T[1×M] = x^T[1×K] · W^T: B = W^T is given transposed, i.e. as W itself with ldb = K.
+  return ::dnnl_gemm_u8s8s32('N', 'T', 'F', 1, M, K, 1.0f, x, K, 0, W, K, 0, 0.0f, y, M, &co) == dnnl_success;
+}
+#endif
+
+void im2col(const ConvShape& s, const float* image, float* col, int threads) {
+  const int OH = s.out_h(), OW = s.out_w();
+  const size_t plane = static_cast<size_t>(OH) * OW;
+  LOWBIT_OMP(parallel for num_threads(std::max(1, threads)) schedule(static))
+  for (int c = 0; c < s.C; ++c) {
+    const float* src = image + static_cast<size_t>(c) * s.H * s.W;
+    for (int kh = 0; kh < s.KH; ++kh) {
+      for (int kw = 0; kw < s.KW; ++kw) {
+        float* dst = col + (static_cast<size_t>(c) * s.KH * s.KW + static_cast<size_t>(kh) * s.KW + kw) * plane;
+        for (int oh = 0; oh < OH; ++oh) {
+          const int ih = oh * s.stride - s.pad + kh;
+          float* row = dst + static_cast<size_t>(oh) * OW;
+          if (ih < 0 || ih >= s.H) {
+            std::fill(row, row + OW, 0.0f);
+            continue;
+          }
+          for (int ow = 0; ow < OW; ++ow) {
+            const int iw = ow * s.stride - s.pad + kw;
+            row[ow] = (iw >= 0 && iw < s.W) ? src[static_cast<size_t>(ih) * s.W + iw] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+#if defined(LOWBIT_HAVE_OPENBLAS)
+Im2colSgemmConv::Im2colSgemmConv(const ConvShape& s)
+    : s_(s), col_(static_cast<size_t>(s.C) * s.KH * s.KW * s.out_h() * s.out_w()) {}
+
+void Im2colSgemmConv::run(const float* input, const float* weights, float* output, int threads) {
+  const int OHW = s_.out_h() * s_.out_w();
+  const int CKK = s_.C * s_.KH * s_.KW;
+  for (int n = 0; n < s_.N; ++n) {
+    im2col(s_, input + static_cast<size_t>(n) * s_.C * s_.H * s_.W, col_.data(), threads);
+    openblas_sgemm(s_.Cout, OHW, CKK, weights, col_.data(), output + static_cast<size_t>(n) * s_.Cout * OHW,
+                   threads);
+  }
+}
+#endif
+
+}  // namespace lowbit::bench::peers
