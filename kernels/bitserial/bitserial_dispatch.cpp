@@ -1,0 +1,30 @@
+// Dispatch table selection for bitserial (kernels/bitserial/bitserial.h).
+#include "kernels/bitserial/bitserial.h"
+
+namespace lowbit::kernels {
+
+extern const BitserialKernels kBitserialRef;
+#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
+extern const BitserialKernels kBitserialNeon;
+#endif
+
+const BitserialKernels* bitserial_kernels_for(Isa isa) {
+  if (!isa_supported(isa)) return nullptr;
+  switch (isa) {
+    case Isa::ref: return &kBitserialRef;
+#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
+    case Isa::neon: return &kBitserialNeon;
+#endif
+    default: return nullptr;
+  }
+}
+
+const BitserialKernels& bitserial_kernels() {
+  static const BitserialKernels* table = [] {
+    const BitserialKernels* t = bitserial_kernels_for(active_isa());
+    return t ? t : &kBitserialRef;
+  }();
+  return *table;
+}
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,75 @@
+// Scalar reference for bitserial (math and DoReFa offsets derived in kernels/bitserial/bitserial.h):
+//   D = Σ_i Σ_j 2^(i+j) · popcount(w_i ∧ x_j) over whole words (tails are zero in every plane),
+//   S = 2·D − (2^k − 1)·x_sum[n],   C = float(S)·(scale[m]·inv) + bias[m].
+#include "kernels/bitserial/bitserial.h"
+#include "kernels/kassert.h"
+#include "kernels/omp.h"
+
+namespace lowbit::kernels {
+namespace {
+
+inline int32_t dot_codes(const bword* w, int wbits, const bword* x, int xbits, size_t words) {
+  int32_t d = 0;
+  for (int i = 0; i < wbits; ++i)
+    for (int j = 0; j < xbits; ++j) {
+      int32_t p = 0;
+      for (size_t k = 0; k < words; ++k) p += __builtin_popcountll(w[size_t(i) * words + k] & x[size_t(j) * words + k]);
+      d += p << (i + j);
+    }
+  return d;
+}
+
+inline void check(size_t M, size_t N, size_t K, int wbits, size_t ldw, int xbits, size_t ldx, size_t ldc) {
+  const size_t words = packed_words(K);
+  (void)M, (void)N, (void)words, (void)ldw, (void)ldx, (void)ldc, (void)wbits, (void)xbits;
+  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && wbits >= 1 && wbits <= kBitserialMaxBits && xbits >= 1 &&
+                 xbits <= kBitserialMaxBits && ldw >= size_t(wbits) * words && ldx >= size_t(xbits) * words &&
+                 ldc >= N);
+}
+
+}  // namespace
+
+void bitserial_i32_ref(size_t M, size_t N, size_t K, int wbits, const bword* w, size_t ldw, int xbits,
+                       const bword* x, size_t ldx, int32_t* c, size_t ldc, int threads) {
+  check(M, N, K, wbits, ldw, xbits, ldx, ldc);
+  const size_t words = packed_words(K);
+  const int nt = threads > 0 ? threads : default_threads();
+  (void)nt;
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  for (long m = 0; m < long(M); ++m)
+    for (size_t n = 0; n < N; ++n) c[m * ldc + n] = dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words);
+}
+
+void bitserial_dorefa_i32_ref(size_t M, size_t N, size_t K, int wbits, const bword* w, size_t ldw, int xbits,
+                              const bword* x, size_t ldx, const int32_t* x_sum, int32_t* c, size_t ldc, int threads) {
+  check(M, N, K, wbits, ldw, xbits, ldx, ldc);
+  const size_t words = packed_words(K);
+  const int nt = threads > 0 ? threads : default_threads();
+  (void)nt;
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  for (long m = 0; m < long(M); ++m)
+    for (size_t n = 0; n < N; ++n)
+      c[m * ldc + n] = bitserial_dorefa_s(dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words), wbits, x_sum[n]);
+}
+
+void bitserial_dorefa_f32_ref(size_t M, size_t N, size_t K, int wbits, const bword* w, size_t ldw, int xbits,
+                              const bword* x, size_t ldx, const int32_t* x_sum, const float* scale, const float* bias,
+                              float* c, size_t ldc, int threads) {
+  check(M, N, K, wbits, ldw, xbits, ldx, ldc);
+  const size_t words = packed_words(K);
+  const float inv = bitserial_dorefa_inv(wbits, xbits);
+  const int nt = threads > 0 ? threads : default_threads();
+  (void)nt;
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  for (long m = 0; m < long(M); ++m) {
+    const float sm = scale[m] * inv, bm = bias ? bias[m] : 0.0f;
+    for (size_t n = 0; n < N; ++n)
+      c[m * ldc + n] =
+          float(bitserial_dorefa_s(dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words), wbits, x_sum[n])) * sm +
+          bm;
+  }
+}
+
+extern const BitserialKernels kBitserialRef = {bitserial_i32_ref, bitserial_dorefa_i32_ref, bitserial_dorefa_f32_ref};
+
+}  // namespace lowbit::kernels
