@@ -16,8 +16,8 @@ const BgemmKernels* bgemm_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::ref: return &kBgemmRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return nullptr;    // TEMP until the variants land
-    case Isa::avx512: return nullptr;
+    case Isa::avx2: return &kBgemmAvx2;
+    case Isa::avx512: return &kBgemmAvx512;
 #endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
     case Isa::neon: return &kBgemmNeon;

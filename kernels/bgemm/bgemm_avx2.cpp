@@ -1,0 +1,195 @@
+// AVX2 bgemm (no VPOPCNTQ): vectorised over N, 4 columns × one 64-bit K-word per ymm, nibble-LUT popcount.
+//
+// Math. dot(m, n) = K − 2·popcount(A_m ⊕ B_n). popcount of each byte of x = LUT[x & 15] + LUT[x >> 4] with the
+// 16-entry table in a register (`vpshufb`); byte counts of up to 31 words are summed in 8-bit lanes (31·8 = 248
+// < 256 cannot overflow), then `vpsadbw` against zero adds the 8 bytes of each 64-bit lane — exactly the per-column
+// popcount, since a column owns one 64-bit lane — into int64 accumulators. Harley-Seal would save some lookups
+// but is left out: this variant is the fallback for CPUs without AVX-512.
+//
+// Register tile 4 × 8: 4 rows of A (broadcast from A, which is not repacked) × 2 ymm of B = 8 byte accumulators.
+// B panel layout (private, in caller scratch): panels of 8 columns, panel p, word k, column j →
+// scratch[(p·kw + k)·8 + j] (= B[(8p + j)·ldb + k], 0 past N). Work items are (panel, 64-row block) as in the
+// AVX-512 variant, split statically over threads after packing.
+//
+// Output transforms are scalar per element on the 4×8 int64 dots (this fallback is popcount-bound): dot = K −
+// 2·pop − correction, then i32 / f32 (bgemm_affine: multiply and add rounded separately) / bits, the bits of a
+// 64-row block collected per column in a register word and stored once with flip and tail applied.
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include "kernels/bgemm/bgemm.h"
+#include "kernels/kassert.h"
+#include "kernels/omp.h"
+
+namespace lowbit::kernels {
+
+namespace {
+
+constexpr size_t kNR = 8;   // panel width: 2 ymm × 4 columns
+constexpr int kMR = 4;      // rows per register tile
+constexpr size_t kMB = 64;  // rows per work item
+constexpr size_t kChunk = 31;  // words summed in 8-bit lanes before widening
+
+size_t scratch_words_avx2(size_t N, size_t kw) { return (N + kNR - 1) / kNR * kNR * kw; }
+
+void pack_panel(const BgemmOperands& op, size_t p, bword* dst) {
+  const size_t n0 = p * kNR;
+  for (size_t j = 0; j < kNR; ++j) {
+    const size_t n = n0 + j;
+    if (n < op.N) {
+      const bword* src = op.B + n * op.ldb;
+      for (size_t k = 0; k < op.kw; ++k) dst[k * kNR + j] = src[k];
+    } else {
+      for (size_t k = 0; k < op.kw; ++k) dst[k * kNR + j] = 0;
+    }
+  }
+}
+
+inline __m256i popcount_bytes(__m256i x, __m256i lut, __m256i low) {
+  const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
+  const __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
+  return _mm256_add_epi8(lo, hi);
+}
+
+// pops[i][j·4 + l] = popcount(A_{m0+i} ⊕ B_{panel column 4j + l}) over kw words.
+template <int MR>
+inline void micro_tile(const bword* a, size_t lda, const bword* bp, size_t kw, int64_t (&pops)[kMR][kNR]) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1,
+                                       2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
+  __m256i wide[MR][2];
+  for (int i = 0; i < MR; ++i) wide[i][0] = wide[i][1] = zero;
+  const bword* a_row[MR];
+  for (int i = 0; i < MR; ++i) a_row[i] = a + static_cast<size_t>(i) * lda;
+  for (size_t k0 = 0; k0 < kw; k0 += kChunk) {
+    const size_t k1 = k0 + kChunk < kw ? k0 + kChunk : kw;
+    __m256i bytes[MR][2];
+    for (int i = 0; i < MR; ++i) bytes[i][0] = bytes[i][1] = zero;
+    for (size_t k = k0; k < k1; ++k) {
+      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + k * kNR));
+      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + k * kNR + 4));
+      for (int i = 0; i < MR; ++i) {
+        const __m256i av = _mm256_set1_epi64x(static_cast<long long>(a_row[i][k]));
+        bytes[i][0] = _mm256_add_epi8(bytes[i][0], popcount_bytes(_mm256_xor_si256(av, b0), lut, low));
+        bytes[i][1] = _mm256_add_epi8(bytes[i][1], popcount_bytes(_mm256_xor_si256(av, b1), lut, low));
+      }
+    }
+    for (int i = 0; i < MR; ++i) {
+      wide[i][0] = _mm256_add_epi64(wide[i][0], _mm256_sad_epu8(bytes[i][0], zero));
+      wide[i][1] = _mm256_add_epi64(wide[i][1], _mm256_sad_epu8(bytes[i][1], zero));
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&pops[i][0]), wide[i][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&pops[i][4]), wide[i][1]);
+  }
+}
+
+inline int64_t dot_of(const BgemmOperands& op, int64_t pop, size_t m, size_t n) {
+  int64_t dot = static_cast<int64_t>(op.K) - 2 * pop;
+  if (op.col_class && op.col_class[n] != 0) dot -= op.class_corr[static_cast<size_t>(op.col_class[n]) * op.M + m];
+  return dot;
+}
+
+struct EpiI32 {
+  const BgemmOutI32& out;
+  void put(size_t m, size_t n, int64_t dot) { out.C[m * out.cs_m + n * out.cs_n] = static_cast<int32_t>(dot); }
+};
+
+struct EpiF32 {
+  const BgemmOutF32& out;
+  void put(size_t m, size_t n, int64_t dot) {
+    out.C[m * out.cs_m + n * out.cs_n] =
+        bgemm_affine(out.scale ? out.scale[m] : 1.0f, dot, out.bias ? out.bias[m] : 0.0f);
+  }
+};
+
+struct EpiBits {
+  const BgemmOutBits& out;
+  size_t m_block0;
+  bword cols[kNR] = {};
+  void put(size_t m, size_t n, int64_t dot) {
+    const bword bit = dot < out.threshold[m] ? 1u : 0u;
+    cols[n % kNR] |= bit << (m - m_block0);
+  }
+  void finish(const BgemmOperands& op, size_t panel_n0) {
+    const size_t word = m_block0 / kBitsPerWord;
+    const size_t rows = op.M - m_block0 < kMB ? op.M - m_block0 : kMB;
+    const bword keep = rows == kMB ? ~bword{0} : ((bword{1} << rows) - 1);
+    const bword flip = out.flip ? out.flip[word] : 0;
+    for (size_t j = 0; j < kNR && panel_n0 + j < op.N; ++j)
+      out.C[(panel_n0 + j) * out.ldc + word] = (cols[j] ^ flip) & keep;
+  }
+};
+
+template <int MR, class Epi>
+inline void tile(const BgemmOperands& op, const bword* bp, size_t m0, size_t panel_n0, Epi& epi) {
+  int64_t pops[kMR][kNR];
+  micro_tile<MR>(op.A + m0 * op.lda, op.lda, bp, op.kw, pops);
+  const size_t cols = op.N - panel_n0 < kNR ? op.N - panel_n0 : kNR;
+  for (int i = 0; i < MR; ++i)
+    for (size_t j = 0; j < cols; ++j) {
+      const size_t m = m0 + static_cast<size_t>(i), n = panel_n0 + j;
+      epi.put(m, n, dot_of(op, pops[i][j], m, n));
+    }
+}
+
+template <class Epi>
+void item(const BgemmOperands& op, const bword* panels, size_t p, size_t m_block0, Epi& epi) {
+  const bword* bp = panels + p * kNR * op.kw;
+  const size_t m_end = m_block0 + kMB < op.M ? m_block0 + kMB : op.M;
+  for (size_t m0 = m_block0; m0 < m_end; m0 += kMR) {
+    switch (m_end - m0 < static_cast<size_t>(kMR) ? m_end - m0 : kMR) {
+      case 4: tile<4>(op, bp, m0, p * kNR, epi); break;
+      case 3: tile<3>(op, bp, m0, p * kNR, epi); break;
+      case 2: tile<2>(op, bp, m0, p * kNR, epi); break;
+      default: tile<1>(op, bp, m0, p * kNR, epi); break;
+    }
+  }
+}
+
+template <class MakeEpi>
+void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi) {
+  LOWBIT_KASSERT(op.M > 0 && op.N > 0 && op.K > 0);
+  LOWBIT_KASSERT(op.kw >= packed_words(op.K) && op.lda >= op.kw && op.ldb >= op.kw);
+  LOWBIT_KASSERT(op.A && op.B && scratch && (!op.col_class || op.class_corr));
+  const long long panels = static_cast<long long>((op.N + kNR - 1) / kNR);
+  const long long blocks = static_cast<long long>((op.M + kMB - 1) / kMB);
+  const long long items = panels * blocks;
+  const int nt = threads > 0 ? threads : default_threads();
+  (void)nt;
+  LOWBIT_OMP(parallel num_threads(nt))
+  {
+    LOWBIT_OMP(for schedule(static))
+    for (long long p = 0; p < panels; ++p) pack_panel(op, static_cast<size_t>(p), scratch + p * kNR * op.kw);
+    LOWBIT_OMP(for schedule(static))
+    for (long long it = 0; it < items; ++it) {
+      const size_t p = static_cast<size_t>(it / blocks), m_block0 = static_cast<size_t>(it % blocks) * kMB;
+      auto epi = make_epi(m_block0);
+      item(op, scratch, p, m_block0, epi);
+      if constexpr (std::is_same_v<decltype(epi), EpiBits>) epi.finish(op, p * kNR);
+    }
+  }
+}
+
+void bgemm_b1b1_i32_avx2(const BgemmOperands& op, const BgemmOutI32& out, bword* scratch, int threads) {
+  run(op, scratch, threads, [&](size_t) { return EpiI32{out}; });
+}
+
+void bgemm_b1b1_f32_avx2(const BgemmOperands& op, const BgemmOutF32& out, bword* scratch, int threads) {
+  run(op, scratch, threads, [&](size_t) { return EpiF32{out}; });
+}
+
+void bgemm_b1b1_bits_avx2(const BgemmOperands& op, const BgemmOutBits& out, bword* scratch, int threads) {
+  LOWBIT_KASSERT(out.threshold && out.ldc >= packed_words(op.M));
+  run(op, scratch, threads, [&](size_t m_block0) { return EpiBits{out, m_block0}; });
+}
+
+}  // namespace
+
+extern const BgemmKernels kBgemmAvx2;
+const BgemmKernels kBgemmAvx2 = {bgemm_b1b1_i32_avx2, bgemm_b1b1_f32_avx2, bgemm_b1b1_bits_avx2,
+                                 scratch_words_avx2};
+
+}  // namespace lowbit::kernels
