@@ -1,0 +1,194 @@
+// conv2d (general im2col+GEMM path, pointwise 1×1 path, grouped, depthwise) and pooling: forward against a naive
+// direct convolution, gradients by finite differences, thread-count determinism.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/error.h"
+#include "engine/gemm.h"
+#include "engine/ops.h"
+#include "engine/threading.h"
+#include "gradcheck.h"
+
+using namespace lowbit;
+using namespace lowbit::test;
+
+namespace {
+// Direct convolution in double: the obviously-right reference.
+std::vector<double> conv_naive(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dParams& p) {
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  const int64_t O = w.dim(0), Cg = w.dim(1), KH = w.dim(2), KW = w.dim(3);
+  const int64_t OH = conv_out_size(H, int(KH), p.stride_h, p.pad_h), OW = conv_out_size(W, int(KW), p.stride_w, p.pad_w);
+  const int64_t Og = O / p.groups;
+  std::vector<double> y(static_cast<size_t>(N * O * OH * OW));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      const int64_t gi = o / Og;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double s = b ? (*b)[o] : 0.0;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t ih = oh * p.stride_h - p.pad_h + kh, iw = ow * p.stride_w - p.pad_w + kw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                s += double(w[((o * Cg + c) * KH + kh) * KW + kw]) * x[((n * C + gi * Cg + c) * H + ih) * W + iw];
+              }
+          y[static_cast<size_t>(((n * O + o) * OH + oh) * OW + ow)] = s;
+        }
+    }
+  (void)C;
+  return y;
+}
+
+struct ConvCase {
+  int64_t N, C, H, W, O, KH, KW;
+  Conv2dParams p;
+  bool bias;
+};
+
+std::vector<ConvCase> conv_cases() {
+  std::vector<ConvCase> cs;
+  for (int s : {1, 2})
+    for (int pad : {0, 1})
+      for (int g : {1, 2}) cs.push_back({2, 4, 6, 5, 6, 3, 3, {s, s, pad, pad, g}, (s + pad) % 2 == 0});
+  cs.push_back({2, 4, 5, 7, 4, 3, 3, {1, 1, 1, 1, 4}, true});    // depthwise, stride 1
+  cs.push_back({2, 3, 7, 6, 3, 3, 3, {2, 2, 1, 1, 3}, false});   // depthwise, stride 2
+  cs.push_back({2, 3, 5, 5, 4, 1, 1, {1, 1, 0, 0, 1}, true});    // pointwise 1×1 (no im2col)
+  cs.push_back({1, 2, 6, 7, 3, 2, 3, {2, 1, 0, 1, 1}, true});    // non-square kernel, strides, padding
+  cs.push_back({3, 2, 4, 4, 2, 4, 4, {1, 1, 0, 0, 1}, false});   // kernel covers the whole image
+  return cs;
+}
+}  // namespace
+
+TEST_CASE("conv2d forward matches a naive direct convolution") {
+  Rng rng(11);
+  for (const ConvCase& c : conv_cases()) {
+    CAPTURE(c.p.stride_h); CAPTURE(c.p.pad_h); CAPTURE(c.p.groups); CAPTURE(c.KH);
+    Tensor x = rand_tensor(Shape{c.N, c.C, c.H, c.W}, rng);
+    Tensor w = rand_tensor(Shape{c.O, c.C / c.p.groups, c.KH, c.KW}, rng);
+    Tensor b = rand_tensor(Shape{c.O}, rng);
+    Var y = conv2d(Var(x), Var(w), c.bias ? Var(b) : Var(), c.p);
+    const std::vector<double> ref = conv_naive(x, w, c.bias ? &b : nullptr, c.p);
+    REQUIRE(static_cast<size_t>(y.value().numel()) == ref.size());
+    double err = 0.0;
+    for (size_t i = 0; i < ref.size(); ++i) err = std::max(err, std::fabs(ref[i] - y.value()[int64_t(i)]));
+    CHECK(err < 1e-5);
+  }
+}
+
+TEST_CASE("conv2d gradients: stride 1/2, padding 0/1, groups 1/2/depthwise, 1x1, non-square") {
+  Rng rng(12);
+  for (const ConvCase& c : conv_cases()) {
+    CAPTURE(c.p.stride_h); CAPTURE(c.p.pad_h); CAPTURE(c.p.groups); CAPTURE(c.KH);
+    std::vector<Tensor> in{rand_tensor(Shape{c.N, c.C, c.H, c.W}, rng),
+                           rand_tensor(Shape{c.O, c.C / c.p.groups, c.KH, c.KW}, rng)};
+    if (c.bias) in.push_back(rand_tensor(Shape{c.O}, rng));
+    const Conv2dParams p = c.p;
+    auto r = gradcheck([p](const std::vector<Var>& v) { return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Var(), p); },
+                       in);
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+}
+
+TEST_CASE("conv2d: shape errors name the op and both shapes") {
+  Var x(Tensor::zeros(Shape{1, 3, 8, 8})), w(Tensor::zeros(Shape{4, 2, 3, 3}));
+  CHECK_THROWS_WITH_AS(conv2d(x, w, Var(), {}), doctest::Contains("conv2d: weight [4, 2, 3, 3]"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, w, Var(), {}), doctest::Contains("[1, 3, 8, 8]"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, Var(Tensor::zeros(Shape{4, 3, 9, 9})), Var(), {}), doctest::Contains("does not fit"),
+                       Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, Var(Tensor::zeros(Shape{4, 3, 3, 3})), Var(Tensor::zeros(Shape{3})), {}),
+                       doctest::Contains("bias [3]"), Error);
+  Conv2dParams g2;
+  g2.groups = 2;
+  CHECK_THROWS_WITH_AS(conv2d(x, Var(Tensor::zeros(Shape{4, 1, 3, 3})), Var(), g2), doctest::Contains("groups 2"),
+                       Error);
+  CHECK_THROWS_AS(conv2d(Var(Tensor::zeros(Shape{3, 8, 8})), w, Var(), {}), Error);
+  CHECK(conv_out_size(32, 3, 2, 1) == 16);
+  CHECK(conv_out_size(28, 5, 1, 0) == 24);
+}
+
+TEST_CASE("conv2d and sgemm: same thread count gives identical bits") {
+  Rng rng(13);
+  Tensor x = rand_tensor(Shape{8, 16, 12, 12}, rng), w = rand_tensor(Shape{32, 16, 3, 3}, rng);
+  Conv2dParams p{1, 1, 1, 1, 1};
+  auto run = [&]() {
+    Var xv(x, true), wv(w, true);
+    Var y = conv2d(xv, wv, Var(), p);
+    y.backward(Tensor::full(y.shape(), 0.01f));
+    std::vector<float> out = y.value().to_vector();
+    for (float g : wv.grad().to_vector()) out.push_back(g);
+    for (float g : xv.grad().to_vector()) out.push_back(g);
+    return out;
+  };
+  const int saved = num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    CHECK(run() == run());
+  }
+  // sgemm threaded over N and over M.
+  set_num_threads(2);
+  Tensor A = rand_tensor(Shape{256, 300}, rng), B = rand_tensor(Shape{300, 250}, rng);
+  Tensor C1 = Tensor::empty(Shape{256, 250}), C2 = Tensor::empty(Shape{256, 250});
+  sgemm(false, false, 256, 250, 300, 1.0f, A.data(), 300, B.data(), 250, 0.0f, C1.data(), 250);
+  sgemm(false, false, 256, 250, 300, 1.0f, A.data(), 300, B.data(), 250, 0.0f, C2.data(), 250);
+  CHECK(std::memcmp(C1.data(), C2.data(), sizeof(float) * 256 * 250) == 0);
+  set_num_threads(saved);
+}
+
+TEST_CASE("sgemm: all transpose combinations, alpha/beta, strided leading dimensions") {
+  Rng rng(14);
+  const int64_t M = 37, N = 45, K = 29, pad = 3;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+      Tensor A = rand_tensor(Shape{(ta ? K : M) * lda}, rng), B = rand_tensor(Shape{(tb ? N : K) * ldb}, rng);
+      Tensor C = rand_tensor(Shape{M * ldc}, rng), C0 = C.clone();
+      sgemm(ta, tb, M, N, K, 0.5f, A.data(), lda, B.data(), ldb, 2.0f, C.data(), ldc);
+      double err = 0.0;
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          double s = 0.0;
+          for (int64_t k = 0; k < K; ++k)
+            s += double(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+          err = std::max(err, std::fabs(0.5 * s + 2.0 * C0[i * ldc + j] - C[i * ldc + j]));
+        }
+      CHECK(err < 1e-4);
+      // Padding columns of C are untouched.
+      for (int64_t i = 0; i < M; ++i) CHECK(C[i * ldc + N] == C0[i * ldc + N]);
+    }
+  // beta = 0 ignores NaN garbage in C.
+  Tensor A = Tensor::ones(Shape{4, 4}), B = Tensor::ones(Shape{4, 4}), C = Tensor::full(Shape{4, 4}, NAN);
+  sgemm(false, false, 4, 4, 4, 1.0f, A.data(), 4, B.data(), 4, 0.0f, C.data(), 4);
+  CHECK(C[5] == 4.0f);
+}
+
+TEST_CASE("pooling: values and gradients") {
+  Rng rng(15);
+  // Distinct values (a shuffled ramp) so max pooling has no ties within a window.
+  Tensor x = Tensor::empty(Shape{2, 3, 7, 6});
+  std::vector<float> ramp(static_cast<size_t>(x.numel()));
+  for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<float>(i) * 0.05f - 6.0f;
+  rng.shuffle(ramp);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = ramp[size_t(i)];
+  for (auto [k, s, p] : std::vector<std::tuple<int, int, int>>{{2, 2, 0}, {3, 2, 1}, {3, 1, 1}, {2, 1, 0}}) {
+    CAPTURE(k); CAPTURE(s); CAPTURE(p);
+    auto r1 = gradcheck([k = k, s = s, p = p](const std::vector<Var>& v) { return max_pool2d(v[0], k, s, p); }, {x},
+                        GradCheckOptions{1e-3, 1e-2, 2e-3, 1});
+    CHECK_MESSAGE(r1.ok, r1.message);
+    auto r2 = gradcheck([k = k, s = s, p = p](const std::vector<Var>& v) { return avg_pool2d(v[0], k, s, p); }, {x});
+    CHECK_MESSAGE(r2.ok, r2.message);
+  }
+  auto r3 = gradcheck([](const std::vector<Var>& v) { return global_avg_pool(v[0]); }, {x});
+  CHECK_MESSAGE(r3.ok, r3.message);
+  Var a(Tensor::from(Shape{1, 1, 2, 2}, {1, 4, 3, 2}));
+  CHECK(max_pool2d(a, 2, 2).value().item() == 4.0f);
+  CHECK(avg_pool2d(a, 2, 2).value().item() == 2.5f);
+  CHECK(avg_pool2d(a, 2, 2, 1).value().to_vector() == std::vector<float>{0.25f, 1.0f, 0.75f, 0.5f});
+  CHECK(max_pool2d(Var(Tensor::full(Shape{1, 1, 2, 2}, -3.0f)), 2, 1, 1).value()[0] == -3.0f);  // pad never wins
+  CHECK(global_avg_pool(a).value().to_vector() == std::vector<float>{2.5f});
+  CHECK(global_avg_pool(a).shape() == Shape{1, 1});
+  CHECK_THROWS_WITH_AS(max_pool2d(Var(Tensor::zeros(Shape{1, 2, 2})), 2, 2), doctest::Contains("max_pool2d"), Error);
+  CHECK_THROWS_AS(max_pool2d(a, 3, 1, 0), Error);
+}
