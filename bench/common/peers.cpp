@@ -103,10 +103,47 @@ Im2colSgemmConv::Im2colSgemmConv(const ConvShape& s)
 void Im2colSgemmConv::run(const float* input, const float* weights, float* output, int threads) {
   const int OHW = s_.out_h() * s_.out_w();
   const int CKK = s_.C * s_.KH * s_.KW;
+  const int t = std::max(1, threads);
+  // One thread pool only: OpenMP threads each run a single-threaded OpenBLAS sgemm on their block. Mixing an
+  // OpenMP im2col with OpenBLAS's own pthread pool makes the two pools spin against each other on 2 CPUs
+  // (measured: 2 threads 10x slower than 1 under chrt -f 10).
+  openblas_set_num_threads(1);
   for (int n = 0; n < s_.N; ++n) {
-    im2col(s_, input + static_cast<size_t>(n) * s_.C * s_.H * s_.W, col_.data(), threads);
-    openblas_sgemm(s_.Cout, OHW, CKK, weights, col_.data(), output + static_cast<size_t>(n) * s_.Cout * OHW,
-                   threads);
+    const float* image = input + static_cast<size_t>(n) * s_.C * s_.H * s_.W;
+    float* out = output + static_cast<size_t>(n) * s_.Cout * OHW;
+    float* col = col_.data();
+    const ConvShape& s = s_;
+    LOWBIT_OMP(parallel num_threads(t)) {
+#if defined(_OPENMP)
+      const int id = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+      const int id = 0, nt = 1;
+#endif
+      // im2col, channels split across the threads.
+      const int c0 = static_cast<int>(static_cast<int64_t>(s.C) * id / nt);
+      const int c1 = static_cast<int>(static_cast<int64_t>(s.C) * (id + 1) / nt);
+      ConvShape part = s;
+      part.C = c1 - c0;
+      if (part.C > 0)
+        im2col(part, image + static_cast<size_t>(c0) * s.H * s.W,
+               col + static_cast<size_t>(c0) * s.KH * s.KW * OHW, 1);
+      LOWBIT_OMP(barrier)
+      // GEMM W[Cout×CKK] · col[CKK×OHW], split along the larger output dimension.
+      if (s.Cout >= OHW) {
+        const int r0 = static_cast<int>(static_cast<int64_t>(s.Cout) * id / nt);
+        const int r1 = static_cast<int>(static_cast<int64_t>(s.Cout) * (id + 1) / nt);
+        if (r1 > r0)
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, OHW, CKK, 1.0f,
+                      weights + static_cast<size_t>(r0) * CKK, CKK, col, OHW, 0.0f,
+                      out + static_cast<size_t>(r0) * OHW, OHW);
+      } else {
+        const int j0 = static_cast<int>(static_cast<int64_t>(OHW) * id / nt);
+        const int j1 = static_cast<int>(static_cast<int64_t>(OHW) * (id + 1) / nt);
+        if (j1 > j0)
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.Cout, j1 - j0, CKK, 1.0f, weights, CKK,
+                      col + j0, OHW, 0.0f, out + j0, OHW);
+      }
+    }
   }
 }
 #endif

@@ -53,7 +53,9 @@ void im2col(const ConvShape& s, const float* image, float* col, int threads);
 
 #if defined(LOWBIT_HAVE_OPENBLAS)
 // The fp32 conv baseline: for each image, im2col then OpenBLAS sgemm W[Cout × C·KH·KW] · col → out[Cout × OH·OW].
-// Holds the im2col buffer so that run() does not allocate (as a deployed conv would).
+// Holds the im2col buffer so that run() does not allocate (as a deployed conv would). Threads: one OpenMP team
+// does both steps (im2col split over channels, the GEMM split over output rows or columns, each block a
+// single-threaded OpenBLAS call), because OpenBLAS's own pool and OpenMP's spin against each other.
 class Im2colSgemmConv {
  public:
   explicit Im2colSgemmConv(const ConvShape& s);

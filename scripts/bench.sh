@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Runs lowbit's benchmark programs and renders bench/results/README.md.
+#
+#   scripts/bench.sh [options] [program ...]     program = bgemm | bench_bgemm | ... (default: all bench/*.cpp
+#                                                 except ceilings, which runs first, and train_step, which
+#                                                 scripts/bench_train.sh runs)
+# Options:
+#   --build-dir DIR   build directory (default $LOWBIT_BUILD_DIR or build)
+#   --no-build        use the binaries already in the build directory
+#   --threads LIST    thread counts, comma-separated (default 1,2); exported as LOWBIT_BENCH_THREADS
+#   --reps N          repetitions per benchmark; the tables use the median (default 5)
+#   --min-time S      Google Benchmark --benchmark_min_time, seconds as a plain number (benchmark 1.7; default 0.05)
+#   --filter REGEX    passed as --benchmark_filter to every program
+#   --skip-ceilings   keep bench/results/ceilings.json instead of re-measuring it
+#   --train           also run scripts/bench_train.sh (fp32 training step vs PyTorch)
+#   --timeout S       per-program time limit in seconds (default 1800)
+#
+# Every program runs under `chrt -f 10` when this user may use SCHED_FIFO (else at normal priority, with a
+# warning): on a shared 2-CPU machine other jobs otherwise preempt one of the two benchmark threads and the
+# 2-thread numbers collapse (see /work/shared/research/kernels.md §5). The 1-minute load average is checked
+# before each program and recorded in the JSON context.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+build="${LOWBIT_BUILD_DIR:-build}"
+do_build=1
+threads="1,2"
+reps=5
+min_time=0.05
+filter=""
+skip_ceilings=0
+train=0
+timeout_s=1800
+programs=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) build="$2"; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    --threads) threads="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --min-time) min_time="$2"; shift 2 ;;
+    --filter) filter="$2"; shift 2 ;;
+    --skip-ceilings) skip_ceilings=1; shift ;;
+    --train) train=1; shift ;;
+    --timeout) timeout_s="$2"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -*) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) programs+=("${1#bench_}"); shift ;;
+  esac
+done
+[[ "$reps" =~ ^[0-9]+$ && "$reps" -ge 1 ]] || { echo "bench.sh: --reps must be a positive integer" >&2; exit 2; }
+[[ "$threads" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "bench.sh: --threads must look like 1,2" >&2; exit 2; }
+
+results="$root/bench/results"
+mkdir -p "$results"
+
+if [[ ${#programs[@]} -eq 0 ]]; then
+  for src in bench/*.cpp; do
+    name="$(basename "$src" .cpp)"
+    [[ "$name" == ceilings || "$name" == train_step ]] && continue
+    programs+=("$name")
+  done
+fi
+
+# ---- priority and load ----
+rt=()
+if chrt -f 10 true 2>/dev/null; then
+  rt=(chrt -f 10)
+  rt_note="chrt -f 10"
+else
+  rt_note="normal priority (chrt -f 10 not permitted)"
+  echo "bench.sh: warning: cannot use SCHED_FIFO (chrt -f 10); 2-thread figures will be noisy on a shared machine" >&2
+fi
+ncpu="$(nproc)"
+check_load() {
+  local load1
+  load1="$(cut -d' ' -f1 /proc/loadavg)"
+  if awk -v l="$load1" -v n="$ncpu" 'BEGIN { exit !(l > 0.5 * n) }'; then
+    echo "bench.sh: warning: load average $load1 on $ncpu CPUs before $1; other jobs compete for the cores" \
+         "(${rt_note})" >&2
+  fi
+}
+
+# ---- build ----
+if [[ $do_build -eq 1 ]]; then
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLOWBIT_BUILD_BENCH=ON >/dev/null
+  targets=(bench_ceilings)
+  for p in "${programs[@]}"; do targets+=("bench_$p"); done
+  for t in "${targets[@]}"; do
+    if ! cmake --build "$build" --target "$t" -j "$ncpu" >/tmp/lowbit_bench_build_$$.log 2>&1; then
+      echo "bench.sh: warning: building $t failed (log: /tmp/lowbit_bench_build_$$.log); skipping it" >&2
+    fi
+  done
+fi
+
+export LOWBIT_BENCH_THREADS="$threads"
+
+# ---- ceilings first: every pct_ceiling counter divides by them ----
+if [[ $skip_ceilings -eq 0 ]]; then
+  if [[ -x "$build/bench/bench_ceilings" ]]; then
+    check_load bench_ceilings
+    echo "== bench_ceilings ($rt_note)"
+    "${rt[@]}" "$build/bench/bench_ceilings" --out="$results/ceilings.json"
+  else
+    echo "bench.sh: warning: $build/bench/bench_ceilings missing; keeping the old ceilings.json" >&2
+  fi
+fi
+
+# ---- the benchmark programs ----
+for p in "${programs[@]}"; do
+  bin="$build/bench/bench_$p"
+  if [[ ! -x "$bin" ]]; then
+    echo "bench.sh: warning: $bin not built; skipped" >&2
+    continue
+  fi
+  check_load "bench_$p"
+  load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+  args=(--benchmark_repetitions="$reps" --benchmark_min_time="$min_time"
+        --benchmark_display_aggregates_only=true --benchmark_out_format=json
+        --benchmark_out="$results/bench_$p.json.tmp"
+        --benchmark_context="loadavg_before=$load_before,priority=$rt_note,bench_reps=$reps")
+  [[ -n "$filter" ]] && args+=(--benchmark_filter="$filter")
+  echo "== bench_$p (threads $threads, $reps reps, $rt_note)"
+  if timeout "$timeout_s" "${rt[@]}" "$bin" "${args[@]}"; then
+    mv "$results/bench_$p.json.tmp" "$results/bench_$p.json"
+  else
+    echo "bench.sh: warning: bench_$p failed or timed out; its old results are kept" >&2
+    rm -f "$results/bench_$p.json.tmp"
+  fi
+done
+
+if [[ $train -eq 1 ]]; then
+  bash "$root/scripts/bench_train.sh" --build-dir "$build" $([[ $do_build -eq 0 ]] && echo --no-build)
+fi
+
+/usr/bin/python3 "$root/bench/tools/results_table.py" --results "$results" --out "$results/README.md"
+echo "wrote $results/README.md"
