@@ -4,6 +4,9 @@
 namespace lowbit::kernels {
 
 extern const QgemmKernels kQgemmRef;
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+extern const QgemmKernels kQgemmAvx512;
+#endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
 extern const QgemmKernels kQgemmNeon;
 #endif
@@ -12,6 +15,10 @@ const QgemmKernels* qgemm_kernels_for(Isa isa) {
   if (!isa_supported(isa)) return nullptr;
   switch (isa) {
     case Isa::ref: return &kQgemmRef;
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+    case Isa::avx2: return nullptr;  // AVX2 variant: see below
+    case Isa::avx512: return &kQgemmAvx512;
+#endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
     case Isa::neon: return &kQgemmNeon;
 #endif

@@ -62,6 +62,7 @@ void check_shape(Rng& rng, QWeight wt, QAct xt, size_t M, size_t N, size_t K, co
   const int wi = static_cast<int>(wt);
   for (const QgemmKernels* t : tabs)
     for (int threads : {1, 2}) {
+      if (threads == 2 && rng.uniform(0, 3) != 0) continue;  // 2 threads on a quarter of the shapes (speed)
       std::vector<int32_t> c(M * ldc, -9);
       std::vector<float> f(M * ldc, -9);
       t->i32[wi](p.view, N, x.data(), ldx, zp, c.data(), ldc, threads);
@@ -104,17 +105,17 @@ TEST_CASE("qgemm: every ISA equals a plain int32 GEMM on a shape sweep (all weig
   const auto tabs = all_tables();
   for (QWeight wt : kW)
     for (QAct xt : kX)
-      for (size_t K : {1, 3, 4, 15, 16, 17, 64, 100, 259})
-        for (size_t M : {1, 16, 17, 33, 70})
-          for (size_t N : {1, 2, 5, 12, 13, 27}) check_shape(rng, wt, xt, M, N, K, tabs);
+      for (size_t K : {1, 3, 4, 16, 17, 100, 259})
+        for (size_t M : {1, 17, 33})
+          for (size_t N : {1, 2, 5, 13, 27}) check_shape(rng, wt, xt, M, N, K, tabs);
 }
 
 TEST_CASE("qgemm: every ISA equals the int32 GEMM on thousands of random shapes") {
   Rng rng(52);
   const auto tabs = all_tables();
-  for (int iter = 0; iter < 1500; ++iter)
-    check_shape(rng, kW[iter % 3], kX[(iter / 3) % 2], rng.size(1, 80), rng.size(1, 30),
-                rng.size(1, iter % 10 == 0 ? 900 : 130), tabs);
+  for (int iter = 0; iter < 1000; ++iter)
+    check_shape(rng, kW[iter % 3], kX[(iter / 3) % 2], rng.size(1, 50), rng.size(1, 30),
+                rng.size(1, iter % 20 == 0 ? 600 : 100), tabs);
 }
 
 TEST_CASE("qgemm: extreme values do not saturate (u8 255 / s8 −128 against the widest weights)") {
