@@ -149,6 +149,15 @@ void item(const BgemmOperands& op, const bword* panels, size_t p, size_t m_block
   }
 }
 
+// Threads worth starting: no more than there are items, and one for calls too small to amortise waking a
+// second thread (~64K word-ops ≈ 10 µs of work).
+int useful_threads(int threads, long long items, size_t word_ops) {
+  long long nt = threads > 0 ? threads : default_threads();
+  if (nt > items) nt = items;
+  if (word_ops < (size_t{1} << 16)) nt = 1;
+  return static_cast<int>(nt < 1 ? 1 : nt);
+}
+
 template <class MakeEpi>
 void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi) {
   LOWBIT_KASSERT(op.M > 0 && op.N > 0 && op.K > 0);
@@ -157,7 +166,7 @@ void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi)
   const long long panels = static_cast<long long>((op.N + kNR - 1) / kNR);
   const long long blocks = static_cast<long long>((op.M + kMB - 1) / kMB);
   const long long items = panels * blocks;
-  const int nt = threads > 0 ? threads : default_threads();
+  const int nt = useful_threads(threads, items, op.M * op.N * op.kw);
   (void)nt;
   LOWBIT_OMP(parallel num_threads(nt))
   {

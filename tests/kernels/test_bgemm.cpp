@@ -172,7 +172,7 @@ TEST_CASE("bgemm: every ISA equals ref on a shape sweep (M, N, K tails, strides,
   Rng rng(22);
   for (Isa isa : runnable_isas()) {
     const BgemmKernels* t = bgemm_kernels_for(isa);
-    if (!t) continue;
+    if (!t || isa == Isa::ref) continue;
     CAPTURE(isa_name(isa));
     const size_t Ms[] = {1, 3, 4, 5, 8, 17, 63, 64, 65, 130};
     const size_t Ns[] = {1, 7, 8, 9, 23, 24, 25, 47, 49, 100};
