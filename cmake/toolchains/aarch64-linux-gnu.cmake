@@ -13,8 +13,11 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(LOWBIT_AARCH64_TRIPLE aarch64-linux-gnu)
 set(CMAKE_C_COMPILER ${LOWBIT_AARCH64_TRIPLE}-gcc)
 set(CMAKE_CXX_COMPILER ${LOWBIT_AARCH64_TRIPLE}-g++)
-set(CMAKE_C_FLAGS_INIT "-march=armv8-a")
-set(CMAKE_CXX_FLAGS_INIT "-march=armv8-a")
+# -ffp-contract=off: g++ contracts a*b + c into fmadd across statements by default in C++ (even under
+# -std=c++17), and aarch64 always has fmadd, so a scalar reference epilogue could round once where the NEON
+# variant (vmulq then vaddq) rounds twice. Kernels promise bit-identical float outputs across ISAs.
+set(CMAKE_C_FLAGS_INIT "-march=armv8-a -ffp-contract=off")
+set(CMAKE_CXX_FLAGS_INIT "-march=armv8-a -ffp-contract=off")
 
 # Libraries and packages come from the aarch64 sysroot only; programs (git, qemu) from the host.
 set(LOWBIT_AARCH64_SYSROOT /usr/${LOWBIT_AARCH64_TRIPLE})
