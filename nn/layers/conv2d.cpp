@@ -40,7 +40,7 @@ Conv2dParams Conv2d::params() const {
 
 void Conv2d::check_input(const Var& x) const {
   const Shape& s = x.shape();
-  LOWBIT_CHECK(s.rank() == 4 && s[1] == o_.in_channels, "{}: expected input [N, {}, H, W], got {}", this->type_name(),
+  LOWBIT_CHECK(s.rank() == 4 && s[1] == o_.in_channels, "{}: expected input [N, {}, H, W], got {}", type_name(),
                o_.in_channels, s.str());
   LOWBIT_CHECK(s[2] + 2 * o_.pad >= o_.kernel_h && s[3] + 2 * o_.pad >= o_.kernel_w,
                "{}: input {} is smaller than the {}x{} kernel with padding {}", type_name(), s.str(), o_.kernel_h,

@@ -1,6 +1,6 @@
 // Conv2d over NCHW: x [N, Cin, H, W], weight [Cout, Cin/groups, KH, KW], optional bias [Cout].
-// groups == Cin == Cout is a depthwise convolution (MobileNet). PyTorch default init (engine/init.h: U(±1/√fan_in) for weight and bias) with
-// fan_in = Cin/groups·KH·KW.
+// groups == Cin == Cout is a depthwise convolution (MobileNet). PyTorch default init (engine/init.h):
+// weight and bias from U(±1/√fan_in) with fan_in = Cin/groups·KH·KW.
 #pragma once
 #include "engine/ops.h"
 #include "engine/rng.h"

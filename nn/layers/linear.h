@@ -1,4 +1,5 @@
-// Linear: y = x·Wᵀ + b with x [N, in], W [out, in], b [out]. PyTorch default init (engine/init.h: U(±1/√fan_in) for weight and bias).
+// Linear: y = x·Wᵀ + b with x [N, in], W [out, in], b [out]. PyTorch default init (engine/init.h):
+// weight and bias from U(±1/√fan_in), fan_in = in.
 #pragma once
 #include "engine/rng.h"
 #include "nn/module.h"

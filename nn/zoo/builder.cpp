@@ -41,6 +41,8 @@ ModulePtr ZooBuilder::conv(const std::string& name, int out, int kernel, int str
   s.stride = stride;
   s.pad = pad;
   s.groups = groups;
+  s.in_h = h_;
+  s.in_w = w_;
   s.bias = bias;
   s.first = count_ == 0;
   s.index = count_;

@@ -26,6 +26,7 @@ struct LayerSpec {
   Kind kind = Kind::conv;
   int in = 0, out = 0;  // channels (conv) or features (linear)
   int kernel_h = 1, kernel_w = 1, stride = 1, pad = 0, groups = 1;  // conv geometry; 1/1/1/0/1 for linear
+  int in_h = 1, in_w = 1;  // input map size the layer sees in this model (1×1 for linear): for cost models
   bool bias = false;
   bool first = false, last = false;  // first / last weight layer of the network (methods often keep them fp32)
   int index = 0;                     // position among the model's weight layers, 0-based

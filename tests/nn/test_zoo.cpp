@@ -194,6 +194,8 @@ TEST_CASE("zoo: the layer factory is called once per weight layer with first/las
       CHECK(specs[7].in == 16);
       CHECK(specs[7].out == 32);
       CHECK(specs[7].stride == 2);
+      CHECK(specs[7].in_h == 32);
+      CHECK(specs[8].in_h == 16);
     }
     if (name == "mobilenet_v1") {
       CHECK(specs.size() == 28);
