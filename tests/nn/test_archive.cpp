@@ -191,6 +191,17 @@ TEST_CASE("archive: files are written atomically and read back") {
   CHECK_THROWS_WITH_AS(read_archive((dir.path / "missing.lbar").string()), doctest::Contains("cannot open"), Error);
   CHECK_THROWS_WITH_AS(write_archive((dir.path / "no/such/dir/x.lbar").string(), nlohmann::json::object(), {}),
                        doctest::Contains("cannot create a temporary file"), Error);
+  // A failed write (here: the target is a directory, so the final rename fails) leaves no temporary file.
+  const fs::path blocked = dir.path / "blocked.lbar";
+  fs::create_directory(blocked);
+  CHECK_THROWS_WITH_AS(write_archive(blocked.string(), nlohmann::json::object(), sample_tensors()),
+                       doctest::Contains("rename from"), Error);
+  files = 0;
+  for (auto& e : fs::directory_iterator(dir.path)) {
+    (void)e;
+    ++files;
+  }
+  CHECK(files == 2);  // ckpt.lbar and the blocked directory
   // A truncated file on disk names the path.
   {
     std::ifstream in(path, std::ios::binary);
