@@ -4,6 +4,9 @@
 namespace lowbit::kernels {
 
 extern const TgemmKernels kTgemmRef;
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+extern const TgemmKernels kTgemmAvx512;
+#endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
 extern const TgemmKernels kTgemmNeon;
 #endif
@@ -12,6 +15,10 @@ const TgemmKernels* tgemm_kernels_for(Isa isa) {
   if (!isa_supported(isa)) return nullptr;
   switch (isa) {
     case Isa::ref: return &kTgemmRef;
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+    case Isa::avx2: return nullptr;
+    case Isa::avx512: return &kTgemmAvx512;
+#endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
     case Isa::neon: return &kTgemmNeon;
 #endif
