@@ -14,11 +14,14 @@
 #   --skip-ceilings   keep bench/results/ceilings.json instead of re-measuring it
 #   --train           also run scripts/bench_train.sh (fp32 training step vs PyTorch)
 #   --timeout S       per-program time limit in seconds (default 1800)
+#   --spincount N     GOMP_SPINCOUNT for the programs (default 10000; 'default' leaves libgomp's 300000)
 #
 # Every program runs under `chrt -f 10` when this user may use SCHED_FIFO (else at normal priority, with a
 # warning): on a shared 2-CPU machine other jobs otherwise preempt one of the two benchmark threads and the
 # 2-thread numbers collapse (see /work/shared/research/kernels.md §5). The 1-minute load average is checked
-# before each program and recorded in the JSON context.
+# before each program and recorded in the JSON context. libgomp's spin before sleeping is shortened
+# (GOMP_SPINCOUNT=10000): under SCHED_FIFO an idle OpenMP waiter that spins for long holds a CPU that another
+# thread of the same run needs (measured 10x slowdowns at 2 threads with the default).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -32,6 +35,7 @@ filter=""
 skip_ceilings=0
 train=0
 timeout_s=1800
+spincount=10000
 programs=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -44,7 +48,8 @@ while [[ $# -gt 0 ]]; do
     --skip-ceilings) skip_ceilings=1; shift ;;
     --train) train=1; shift ;;
     --timeout) timeout_s="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --spincount) spincount="$2"; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) programs+=("${1#bench_}"); shift ;;
   esac
@@ -95,6 +100,10 @@ if [[ $do_build -eq 1 ]]; then
 fi
 
 export LOWBIT_BENCH_THREADS="$threads"
+if [[ "$spincount" != default ]]; then
+  export GOMP_SPINCOUNT="$spincount"
+  rt_note="$rt_note; GOMP_SPINCOUNT=$spincount"
+fi
 
 # ---- ceilings first: every pct_ceiling counter divides by them ----
 if [[ $skip_ceilings -eq 0 ]]; then
@@ -131,7 +140,10 @@ for p in "${programs[@]}"; do
 done
 
 if [[ $train -eq 1 ]]; then
-  bash "$root/scripts/bench_train.sh" --build-dir "$build" $([[ $do_build -eq 0 ]] && echo --no-build)
+  train_args=(--build-dir "$build" --threads "$threads")
+  [[ $do_build -eq 0 ]] && train_args+=(--no-build)
+  [[ "$spincount" != default ]] && train_args+=(--spincount "$spincount")
+  bash "$root/scripts/bench_train.sh" "${train_args[@]}" || echo "bench.sh: warning: bench_train.sh failed" >&2
 fi
 
 /usr/bin/python3 "$root/bench/tools/results_table.py" --results "$results" --out "$results/README.md"

@@ -213,14 +213,15 @@ def train_table(path):
     out = ["## train_step (lowbit vs PyTorch, same session)", "", t.get("note", ""), ""]
     rows = t.get("rows", [])
     head = ["model", "input", "step", "batch", "threads", "lowbit ms", "PyTorch ms", "lowbit / PyTorch",
-            "lowbit peak MB", "PyTorch peak MB"]
+            "ratio of best reps", "lowbit peak MB", "PyTorch peak MB"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     for r in rows:
         out.append("| " + " | ".join([
             str(r.get("model", "")), str(r.get("input", "")), str(r.get("step", "")), str(r.get("batch", "")),
             str(r.get("threads", "")), fmt_num(r.get("lowbit_ms")), fmt_num(r.get("torch_ms")),
-            ("%.2f" % r["ratio"]) if r.get("ratio") else "", fmt_num(r.get("lowbit_peak_mb")),
+            ("%.2f" % r["ratio"]) if r.get("ratio") else "",
+            ("%.2f" % r["ratio_best"]) if r.get("ratio_best") else "", fmt_num(r.get("lowbit_peak_mb")),
             fmt_num(r.get("torch_peak_mb"))]) + " |")
     out.append("")
     return out
