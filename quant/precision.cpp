@@ -1,0 +1,324 @@
+#include "quant/precision.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/error.h"
+
+namespace lowbit::quant {
+namespace {
+
+struct SchemeRow {
+  Scheme s;
+  const char* name;
+};
+constexpr SchemeRow kSchemes[] = {{Scheme::fp32, "fp32"}, {Scheme::dorefa, "dorefa"}, {Scheme::bnn, "bnn"},
+                                  {Scheme::xnor, "xnor"},  {Scheme::twn, "twn"},       {Scheme::lsq, "lsq"},
+                                  {Scheme::pact, "pact"}};
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+bool in_range_or_32(int b, int lo, int hi) { return b == 32 || (b >= lo && b <= hi); }
+
+void check_keys(const nlohmann::json& j, const std::vector<std::string>& allowed, const std::string& where) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool ok = false;
+    for (const auto& a : allowed) ok = ok || a == it.key();
+    LOWBIT_CHECK(ok, "{}: unknown key \"{}\" (valid: {})", where, it.key(), join(allowed));
+  }
+}
+
+int get_bits(const nlohmann::json& v, const std::string& where) {
+  LOWBIT_CHECK(v.is_number_integer(), "{}: bits must be an integer, got {}", where, v.dump());
+  const int64_t b = v.get<int64_t>();
+  LOWBIT_CHECK(b >= 1 && b <= 32, "{}: bits {} out of range (1..8, or 32 for fp32)", where, b);
+  return static_cast<int>(b);
+}
+
+std::string get_string(const nlohmann::json& v, const std::string& where) {
+  LOWBIT_CHECK(v.is_string(), "{}: expected a string, got {}", where, v.dump());
+  return v.get<std::string>();
+}
+
+// First/last "8": the config's scheme when it has 8-bit forms, else DoReFa.
+Scheme eight_bit_scheme(Scheme s) {
+  return s == Scheme::dorefa || s == Scheme::lsq || s == Scheme::pact ? s : Scheme::dorefa;
+}
+
+LayerOverride parse_override(const std::string& match, const nlohmann::json& body, const std::string& where) {
+  LOWBIT_CHECK(body.is_object(), "{}: layer override must be an object, got {}", where, body.dump());
+  LOWBIT_CHECK(!match.empty(), "{}: empty layer name/pattern", where);
+  LayerOverride o;
+  o.match = match;
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string k = it.key();
+    if (k == "match") continue;
+    if (k == "wbits") {
+      o.has_wbits = true;
+      o.wbits = get_bits(*it, where + ".wbits");
+    } else if (k == "abits") {
+      o.has_abits = true;
+      o.abits = get_bits(*it, where + ".abits");
+    } else if (k == "scheme") {
+      o.has_scheme = true;
+      o.scheme = parse_scheme(get_string(*it, where + ".scheme"));
+    } else {
+      LOWBIT_CHECK(false, "{}: unknown key \"{}\" (valid: match, wbits, abits, scheme)", where, k);
+    }
+  }
+  LOWBIT_CHECK(o.has_wbits || o.has_abits || o.has_scheme, "{} (\"{}\"): override sets nothing", where, match);
+  return o;
+}
+
+// Applies one override. Bits set on a layer that is fp32 at that point (a kept first/last layer) quantize it
+// with the config's default scheme and bits for what the override leaves out; a scheme switch fills the bits
+// the scheme fixes (fp32: 32/32, bnn: 1/1, twn: ternary).
+Precision apply(Precision p, const LayerOverride& o, const Precision& defaults) {
+  if (!o.has_scheme && p.scheme == Scheme::fp32 && defaults.scheme != Scheme::fp32) p = defaults;
+  if (o.has_scheme) {
+    p.scheme = o.scheme;
+    if (o.scheme == Scheme::fp32) p.wbits = p.abits = 32;
+    if (o.scheme == Scheme::bnn) p.wbits = p.abits = 1;
+    if (o.scheme == Scheme::twn && !o.has_wbits) p.wbits = 2;
+  }
+  if (o.has_wbits) p.wbits = o.wbits;
+  if (o.has_abits) p.abits = o.abits;
+  return p;
+}
+
+}  // namespace
+
+const char* scheme_name(Scheme s) {
+  for (const auto& r : kSchemes)
+    if (r.s == s) return r.name;
+  return "?";
+}
+
+std::vector<std::string> scheme_names() {
+  std::vector<std::string> v;
+  for (const auto& r : kSchemes) v.push_back(r.name);
+  return v;
+}
+
+Scheme parse_scheme(const std::string& name) {
+  for (const auto& r : kSchemes)
+    if (name == r.name) return r.s;
+  LOWBIT_CHECK(false, "unknown quantization scheme \"{}\" (valid: {})", name, join(scheme_names()));
+  return Scheme::fp32;
+}
+
+std::string Precision::str() const {
+  if (scheme == Scheme::fp32) return "fp32";
+  const std::string w = scheme == Scheme::twn && wbits == 2 ? "t" : std::to_string(wbits);
+  return fmt::format("{} W{}A{}", scheme_name(scheme), w, abits);
+}
+
+void validate(const Precision& p, const std::string& where) {
+  const char* s = scheme_name(p.scheme);
+  auto bad = [&](const char* which, int b, const char* valid) {
+    detail::throw_error(fmt::format("{}: {} {}={} is not valid (valid: {})", where, s, which, b, valid));
+  };
+  switch (p.scheme) {
+    case Scheme::fp32:
+      if (p.wbits != 32) bad("wbits", p.wbits, "32");
+      if (p.abits != 32) bad("abits", p.abits, "32");
+      break;
+    case Scheme::dorefa:
+      if (!in_range_or_32(p.wbits, 1, 8)) bad("wbits", p.wbits, "1..8 or 32");
+      if (!in_range_or_32(p.abits, 1, 8)) bad("abits", p.abits, "1..8 or 32");
+      break;
+    case Scheme::bnn:
+      if (p.wbits != 1) bad("wbits", p.wbits, "1");
+      if (p.abits != 1) bad("abits", p.abits, "1");
+      break;
+    case Scheme::xnor:
+      if (p.wbits != 1) bad("wbits", p.wbits, "1");
+      if (p.abits != 1 && p.abits != 32) bad("abits", p.abits, "1, or 32 for BWN");
+      break;
+    case Scheme::twn:
+      if (p.wbits != 2) bad("wbits", p.wbits, "2 (ternary)");
+      if (!in_range_or_32(p.abits, 1, 8)) bad("abits", p.abits, "1..8 or 32");
+      break;
+    case Scheme::lsq:
+      if (!in_range_or_32(p.wbits, 2, 8)) bad("wbits", p.wbits, "2..8 or 32 (signed codes need 2 bits)");
+      if (!in_range_or_32(p.abits, 1, 8)) bad("abits", p.abits, "1..8 or 32");
+      break;
+    case Scheme::pact:
+      if (!in_range_or_32(p.wbits, 1, 8)) bad("wbits", p.wbits, "1..8 or 32");
+      if (p.abits < 1 || p.abits > 8) bad("abits", p.abits, "1..8 (PACT quantizes activations)");
+      break;
+  }
+}
+
+const char* edge_policy_name(EdgePolicy e) {
+  switch (e) {
+    case EdgePolicy::fp32: return "fp32";
+    case EdgePolicy::int8: return "8";
+    case EdgePolicy::q: return "q";
+  }
+  return "?";
+}
+
+EdgePolicy parse_edge_policy(const std::string& name) {
+  if (name == "fp32") return EdgePolicy::fp32;
+  if (name == "8") return EdgePolicy::int8;
+  if (name == "q") return EdgePolicy::q;
+  LOWBIT_CHECK(false, "unknown first/last policy \"{}\" (valid: fp32, 8, q)", name);
+  return EdgePolicy::fp32;
+}
+
+PrecisionConfig PrecisionConfig::from_json(const nlohmann::json& j, const std::string& source) {
+  LOWBIT_CHECK(j.is_object(), "{}: precision config must be a JSON object", source);
+  check_keys(j, {"scheme", "wbits", "abits", "first_last", "unmatched", "layers", "options"}, source);
+  PrecisionConfig c;
+  bool has_w = false, has_a = false;
+  if (j.contains("scheme")) c.defaults.scheme = parse_scheme(get_string(j["scheme"], source + ": scheme"));
+  if (j.contains("wbits")) c.defaults.wbits = get_bits(j["wbits"], source + ": wbits"), has_w = true;
+  if (j.contains("abits")) c.defaults.abits = get_bits(j["abits"], source + ": abits"), has_a = true;
+  if (!has_w || !has_a) {
+    const PrecisionConfig d = from_flags(scheme_name(c.defaults.scheme), -1, -1, "fp32");
+    if (!has_w) c.defaults.wbits = d.defaults.wbits;
+    if (!has_a) c.defaults.abits = d.defaults.abits;
+  }
+  if (j.contains("first_last")) {
+    const auto& v = j["first_last"];
+    c.first_last = parse_edge_policy(v.is_number_integer() ? std::to_string(v.get<int>())
+                                                           : get_string(v, source + ": first_last"));
+  }
+  if (j.contains("unmatched")) {
+    const std::string u = get_string(j["unmatched"], source + ": unmatched");
+    LOWBIT_CHECK(u == "error" || u == "warn", "{}: unmatched must be \"error\" or \"warn\", got \"{}\"", source, u);
+    c.unmatched_is_error = u == "error";
+  }
+  if (j.contains("layers")) {
+    const auto& L = j["layers"];
+    if (L.is_array()) {
+      for (size_t i = 0; i < L.size(); ++i) {
+        const std::string where = fmt::format("{}: layers[{}]", source, i);
+        LOWBIT_CHECK(L[i].is_object() && L[i].contains("match"), "{}: needs a \"match\" name or pattern", where);
+        c.overrides.push_back(parse_override(get_string(L[i]["match"], where + ".match"), L[i], where));
+      }
+    } else {
+      LOWBIT_CHECK(L.is_object(), "{}: layers must be an array or an object", source);
+      for (auto it = L.begin(); it != L.end(); ++it)
+        c.overrides.push_back(parse_override(it.key(), *it, fmt::format("{}: layers.\"{}\"", source, it.key())));
+    }
+  }
+  if (j.contains("options")) {
+    const auto& o = j["options"];
+    const std::string where = source + ": options";
+    LOWBIT_CHECK(o.is_object(), "{} must be an object", where);
+    check_keys(o, {"xnor_scale_activations", "pact_alpha_init", "pact_alpha_decay", "dorefa_grad_bits"}, where);
+    if (o.contains("xnor_scale_activations")) {
+      LOWBIT_CHECK(o["xnor_scale_activations"].is_boolean(), "{}.xnor_scale_activations must be true/false", where);
+      c.options.xnor_scale_activations = o["xnor_scale_activations"].get<bool>();
+    }
+    if (o.contains("pact_alpha_init")) {
+      LOWBIT_CHECK(o["pact_alpha_init"].is_number() && o["pact_alpha_init"].get<double>() > 0,
+                   "{}.pact_alpha_init must be a positive number", where);
+      c.options.pact_alpha_init = o["pact_alpha_init"].get<float>();
+    }
+    if (o.contains("pact_alpha_decay")) {
+      LOWBIT_CHECK(o["pact_alpha_decay"].is_number() && o["pact_alpha_decay"].get<double>() >= 0,
+                   "{}.pact_alpha_decay must be a number ≥ 0", where);
+      c.options.pact_alpha_decay = o["pact_alpha_decay"].get<float>();
+    }
+    if (o.contains("dorefa_grad_bits")) {
+      const int b = get_bits(o["dorefa_grad_bits"], where + ".dorefa_grad_bits");
+      LOWBIT_CHECK(b == 32 || b <= 16, "{}.dorefa_grad_bits must be 1..16 or 32", where);
+      c.options.dorefa_grad_bits = b;
+    }
+  }
+  c.validate_all(source);
+  return c;
+}
+
+PrecisionConfig PrecisionConfig::from_json_text(const std::string& text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    detail::throw_error(fmt::format("{}: invalid JSON: {}", source, e.what()));
+  }
+  return from_json(j, source);
+}
+
+PrecisionConfig PrecisionConfig::from_file(const std::string& path) {
+  std::ifstream f(path);
+  LOWBIT_CHECK(f.good(), "{}: cannot open precision config", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return from_json_text(ss.str(), path);
+}
+
+PrecisionConfig PrecisionConfig::from_flags(const std::string& scheme, int wbits, int abits,
+                                            const std::string& first_last) {
+  PrecisionConfig c;
+  c.defaults.scheme = parse_scheme(scheme);
+  int dw = 32, da = 32;
+  switch (c.defaults.scheme) {
+    case Scheme::fp32: break;
+    case Scheme::dorefa: dw = 1, da = 2; break;
+    case Scheme::bnn:
+    case Scheme::xnor: dw = 1, da = 1; break;
+    case Scheme::twn: dw = 2, da = 32; break;
+    case Scheme::lsq:
+    case Scheme::pact: dw = 4, da = 4; break;
+  }
+  c.defaults.wbits = wbits < 0 ? dw : wbits;
+  c.defaults.abits = abits < 0 ? da : abits;
+  c.first_last = parse_edge_policy(first_last);
+  c.validate_all("--quant " + scheme);
+  return c;
+}
+
+Precision PrecisionConfig::resolve(const std::string& name, bool first, bool last) const {
+  Precision p = defaults;
+  if (first || last) {
+    switch (first_last) {
+      case EdgePolicy::fp32: p = Precision{}; break;
+      case EdgePolicy::int8:
+        p.scheme = eight_bit_scheme(p.scheme);
+        p.wbits = 8;
+        p.abits = first ? 32 : 8;  // the first layer's input is the normalised image
+        break;
+      case EdgePolicy::q: break;
+    }
+  }
+  for (const auto& o : overrides)
+    if (o.is_glob() && nn::glob_match(o.match, name)) p = apply(p, o, defaults);
+  for (const auto& o : overrides)
+    if (!o.is_glob() && o.match == name) p = apply(p, o, defaults);
+  if (p.scheme == Scheme::fp32) p.wbits = p.abits = 32;
+  validate(p, "layer " + name);
+  return p;
+}
+
+Precision PrecisionConfig::resolve(const nn::LayerSpec& spec) const { return resolve(spec.name, spec.first, spec.last); }
+
+std::vector<std::string> PrecisionConfig::check_overrides(const std::vector<std::string>& layer_names) const {
+  std::vector<std::string> warnings;
+  for (const auto& o : overrides) {
+    bool hit = false;
+    for (const auto& n : layer_names) hit = hit || (o.is_glob() ? nn::glob_match(o.match, n) : o.match == n);
+    if (hit) continue;
+    std::string msg = fmt::format("precision override \"{}\" matches no weight layer (layers: {})", o.match,
+                                  join(layer_names));
+    LOWBIT_CHECK(!unmatched_is_error, "{}", msg);
+    warnings.push_back(msg);
+  }
+  return warnings;
+}
+
+void PrecisionConfig::validate_all(const std::string& source) const {
+  validate(defaults, source + " (defaults)");
+  // Each override applied to the defaults (a per-layer result is validated again in resolve()).
+  for (const auto& o : overrides) validate(apply(defaults, o, defaults), fmt::format("{} (override \"{}\")", source, o.match));
+}
+
+}  // namespace lowbit::quant

@@ -1,0 +1,127 @@
+// Precision config: JSON and flags, resolution order (defaults, first/last policy, globs, exact names),
+// validation errors with clear messages, unmatched patterns as error or warning.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "engine/error.h"
+#include "quant/precision.h"
+
+using namespace lowbit;
+using namespace lowbit::quant;
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+TEST_CASE("precision: flags give per-scheme defaults and the first/last policy") {
+  PrecisionConfig c = PrecisionConfig::from_flags("dorefa", -1, -1, "fp32");
+  CHECK(c.defaults == Precision{1, 2, Scheme::dorefa});
+  CHECK(c.resolve("conv1", true, false).is_fp32());
+  CHECK(c.resolve("fc", false, true).is_fp32());
+  CHECK(c.resolve("layer1.0.conv1", false, false) == Precision{1, 2, Scheme::dorefa});
+
+  PrecisionConfig q = PrecisionConfig::from_flags("bnn", -1, -1, "q");
+  CHECK(q.resolve("conv1", true, false) == Precision{1, 1, Scheme::bnn});
+
+  PrecisionConfig e = PrecisionConfig::from_flags("xnor", -1, -1, "8");
+  CHECK(e.resolve("conv1", true, false) == Precision{8, 32, Scheme::dorefa});  // first: fp32 input
+  CHECK(e.resolve("fc", false, true) == Precision{8, 8, Scheme::dorefa});
+  PrecisionConfig l = PrecisionConfig::from_flags("lsq", 3, 3, "8");
+  CHECK(l.resolve("fc", false, true) == Precision{8, 8, Scheme::lsq});
+  CHECK(PrecisionConfig::from_flags("twn", -1, 4, "fp32").defaults == Precision{2, 4, Scheme::twn});
+}
+
+TEST_CASE("precision: JSON overrides, exact names beat globs, later entries win") {
+  const std::string text = R"({
+    "scheme": "dorefa", "wbits": 2, "abits": 4, "first_last": "q",
+    "layers": [
+      {"match": "layer1.*.conv1", "wbits": 1},
+      {"match": "layer1.0.conv1", "abits": 2},
+      {"match": "layer*", "wbits": 3},
+      {"match": "fc", "scheme": "fp32"}
+    ],
+    "options": {"dorefa_grad_bits": 8, "xnor_scale_activations": true}
+  })";
+  PrecisionConfig c = PrecisionConfig::from_json_text(text, "cfg.json");
+  // globs in order: layer1.*.conv1 -> w1, then layer* -> w3; exact name then sets a2.
+  CHECK(c.resolve("layer1.0.conv1", false, false) == Precision{3, 2, Scheme::dorefa});
+  CHECK(c.resolve("layer1.1.conv1", false, false) == Precision{3, 4, Scheme::dorefa});
+  CHECK(c.resolve("layer2.0.conv2", false, false) == Precision{3, 4, Scheme::dorefa});
+  CHECK(c.resolve("conv1", true, false) == Precision{2, 4, Scheme::dorefa});
+  CHECK(c.resolve("fc", false, true).is_fp32());
+  CHECK(c.options.dorefa_grad_bits == 8);
+  CHECK(c.options.xnor_scale_activations);
+
+  // Object form of "layers".
+  PrecisionConfig o = PrecisionConfig::from_json_text(R"({"scheme":"lsq","wbits":4,"abits":4,
+      "layers":{"conv1":{"wbits":8,"abits":8}}})", "o.json");
+  // conv1 is kept fp32 by the default first/last policy; an override setting bits quantizes it with the
+  // default scheme.
+  CHECK(o.resolve("conv1", true, false) == Precision{8, 8, Scheme::lsq});
+  CHECK(o.resolve("fc", false, true).is_fp32());
+  PrecisionConfig o2 = PrecisionConfig::from_json_text(R"({"scheme":"lsq","wbits":4,"abits":4,"first_last":"q",
+      "layers":{"conv1":{"wbits":8,"abits":8}}})", "o.json");
+  CHECK(o2.resolve("conv1", true, false) == Precision{8, 8, Scheme::lsq});
+}
+
+TEST_CASE("precision: validation errors name the problem") {
+  CHECK(contains(error_of([] { PrecisionConfig::from_flags("dorefax", 1, 2, "fp32"); }), "unknown quantization scheme \"dorefax\""));
+  CHECK(contains(error_of([] { PrecisionConfig::from_flags("dorefa", 9, 2, "fp32"); }), "wbits=9"));
+  CHECK(contains(error_of([] { PrecisionConfig::from_flags("bnn", 2, 1, "fp32"); }), "bnn wbits=2"));
+  CHECK(contains(error_of([] { PrecisionConfig::from_flags("lsq", 1, 4, "fp32"); }), "signed codes need 2 bits"));
+  CHECK(contains(error_of([] { PrecisionConfig::from_flags("pact", 4, 32, "fp32"); }), "pact abits=32"));
+  CHECK(contains(error_of([] { PrecisionConfig::from_flags("twn", 3, 32, "fp32"); }), "ternary"));
+  CHECK(contains(error_of([] { PrecisionConfig::from_flags("dorefa", 1, 2, "16"); }), "first/last policy \"16\""));
+  CHECK(contains(error_of([] { PrecisionConfig::from_json_text("{\"wbit\": 2}", "a.json"); }),
+                 "a.json: unknown key \"wbit\""));
+  CHECK(contains(error_of([] { PrecisionConfig::from_json_text("{\"wbits\": 0}", "a.json"); }), "out of range"));
+  CHECK(contains(error_of([] { PrecisionConfig::from_json_text("{\"scheme\": \"dorefa\", \"wbits\": ", "b.json"); }),
+                 "b.json: invalid JSON"));
+  CHECK(contains(error_of([] {
+                   PrecisionConfig::from_json_text(R"({"scheme":"dorefa","layers":[{"match":"fc","wbit":3}]})", "c.json");
+                 }),
+                 "c.json: layers[0]: unknown key \"wbit\""));
+  CHECK(contains(error_of([] {
+                   PrecisionConfig::from_json_text(R"({"scheme":"dorefa","layers":[{"match":"fc","scheme":"bnn","abits":4}]})",
+                                                   "d.json");
+                 }),
+                 "override \"fc\""));
+  CHECK(contains(error_of([] { PrecisionConfig::from_file("/nonexistent/prec.json"); }), "cannot open"));
+}
+
+TEST_CASE("precision: an override matching no layer is an error by default, a warning on request") {
+  const std::vector<std::string> names = {"conv1", "layer1.0.conv1", "layer1.0.conv2", "fc"};
+  PrecisionConfig c = PrecisionConfig::from_json_text(
+      R"({"scheme":"dorefa","layers":[{"match":"layer1.*.conv1","wbits":2},{"match":"layer9.*","wbits":2}]})", "e.json");
+  CHECK(contains(error_of([&] { c.check_overrides(names); }), "\"layer9.*\" matches no weight layer"));
+  c.unmatched_is_error = false;
+  const auto warnings = c.check_overrides(names);
+  REQUIRE(warnings.size() == 1);
+  CHECK(contains(warnings[0], "layer9.*"));
+  PrecisionConfig w = PrecisionConfig::from_json_text(
+      R"({"scheme":"dorefa","unmatched":"warn","layers":[{"match":"nothing","wbits":2}]})", "w.json");
+  CHECK(w.check_overrides(names).size() == 1);
+}
+
+TEST_CASE("precision: from_file reads a JSON file") {
+  const std::string path = std::string(LOWBIT_BINARY_DIR) + "/test_precision_cfg.json";
+  {
+    std::ofstream f(path);
+    f << R"({"scheme": "twn", "abits": 8, "first_last": "fp32"})";
+  }
+  PrecisionConfig c = PrecisionConfig::from_file(path);
+  CHECK(c.resolve("layer2.1.conv2", false, false) == Precision{2, 8, Scheme::twn});
+  CHECK(c.resolve("layer2.1.conv2", false, false).str() == "twn WtA8");
+  std::remove(path.c_str());
+}
