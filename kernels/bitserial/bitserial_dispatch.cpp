@@ -5,6 +5,7 @@ namespace lowbit::kernels {
 
 extern const BitserialKernels kBitserialRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+extern const BitserialKernels kBitserialAvx2;
 extern const BitserialKernels kBitserialAvx512;
 #endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
@@ -16,7 +17,7 @@ const BitserialKernels* bitserial_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::ref: return &kBitserialRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return nullptr;
+    case Isa::avx2: return &kBitserialAvx2;
     case Isa::avx512: return &kBitserialAvx512;
 #endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)

@@ -5,6 +5,7 @@ namespace lowbit::kernels {
 
 extern const QgemmKernels kQgemmRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+extern const QgemmKernels kQgemmAvx2;
 extern const QgemmKernels kQgemmAvx512;
 #endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
@@ -16,7 +17,7 @@ const QgemmKernels* qgemm_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::ref: return &kQgemmRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return nullptr;  // AVX2 variant: see below
+    case Isa::avx2: return &kQgemmAvx2;
     case Isa::avx512: return &kQgemmAvx512;
 #endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)

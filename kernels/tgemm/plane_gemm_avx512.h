@@ -30,23 +30,12 @@
 
 #include "kernels/omp.h"
 #include "kernels/packing.h"
+#include "kernels/tgemm/plane_gemm_args.h"
 
 namespace lowbit::kernels::plane_gemm {
 
 inline constexpr size_t kChunkWords = 64;  // 4096 bits of K per panel chunk
 
-struct Args {
-  size_t M, N, K;
-  const bword* const* wplanes;  // WP plane base pointers; row m of plane p at wplanes[p] + m·ldw
-  size_t ldw;
-  const bword* const* xplanes;  // XP plane base pointers; column n of plane q at xplanes[q] + n·ldx
-  size_t ldx;
-  const int32_t* row_base;  // may be null
-  const int32_t* col_base;  // may be null
-  const float* scale;       // float output only; already including any constant factor
-  const float* bias;        // may be null
-  float scale_mul;          // scale[m]·scale_mul
-};
 
 template <class Op>
 inline void gather_panel(const Args& a, size_t n0, size_t k0, size_t kw, __m512i* panel) {

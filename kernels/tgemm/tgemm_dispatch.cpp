@@ -5,6 +5,7 @@ namespace lowbit::kernels {
 
 extern const TgemmKernels kTgemmRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+extern const TgemmKernels kTgemmAvx2;
 extern const TgemmKernels kTgemmAvx512;
 #endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
@@ -16,7 +17,7 @@ const TgemmKernels* tgemm_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::ref: return &kTgemmRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return nullptr;
+    case Isa::avx2: return &kTgemmAvx2;
     case Isa::avx512: return &kTgemmAvx512;
 #endif
 #if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
