@@ -1,12 +1,18 @@
-// sgemm through Eigen::Map over row-major blocks. Eigen runs single-threaded (EIGEN_DONT_PARALLELIZE); we split
-// C into disjoint column (or row) blocks across OpenMP threads, so each output element is produced by exactly one
-// thread with a fixed reduction order: the result depends only on the thread count, never on timing.
+// sgemm front end. The single-threaded kernel is chosen once from the active ISA (kernels/isa.h): the packed
+// AVX-512 micro-kernel (gemm_avx512.cpp) where the CPU has it, otherwise Eigen through row-major maps (portable;
+// Eigen runs single-threaded under EIGEN_DONT_PARALLELIZE). Eigen is kept out of the AVX-512 translation unit on
+// purpose: its templates compiled with different ISA flags in two TUs would be merged by the linker (ODR).
+// Threading is ours: C is split into disjoint column (or row) blocks across OpenMP threads, so each output
+// element is produced by exactly one thread with a fixed reduction order: the result depends only on the thread
+// count, never on timing.
 #include "engine/gemm.h"
 
 #include <Eigen/Core>
 #include <algorithm>
 
+#include "engine/gemm_kernels.h"
 #include "engine/threading.h"
+#include "kernels/isa.h"
 #include "kernels/omp.h"
 
 namespace lowbit {
@@ -27,8 +33,9 @@ void run(const OpA& a, const OpB& b, float alpha, float beta, MutMap& c) {
 }
 }  // namespace
 
-void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+namespace gemm_detail {
+void sgemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   MutMap c(C, M, N, Eigen::OuterStride<>(ldc));
   if (K <= 0) {
@@ -41,6 +48,22 @@ void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
   else if (!trans_a && trans_b) run(a, b.transpose(), alpha, beta, c);
   else if (trans_a && !trans_b) run(a.transpose(), b, alpha, beta, c);
   else run(a.transpose(), b.transpose(), alpha, beta, c);
+}
+}  // namespace gemm_detail
+
+namespace {
+gemm_detail::SgemmFn select_kernel() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (kernels::active_isa() == kernels::Isa::avx512) return gemm_detail::sgemm_avx512;
+#endif
+  return gemm_detail::sgemm_eigen;
+}
+}  // namespace
+
+void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  static const gemm_detail::SgemmFn kernel = select_kernel();
+  kernel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

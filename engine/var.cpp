@@ -41,8 +41,8 @@ namespace {
 thread_local bool g_grad_enabled = true;
 
 void add_into(Tensor& dst, const Tensor& src) {
-  float* d = dst.data();
-  const float* s = src.data();
+  float* __restrict d = dst.data();
+  const float* __restrict s = src.data();
   const int64_t n = dst.numel();
   for (int64_t i = 0; i < n; ++i) d[i] += s[i];
 }
@@ -109,8 +109,11 @@ void Var::add_grad(const Tensor& g) {
   } else if (cur.storage_unique()) {
     add_into(cur, g);
   } else {
-    Tensor sum = cur.clone();
-    add_into(sum, g);
+    Tensor sum = Tensor::empty(cur.shape());
+    const float* __restrict a = cur.data();
+    const float* __restrict b = g.data();
+    float* __restrict o = sum.data();
+    for (int64_t i = 0, n = sum.numel(); i < n; ++i) o[i] = a[i] + b[i];
     cur = std::move(sum);
   }
 }

@@ -15,25 +15,25 @@ Var pointwise(const char* op, const Var& a, Fwd f, D d) {
   check_defined(a, op, "input");
   Tensor X = a.value();
   Tensor Y = Tensor::empty(X.shape());
-  const float* xp = X.data();
-  float* yp = Y.data();
-  parallel_for(X.numel(), [&](int64_t i) { yp[i] = f(xp[i]); });
+  map1(X.numel(), X.data(), Y.data(), f);
   return Var::make(Y, {a}, [X, Y, d](const Tensor& g, std::vector<Var>& in) {
     Tensor gx = Tensor::empty(X.shape());
-    const float* xp = X.data();
-    const float* yp = Y.data();
-    const float* gp = g.data();
-    float* gxp = gx.data();
-    parallel_for(X.numel(), [&](int64_t i) { gxp[i] = gp[i] * d(xp[i], yp[i]); });
+    map3(X.numel(), g.data(), X.data(), Y.data(), gx.data(), [d](float gv, float x, float y) { return gv * d(x, y); });
     in[0].add_grad(gx);
   });
 }
 }  // namespace
 
 Var relu(const Var& a) {
-  return pointwise(
-      "relu", a, [](float x) { return x > 0.0f ? x : 0.0f; },
-      [](float x, float) { return x > 0.0f ? 1.0f : 0.0f; });
+  // Backward reads only the output (y > 0 ⇔ x > 0), so the input tensor is not kept alive by the closure.
+  check_defined(a, "relu", "input");
+  Tensor Y = Tensor::empty(a.shape());
+  map1(Y.numel(), a.value().data(), Y.data(), [](float x) { return x > 0.0f ? x : 0.0f; });
+  return Var::make(Y, {a}, [Y](const Tensor& g, std::vector<Var>& in) {
+    Tensor gx = Tensor::empty(Y.shape());
+    map2(Y.numel(), g.data(), Y.data(), gx.data(), [](float gv, float y) { return y > 0.0f ? gv : 0.0f; });
+    in[0].add_grad(gx);
+  });
 }
 
 Var hardtanh(const Var& a, float lo, float hi) {

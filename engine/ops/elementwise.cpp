@@ -163,16 +163,10 @@ Var unary(const char* op, const Var& a, Fwd f, D d) {
   check_defined(a, op, "input");
   Tensor X = a.value();
   Tensor Y = Tensor::empty(X.shape());
-  const float* xp = X.data();
-  float* yp = Y.data();
-  parallel_for(X.numel(), [&](int64_t i) { yp[i] = f(xp[i]); });
+  map1(X.numel(), X.data(), Y.data(), f);
   return Var::make(Y, {a}, [X, Y, d](const Tensor& g, std::vector<Var>& in) {
     Tensor gx = Tensor::empty(X.shape());
-    const float* xp = X.data();
-    const float* yp = Y.data();
-    const float* gp = g.data();
-    float* gxp = gx.data();
-    parallel_for(X.numel(), [&](int64_t i) { gxp[i] = gp[i] * d(xp[i], yp[i]); });
+    map3(X.numel(), g.data(), X.data(), Y.data(), gx.data(), [d](float gv, float x, float y) { return gv * d(x, y); });
     in[0].add_grad(gx);
   });
 }
@@ -185,10 +179,7 @@ Var add(const Var& a, const Var& b) {
     check_defined(a, "add", "a");
     Tensor A = a.value(), B = b.value();
     Tensor out = Tensor::empty(A.shape());
-    const float* ap = A.data();
-    const float* bp = B.data();
-    float* yp = out.data();
-    parallel_for(out.numel(), [&](int64_t i) { yp[i] = ap[i] + bp[i]; });
+    map2(out.numel(), A.data(), B.data(), out.data(), [](float x, float y) { return x + y; });
     return Var::make(out, {a, b}, [](const Tensor& g, std::vector<Var>& in) {
       if (in[0].requires_grad()) in[0].add_grad(g);
       if (in[1].requires_grad()) in[1].add_grad(g);

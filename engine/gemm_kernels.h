@@ -1,0 +1,18 @@
+// Internal: the single-threaded sgemm variants behind engine/gemm.h, one per ISA translation unit
+// (gemm.cpp: Eigen, portable; gemm_avx512.cpp: packed AVX-512 micro-kernel). Same contract as sgemm_serial.
+#pragma once
+#include <cstdint>
+
+namespace lowbit::gemm_detail {
+
+using SgemmFn = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                         int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+void sgemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+#if defined(__x86_64__) || defined(_M_X64)
+void sgemm_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+#endif
+
+}  // namespace lowbit::gemm_detail
