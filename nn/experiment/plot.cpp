@@ -1,0 +1,110 @@
+#include "nn/experiment/plot.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "engine/error.h"
+#include "nn/archive.h"
+
+namespace lowbit::nn {
+
+namespace {
+
+std::string quote(const std::string& s) {  // a gnuplot double-quoted string
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+std::string render_gnuplot_data(const PlotSpec& spec) {
+  std::string d;
+  for (size_t s = 0; s < spec.series.size(); ++s) {
+    const PlotSeries& ps = spec.series[s];
+    LOWBIT_CHECK(ps.x.size() == ps.y.size() && (ps.err.empty() || ps.err.size() == ps.y.size()),
+                 "plot: series '{}' has {} x, {} y and {} error values", ps.label, ps.x.size(), ps.y.size(),
+                 ps.err.size());
+    d += fmt::format("# {}\n", ps.label);
+    for (size_t i = 0; i < ps.x.size(); ++i)
+      d += fmt::format("{:.6g} {:.6g} {:.6g}\n", ps.x[i], ps.y[i], ps.err.empty() ? 0.0 : ps.err[i]);
+    if (s + 1 < spec.series.size()) d += "\n\n";
+  }
+  return d;
+}
+
+std::string render_gnuplot_script(const PlotSpec& spec, const std::string& data_file, const std::string& out_stem) {
+  std::string g;
+  g += "set title " + quote(spec.title) + "\n";
+  g += "set xlabel " + quote(spec.xlabel) + "\nset ylabel " + quote(spec.ylabel) + "\n";
+  g += "set grid ytics\nset key outside right top\nset offsets 0.3, 0.3, 0, 0\n";
+  if (!spec.xtics.empty()) {
+    g += "set xtics (";
+    for (size_t i = 0; i < spec.xtics.size(); ++i)
+      g += fmt::format("{}{} {}", i ? ", " : "", quote(spec.xtics[i]), i);
+    g += ")\n";
+  }
+  std::string plot = "plot ";
+  for (size_t s = 0; s < spec.series.size(); ++s) {
+    if (s) plot += ", \\\n     ";
+    plot += fmt::format("{} index {} using 1:2:3 with yerrorlines lw 2 pt 7 title {}", quote(data_file), s,
+                        quote(spec.series[s].label));
+  }
+  plot += "\n";
+  g += "set terminal svg size 900,540 dynamic enhanced font 'Helvetica,13'\n";
+  g += "set output " + quote(out_stem + ".svg") + "\n" + plot;
+  g += "set terminal pngcairo size 900,540 enhanced font 'Helvetica,11'\n";
+  g += "set output " + quote(out_stem + ".png") + "\n" + plot;
+  g += "unset output\n";
+  return g;
+}
+
+bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  LOWBIT_CHECK(!ec, "plot: cannot create directory '{}': {}", dir, ec.message());
+  const std::string base = dir + "/" + stem;
+  const std::string data = render_gnuplot_data(spec);
+  write_file_atomic(base + ".dat", data.data(), data.size());
+  // Render into temporary names first and rename, so a failed gnuplot never leaves a half-written figure.
+  const std::string tmp_stem = base + ".tmp-render";
+  const std::string script = render_gnuplot_script(spec, base + ".dat", tmp_stem);
+  const std::string final_script = render_gnuplot_script(spec, stem + ".dat", stem);  // relative: re-runnable in dir
+  write_file_atomic(base + ".gp", final_script.data(), final_script.size());
+  const std::string tmp_script = base + ".tmp-render.gp";
+  write_file_atomic(tmp_script, script.data(), script.size());
+  const std::string cmd = "gnuplot " + shell_quote(tmp_script) + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string output;
+  int rc = -1;
+  if (p) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) output += buf;
+    rc = pclose(p);
+  }
+  std::filesystem::remove(tmp_script, ec);
+  const bool ok = rc == 0 && std::filesystem::exists(tmp_stem + ".svg") && std::filesystem::exists(tmp_stem + ".png");
+  if (ok) {
+    std::filesystem::rename(tmp_stem + ".svg", base + ".svg", ec);
+    if (!ec) std::filesystem::rename(tmp_stem + ".png", base + ".png", ec);
+    if (!ec) return true;
+  }
+  std::filesystem::remove(tmp_stem + ".svg", ec);
+  std::filesystem::remove(tmp_stem + ".png", ec);
+  if (why) *why = rc == -1 ? "could not run gnuplot" : fmt::format("gnuplot failed: {}", output);
+  return false;
+}
+
+}  // namespace lowbit::nn

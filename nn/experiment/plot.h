@@ -1,0 +1,29 @@
+// Plots for experiment tables, drawn by gnuplot (Debian gnuplot-nox): the data and the script are written next to
+// the figures (<stem>.dat, <stem>.gp) so a reader can re-render or restyle them.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace lowbit::nn {
+
+struct PlotSeries {
+  std::string label;
+  std::vector<double> x, y, err;  // err: half-height of the error bar (e.g. std over seeds); may be empty
+};
+
+struct PlotSpec {
+  std::string title, xlabel, ylabel;
+  // Categorical x axis: when non-empty, x values are indices into these labels (e.g. "W1A1", "W2A2").
+  std::vector<std::string> xtics;
+  std::vector<PlotSeries> series;
+};
+
+// The gnuplot script for `spec` writing <out_stem>.svg and <out_stem>.png from <data_file>.
+std::string render_gnuplot_script(const PlotSpec& spec, const std::string& data_file, const std::string& out_stem);
+// Gnuplot data: one block per series (separated by two blank lines), columns x y err.
+std::string render_gnuplot_data(const PlotSpec& spec);
+// Writes <dir>/<stem>.{dat,gp} and runs gnuplot to make <dir>/<stem>.{svg,png}. Returns false (with the reason in
+// *why) when gnuplot is not installed or fails; the .dat/.gp files are written in any case.
+bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why = nullptr);
+
+}  // namespace lowbit::nn
