@@ -1,0 +1,109 @@
+#include "nn/train/config.h"
+
+#include "engine/error.h"
+#include "engine/threading.h"
+#include "kernels/isa.h"
+#include "lowbit_version.h"
+
+namespace lowbit::nn {
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"model", model},       {"dataset", dataset},         {"epochs", epochs},
+          {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", lr},
+          {"momentum", momentum}, {"nesterov", nesterov},       {"weight_decay", weight_decay},
+          {"schedule", schedule}, {"warmup_epochs", warmup_epochs}, {"step_size", step_size},
+          {"gamma", gamma},       {"label_smoothing", label_smoothing}, {"seed", seed},
+          {"threads", threads},   {"val_holdout", val_holdout}, {"crop_padding", crop_padding},
+          {"hflip", hflip},       {"dropout", dropout}};
+}
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  try {
+    c.model = j.at("model").get<std::string>();
+    c.dataset = j.at("dataset").get<std::string>();
+    c.epochs = j.at("epochs").get<int>();
+    c.batch_size = j.at("batch_size").get<int64_t>();
+    c.optimizer = j.at("optimizer").get<std::string>();
+    c.lr = j.at("lr").get<float>();
+    c.momentum = j.at("momentum").get<float>();
+    c.nesterov = j.at("nesterov").get<bool>();
+    c.weight_decay = j.at("weight_decay").get<float>();
+    c.schedule = j.at("schedule").get<std::string>();
+    c.warmup_epochs = j.at("warmup_epochs").get<float>();
+    c.step_size = j.at("step_size").get<float>();
+    c.gamma = j.at("gamma").get<float>();
+    c.label_smoothing = j.at("label_smoothing").get<float>();
+    c.seed = j.at("seed").get<uint64_t>();
+    c.threads = j.at("threads").get<int>();
+    c.val_holdout = j.at("val_holdout").get<int64_t>();
+    c.crop_padding = j.at("crop_padding").get<int>();
+    c.hflip = j.at("hflip").get<int>();
+    c.dropout = j.at("dropout").get<float>();
+  } catch (const nlohmann::json::exception& e) {
+    lowbit::detail::throw_error(fmt::format("training config: {}", e.what()));
+  }
+  return c;
+}
+
+void TrainConfig::validate() const {
+  LOWBIT_CHECK(epochs >= 1, "--epochs must be at least 1 (got {})", epochs);
+  LOWBIT_CHECK(batch_size >= 1, "--batch must be at least 1 (got {})", batch_size);
+  LOWBIT_CHECK(optimizer == "sgd" || optimizer == "adam" || optimizer == "adamw",
+               "--optimizer must be sgd, adam or adamw (got '{}')", optimizer);
+  LOWBIT_CHECK(lr > 0, "--lr must be positive (got {})", lr);
+  LOWBIT_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got {})", momentum);
+  LOWBIT_CHECK(weight_decay >= 0, "--weight-decay must be >= 0 (got {})", weight_decay);
+  LOWBIT_CHECK(schedule == "constant" || schedule == "step" || schedule == "cosine",
+               "--schedule must be constant, step or cosine (got '{}')", schedule);
+  LOWBIT_CHECK(warmup_epochs >= 0 && warmup_epochs < static_cast<float>(epochs),
+               "--warmup must be in [0, epochs) (got {} with {} epochs)", warmup_epochs, epochs);
+  LOWBIT_CHECK(step_size > 0 && gamma > 0, "step schedule needs step size > 0 and gamma > 0");
+  LOWBIT_CHECK(label_smoothing >= 0 && label_smoothing < 1, "label smoothing must be in [0, 1)");
+  LOWBIT_CHECK(threads >= 0, "--threads must be >= 0 (got {})", threads);
+  LOWBIT_CHECK(val_holdout >= 0, "--val-holdout must be >= 0 (got {})", val_holdout);
+  LOWBIT_CHECK(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1) (got {})", dropout);
+}
+
+LrSchedule TrainConfig::lr_schedule() const {
+  LrSchedule s;
+  s.kind = schedule == "step"     ? LrSchedule::Kind::step
+           : schedule == "cosine" ? LrSchedule::Kind::cosine
+                                  : LrSchedule::Kind::constant;
+  s.base_lr = lr;
+  s.warmup_epochs = warmup_epochs;
+  s.step_size = step_size;
+  s.gamma = gamma;
+  s.total_epochs = static_cast<float>(epochs);
+  return s;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<Var> params) {
+  if (c.optimizer == "sgd") {
+    SgdOptions o;
+    o.lr = c.lr;
+    o.momentum = c.momentum;
+    o.nesterov = c.nesterov;
+    o.weight_decay = c.weight_decay;
+    return std::make_unique<Sgd>(std::move(params), o);
+  }
+  LOWBIT_CHECK(c.optimizer == "adam" || c.optimizer == "adamw", "unknown optimizer '{}' (use sgd, adam or adamw)",
+               c.optimizer);
+  AdamOptions o;
+  o.lr = c.lr;
+  o.weight_decay = c.weight_decay;
+  o.decoupled = c.optimizer == "adamw";
+  return std::make_unique<Adam>(std::move(params), o);
+}
+
+nlohmann::json build_info() {
+  return {{"version", LOWBIT_VERSION},
+          {"git_revision", LOWBIT_GIT_REVISION},
+          {"compiler", LOWBIT_COMPILER},
+          {"build_type", LOWBIT_BUILD_TYPE},
+          {"processor", LOWBIT_SYSTEM_PROCESSOR},
+          {"isa", kernels::isa_name(kernels::active_isa())},
+          {"threads", num_threads()}};
+}
+
+}  // namespace lowbit::nn

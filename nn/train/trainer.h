@@ -1,0 +1,125 @@
+// Trainer: the epoch loop. Each epoch trains over a DataLoader, validates, appends a row to metrics.csv,
+// rewrites results.json and writes an atomic checkpoint; a resumed run continues bit-exactly (same seed and
+// thread count): the checkpoint holds model parameters and buffers, optimizer state, the dropout RNG
+// streams and the completed-epoch count, and batch order/augmentation depend only on (seed, epoch).
+//
+// Output directory (TrainerOptions::out_dir, may be empty for no files):
+//   checkpoint.lbar  model.* and optim.* tensors; meta {kind, model, model_options, epoch, config, rng, history}
+//   model.lbar       final weights (nn::save_module format: loadable by `lowbit eval` and `lowbit info`)
+//   metrics.csv      epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds
+//   results.json     build info, config, data set checksums, what validation means, per-epoch metrics
+// Every file is written atomically; a directory that already holds a different run is refused unless the
+// run is resumed or forced, so no finished output is overwritten by a failing run.
+//
+// Hooks let quant/ methods extend the loop without forking it: extra loss terms (distillation), code after
+// every optimizer step (weight clamping, re-packing) and at epoch boundaries.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/optim.h"
+#include "nn/data/dataset.h"
+#include "nn/data/loader.h"
+#include "nn/module.h"
+#include "nn/train/config.h"
+#include "nn/train/progress.h"
+#include "nn/zoo/zoo.h"
+
+namespace lowbit::nn {
+
+struct EpochMetrics {
+  int epoch = 0;  // 1-based
+  double lr = 0;  // at the start of the epoch
+  double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
+  double seconds = 0;
+  nlohmann::json to_json() const;
+  static EpochMetrics from_json(const nlohmann::json& j);
+};
+
+struct EvalResult {
+  double loss = 0, acc = 0;
+  int64_t n = 0;
+};
+
+struct TrainHooks {
+  // Added to the cross-entropy of each training batch (e.g. a distillation term). Gets the batch and the
+  // model's logits for it; returns a rank-0 Var.
+  std::function<Var(const Batch& batch, const Var& logits)> extra_loss;
+  // After each optimizer step; global_step counts from 1 over the whole run.
+  std::function<void(int64_t global_step)> after_step;
+  std::function<void(int epoch)> before_epoch;  // 0-based epoch about to start
+  std::function<void(const EpochMetrics& m)> after_epoch;
+};
+
+struct TrainerOptions {
+  std::string out_dir;      // empty: write no files (tests, methods that manage their own output)
+  bool resume = false;      // continue from out_dir/checkpoint.lbar
+  bool force = false;       // allow writing into a directory that holds another run
+  ProgressMode progress = ProgressMode::lines;
+  int64_t log_every = 100;  // steps between plain log lines
+  int prefetch = 2;         // DataLoader prefetch depth
+  std::string validation_label = "test split";  // what the val columns mean, recorded in results.json
+  ModelOptions model_options;  // recorded so eval can rebuild the model
+  TrainHooks hooks;
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> history;
+  int start_epoch = 0;  // epochs already done when this fit() began (resume)
+};
+
+// Loss and accuracy of model on data (eval mode, no gradients; the previous mode is restored).
+EvalResult evaluate(Module& model, const ImageDataset& data, int64_t batch_size, const std::vector<float>& mean,
+                    const std::vector<float>& std);
+
+class Trainer {
+ public:
+  // model: built by the caller (make_model) from config.model; the trainer creates the optimizer.
+  Trainer(Module& model, TrainConfig config, TrainerOptions options);
+  ~Trainer();
+
+  // Trains config.epochs epochs (or the remaining ones after a resume) on train, validating on val.
+  TrainResult fit(const ImageDataset& train, const ImageDataset& val);
+
+  Optimizer& optimizer() { return *optimizer_; }
+  const TrainConfig& config() const { return config_; }
+  // Extra entries for results.json (e.g. the final test accuracy); written on the next results update.
+  nlohmann::json& extra_results() { return extra_; }
+  void write_results() const;  // results.json now (no-op without out_dir)
+
+ private:
+  EpochMetrics train_epoch(DataLoader& loader, int epoch, int64_t& global_step);
+  void save_checkpoint(int epochs_done) const;
+  int load_checkpoint();  // returns completed epochs
+  void prepare_out_dir() const;
+  void write_metrics_csv() const;
+
+  Module& model_;
+  TrainConfig config_;
+  TrainerOptions opt_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::vector<EpochMetrics> history_;
+  nlohmann::json dataset_info_ = nlohmann::json::object();
+  nlohmann::json extra_ = nlohmann::json::object();
+};
+
+// Reads a checkpoint.lbar or model.lbar, rebuilds the model it names (make_model with the recorded options)
+// and loads its weights. expected_model: non-empty = must match (error naming both otherwise).
+struct LoadedModel {
+  std::shared_ptr<Module> model;
+  std::string model_name;
+  ModelOptions model_options;
+  nlohmann::json meta;
+};
+LoadedModel load_trained_model(const std::string& path, const std::string& expected_model = "");
+
+// ModelOptions <-> JSON (input shape, classes, activation, seed, dropout; not the layer factory).
+nlohmann::json model_options_to_json(const ModelOptions& o);
+ModelOptions model_options_from_json(const nlohmann::json& j);
+
+}  // namespace lowbit::nn
