@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <set>
 
 #include "engine/error.h"
@@ -333,10 +332,14 @@ void write_archive(const std::string& path, const nlohmann::json& meta, const st
 }
 
 Archive read_archive(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   LOWBIT_CHECK(in.good(), "archive '{}': cannot open: {}", path, errno_text());
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  LOWBIT_CHECK(!in.bad(), "archive '{}': read failed: {}", path, errno_text());
+  const std::streamoff size = in.tellg();
+  LOWBIT_CHECK(size >= 0, "archive '{}': cannot determine the file size (not a regular file?)", path);
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
+  LOWBIT_CHECK(in.gcount() == size, "archive '{}': read {} of {} bytes: {}", path, in.gcount(), size, errno_text());
   return decode_archive(bytes.data(), bytes.size(), path);
 }
 

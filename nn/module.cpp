@@ -151,6 +151,10 @@ void Module::zero_grad() {
   for (auto& p : named_parameters()) p.second.zero_grad();
 }
 
+void Module::set_requires_grad(bool on) {
+  for (auto& p : named_parameters()) p.second.set_requires_grad(on);
+}
+
 std::vector<NamedTensor> Module::state_dict() const {
   std::vector<NamedTensor> out;
   for (auto& p : named_parameters()) out.emplace_back(p.first, p.second.value());

@@ -64,6 +64,9 @@ class Module {
   bool is_training() const { return training_; }
 
   void zero_grad();  // drops the gradient of every parameter
+  // Freezes (false) or unfreezes every parameter of this module and its descendants; frozen parameters get
+  // no gradient and optimizers skip them (sectional / block-wise training).
+  void set_requires_grad(bool on);
 
   // ---- state ----
   // Parameters then buffers, each recursive with dotted names. Tensors share storage with the module.

@@ -185,3 +185,17 @@ TEST_CASE("module: zero_grad drops gradients of all parameters") {
   CHECK_FALSE(fc.weight().has_grad());
   CHECK_FALSE(fc.bias().has_grad());
 }
+
+TEST_CASE("module: set_requires_grad freezes a section") {
+  auto net = tiny();
+  net->find("block.bn").set_requires_grad(false);
+  Var y = (*net)(Var(Tensor::ones(Shape{2, 2, 3, 3})));
+  sum(y).backward();
+  CHECK(net->find("block.conv").local_parameters()[0].second.has_grad());
+  for (auto& p : net->find("block.bn").named_parameters()) {
+    CHECK_FALSE(p.second.requires_grad());
+    CHECK_FALSE(p.second.has_grad());
+  }
+  net->set_requires_grad(true);
+  for (auto& p : net->named_parameters()) CHECK(p.second.requires_grad());
+}
