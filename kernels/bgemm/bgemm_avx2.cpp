@@ -7,9 +7,9 @@
 // but is left out: this variant is the fallback for CPUs without AVX-512.
 //
 // Register tile 4 × 8: 4 rows of A (broadcast from A, which is not repacked) × 2 ymm of B = 8 byte accumulators.
-// B panel layout (private, in caller scratch): panels of 8 columns, panel p, word k, column j →
-// scratch[(p·kw + k)·8 + j] (= B[(8p + j)·ldb + k], 0 past N). Work items are (panel, 64-row block) as in the
-// AVX-512 variant, split statically over threads after packing.
+// B panel layout (private, in caller scratch): panels of 8 columns, word k, column j of panel p → slot[k·8 + j]
+// (= B[(8p + j)·ldb + k], 0 past N). Work items are (panel, 64-row block), handed out dynamically; each thread
+// packs its item's panel into its own scratch slot, as in the AVX-512 variant.
 //
 // Output transforms are scalar per element on the 4×8 int64 dots (this fallback is popcount-bound): dot = K −
 // 2·pop − correction, then i32 / f32 (bgemm_affine: multiply and add rounded separately) / bits, the bits of a
@@ -136,8 +136,8 @@ inline void tile(const BgemmOperands& op, const bword* bp, size_t m0, size_t pan
 }
 
 template <class Epi>
-void item(const BgemmOperands& op, const bword* panels, size_t p, size_t m_block0, Epi& epi) {
-  const bword* bp = panels + p * kNR * op.kw;
+void item(const BgemmOperands& op, const bword* panel, size_t p, size_t m_block0, Epi& epi) {
+  const bword* bp = panel;
   const size_t m_end = m_block0 + kMB < op.M ? m_block0 + kMB : op.M;
   for (size_t m0 = m_block0; m0 < m_end; m0 += kMR) {
     switch (m_end - m0 < static_cast<size_t>(kMR) ? m_end - m0 : kMR) {
@@ -151,9 +151,10 @@ void item(const BgemmOperands& op, const bword* panels, size_t p, size_t m_block
 
 // Threads worth starting: no more than there are items, and one for calls too small to amortise waking a
 // second thread (~64K word-ops ≈ 10 µs of work).
-int useful_threads(int threads, long long items, size_t word_ops) {
+int useful_threads(int threads, long long items, long long panels, size_t word_ops) {
   long long nt = threads > 0 ? threads : default_threads();
   if (nt > items) nt = items;
+  if (nt > panels) nt = panels;  // one scratch panel slot per thread
   if (word_ops < (size_t{1} << 16)) nt = 1;
   return static_cast<int>(nt < 1 ? 1 : nt);
 }
@@ -166,17 +167,29 @@ void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi)
   const long long panels = static_cast<long long>((op.N + kNR - 1) / kNR);
   const long long blocks = static_cast<long long>((op.M + kMB - 1) / kMB);
   const long long items = panels * blocks;
-  const int nt = useful_threads(threads, items, op.M * op.N * op.kw);
+  const int nt = useful_threads(threads, items, panels, op.M * op.N * op.kw);
   (void)nt;
+  // Each thread packs the panel of its current item into its own slot of the scratch (slot t = panel-sized block
+  // t; nt ≤ panels so the slots fit), repacking only when its next item is on another panel. No barrier and a
+  // dynamic schedule: a thread the OS deschedules does not hold the other one up, and any thread count computes
+  // every element the same way.
   LOWBIT_OMP(parallel num_threads(nt))
   {
-    LOWBIT_OMP(for schedule(static))
-    for (long long p = 0; p < panels; ++p) pack_panel(op, static_cast<size_t>(p), scratch + p * kNR * op.kw);
-    LOWBIT_OMP(for schedule(static))
+    int slot = 0;
+#if defined(_OPENMP)
+    slot = omp_get_thread_num();
+#endif
+    bword* mine = scratch + static_cast<size_t>(slot) * kNR * op.kw;
+    size_t packed = SIZE_MAX;
+    LOWBIT_OMP(for schedule(dynamic, 1) nowait)
     for (long long it = 0; it < items; ++it) {
       const size_t p = static_cast<size_t>(it / blocks), m_block0 = static_cast<size_t>(it % blocks) * kMB;
+      if (packed != p) {
+        pack_panel(op, p, mine);
+        packed = p;
+      }
       auto epi = make_epi(m_block0);
-      item(op, scratch, p, m_block0, epi);
+      item(op, mine, p, m_block0, epi);
       if constexpr (std::is_same_v<decltype(epi), EpiBits>) epi.finish(op, p * kNR);
     }
   }

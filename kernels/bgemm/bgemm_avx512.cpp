@@ -9,18 +9,19 @@
 // columns) = 12 accumulators + 3 B registers per k-word; the 4 broadcasts are `vpbroadcastq` / `{1to8}` loads that
 // keep off the ALU ports.
 //
-// B panel layout (private, in caller scratch): B is repacked once per call into panels of 24 columns,
-//   panel p, word k, column j  →  scratch[(p·kw + k)·24 + j]   (= B[(24p + j)·ldb + k], 0 past N),
+// B panel layout (private, in caller scratch): B is repacked into panels of 24 columns,
+//   word k, column j of panel p  →  slot[k·24 + j]   (= B[(24p + j)·ldb + k], 0 past N),
 // so one k step reads 3 consecutive zmm (192 contiguous bytes) and a whole panel (24·kw words, 7 KB at K = 2304)
-// stays in L1 while all of A streams past it from L2. Columns past N are zero words: they are computed (dot = K)
-// and never stored. Repacking costs N·kw word copies against M·N·kw·3/8 vector ops of compute.
+// stays in L1 while the 64-row block of A streams past it. Columns past N are zero words: they are computed
+// (dot = K) and never stored. Packing a panel costs 24·kw word copies against 64·24·kw·3/8 vector ops per item.
 //
-// Work items: (panel, block of 64 rows). 64 rows = one output word of the bits transform, so no two threads ever
-// write the same word; items are split statically over threads after all panels are packed (one barrier).
+// Work items: (panel, block of 64 rows), panel-major. 64 rows = one output word of the bits transform, so no two
+// threads ever write the same word. Items go out dynamically; each thread packs the panel of its item into its
+// own scratch slot (repacking only when the panel changes), so there is no barrier between packing and compute.
 //
 // Output transforms (on the int64 lanes of the 12 accumulators, before anything leaves registers):
-//   dot = K − 2·acc (− correction for the lanes whose column class is non-zero, via a small scalar gather that
-//   only runs when an 8-column group contains a corrected column);
+//   dot = K − 2·acc (− correction for the lanes whose column class is non-zero: a masked vpgatherdd of
+//   class_corr[class·M + m], issued only for 8-column groups that contain a corrected column);
 //   i32: vpmovqd to 8 int32, masked store (or a strided scalar store for cs_n ≠ 1);
 //   f32: vcvtqq2ps, multiply by scale[m], asm barrier (no FMA contraction), add bias[m];
 //   bits: vpcmpq dot < threshold[m] gives an 8-bit mask per (row, 8 columns) — one byte of a 64-byte buffer whose
@@ -75,32 +76,30 @@ inline void micro_tile(const bword* a, size_t lda, const bword* bp, size_t kw, _
   }
 }
 
-// Column-class corrections of one 8-column group: which lanes need one, and their class ids.
+inline __mmask8 lane_mask(size_t valid) {
+  return valid >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << valid) - 1);
+}
+
+// Column-class corrections of one 8-column group: which lanes need one, and their row offsets cls·M into
+// class_corr (a masked 32-bit gather per row then fetches the 8 corrections at once).
 struct GroupCorr {
   __mmask8 lanes = 0;
-  int32_t cls[8] = {};
+  __m256i offsets = _mm256_setzero_si256();
 };
 
 inline GroupCorr group_corr(const BgemmOperands& op, size_t n0, size_t valid) {
   GroupCorr g;
   if (!op.col_class) return g;
-  for (size_t l = 0; l < valid; ++l) {
-    g.cls[l] = op.col_class[n0 + l];
-    if (g.cls[l] != 0) g.lanes = static_cast<__mmask8>(g.lanes | (1u << l));
-  }
+  const __m256i cls = _mm256_maskz_loadu_epi32(lane_mask(valid), op.col_class + n0);
+  g.lanes = _mm256_test_epi32_mask(cls, cls);
+  g.offsets = _mm256_mullo_epi32(cls, _mm256_set1_epi32(static_cast<int>(op.M)));
   return g;
 }
 
 inline __m512i apply_corr(const BgemmOperands& op, const GroupCorr& g, size_t m, __m512i dot) {
   if (!g.lanes) return dot;
-  alignas(64) long long c[8] = {};
-  for (int l = 0; l < 8; ++l)
-    if (g.lanes & (1u << l)) c[l] = op.class_corr[static_cast<size_t>(g.cls[l]) * op.M + m];
-  return _mm512_sub_epi64(dot, _mm512_load_si512(c));
-}
-
-inline __mmask8 lane_mask(size_t valid) {
-  return valid >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << valid) - 1);
+  const __m256i c = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), g.lanes, g.offsets, op.class_corr + m, 4);
+  return _mm512_sub_epi64(dot, _mm512_cvtepi32_epi64(c));
 }
 
 struct EpiI32 {
@@ -190,9 +189,9 @@ inline void tile_rows(const BgemmOperands& op, const bword* bp, size_t m0, int r
 }
 
 template <class Epi>
-void item(const BgemmOperands& op, const bword* panels, size_t p, size_t m_block0, Epi& epi) {
+void item(const BgemmOperands& op, const bword* panel, size_t p, size_t m_block0, Epi& epi) {
   const size_t panel_n0 = p * kNR;
-  const bword* bp = panels + p * kNR * op.kw;
+  const bword* bp = panel;
   const size_t cols = op.N - panel_n0 < kNR ? op.N - panel_n0 : kNR;
   const int nv = static_cast<int>((cols + 7) / 8);
   const size_t m_end = m_block0 + kMB < op.M ? m_block0 + kMB : op.M;
@@ -217,9 +216,10 @@ void check_ops(const BgemmOperands& op, const bword* scratch) {
 // Packs every panel, then runs every (panel, row block) item; make_epi(m_block0) builds the item's transform.
 // Threads worth starting: no more than there are items, and one for calls too small to amortise waking a
 // second thread (~64K word-ops ≈ 10 µs of work).
-int useful_threads(int threads, long long items, size_t word_ops) {
+int useful_threads(int threads, long long items, long long panels, size_t word_ops) {
   long long nt = threads > 0 ? threads : default_threads();
   if (nt > items) nt = items;
+  if (nt > panels) nt = panels;  // one scratch panel slot per thread
   if (word_ops < (size_t{1} << 16)) nt = 1;
   return static_cast<int>(nt < 1 ? 1 : nt);
 }
@@ -230,17 +230,29 @@ void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi)
   const long long panels = static_cast<long long>((op.N + kNR - 1) / kNR);
   const long long blocks = static_cast<long long>((op.M + kMB - 1) / kMB);
   const long long items = panels * blocks;
-  const int nt = useful_threads(threads, items, op.M * op.N * op.kw);
+  const int nt = useful_threads(threads, items, panels, op.M * op.N * op.kw);
   (void)nt;
+  // Each thread packs the panel of its current item into its own slot of the scratch (slot t = panel-sized block
+  // t; nt ≤ panels so the slots fit), repacking only when its next item is on another panel. No barrier and a
+  // dynamic schedule: a thread the OS deschedules does not hold the other one up, and any thread count computes
+  // every element the same way.
   LOWBIT_OMP(parallel num_threads(nt))
   {
-    LOWBIT_OMP(for schedule(static))
-    for (long long p = 0; p < panels; ++p) pack_panel(op, static_cast<size_t>(p), scratch + p * kNR * op.kw);
-    LOWBIT_OMP(for schedule(static))
+    int slot = 0;
+#if defined(_OPENMP)
+    slot = omp_get_thread_num();
+#endif
+    bword* mine = scratch + static_cast<size_t>(slot) * kNR * op.kw;
+    size_t packed = SIZE_MAX;
+    LOWBIT_OMP(for schedule(dynamic, 1) nowait)
     for (long long it = 0; it < items; ++it) {
       const size_t p = static_cast<size_t>(it / blocks), m_block0 = static_cast<size_t>(it % blocks) * kMB;
+      if (packed != p) {
+        pack_panel(op, p, mine);
+        packed = p;
+      }
       auto epi = make_epi(m_block0);
-      item(op, scratch, p, m_block0, epi);
+      item(op, mine, p, m_block0, epi);
       if constexpr (std::is_same_v<decltype(epi), EpiBits>) {
         const size_t rows = op.M - m_block0 < kMB ? op.M - m_block0 : kMB;
         epi.finish(op, p * kNR, rows);
