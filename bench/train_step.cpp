@@ -11,6 +11,7 @@
 // Counters: time per iteration is ms per step; images_per_s; peak_rss_MB = VmHWM of the process after the
 // benchmark (run one benchmark per process — the driver does — for a per-configuration peak) and
 // rss_before_MB = VmRSS when the benchmark function started (libraries loaded, no model yet).
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -103,6 +104,44 @@ void BM_train_step(benchmark::State& state, ModelCase m) {
   state.SetLabel(lb::label(lowbit::kernels::active_isa(), threads, "train " + shape_text(m, batch)));
 }
 
+// The training step split into its phases (wall clock per phase, averaged over the iterations): where the
+// time of BM_train_step goes. forward_ms includes the loss and building the graph; backward_ms the whole
+// backward walk; step_ms zero_grad + the optimizer update.
+void BM_train_phases(benchmark::State& state, ModelCase m) {
+  using Clock = std::chrono::steady_clock;
+  const int batch = static_cast<int>(state.range(0)), threads = static_cast<int>(state.range(1));
+  lowbit::set_num_threads(threads);
+  auto model = build(m);
+  model->train();
+  lowbit::SgdOptions so;
+  so.lr = 0.01f;
+  so.momentum = 0.9f;
+  so.weight_decay = 5e-4f;
+  lowbit::Sgd opt(model->parameters(), so);
+  const lowbit::Var x(random_input(batch, m, 7));
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  std::mt19937 g(11);
+  for (auto& l : labels) l = static_cast<int32_t>(g() % 10);
+  double fwd = 0, bwd = 0, upd = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    lowbit::Var loss = lowbit::cross_entropy((*model)(x), labels);
+    const auto t1 = Clock::now();
+    loss.backward();
+    const auto t2 = Clock::now();
+    opt.step();
+    opt.zero_grad();
+    const auto t3 = Clock::now();
+    fwd += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    bwd += std::chrono::duration<double, std::milli>(t2 - t1).count();
+    upd += std::chrono::duration<double, std::milli>(t3 - t2).count();
+  }
+  state.counters["forward_ms"] = benchmark::Counter(fwd, benchmark::Counter::kAvgIterations);
+  state.counters["backward_ms"] = benchmark::Counter(bwd, benchmark::Counter::kAvgIterations);
+  state.counters["step_ms"] = benchmark::Counter(upd, benchmark::Counter::kAvgIterations);
+  state.SetLabel(lb::label(lowbit::kernels::active_isa(), threads, "train phases " + shape_text(m, batch)));
+}
+
 void BM_inference(benchmark::State& state, ModelCase m) {
   const int batch = static_cast<int>(state.range(0)), threads = static_cast<int>(state.range(1));
   const double rss_before = proc_status_mb("VmRSS:");
@@ -130,6 +169,8 @@ void infer_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_CAPTURE(BM_train_step, lenet5, kLenet)->Apply(train_args);
 BENCHMARK_CAPTURE(BM_train_step, resnet20, kResnet)->Apply(train_args);
+BENCHMARK_CAPTURE(BM_train_phases, lenet5, kLenet)->Apply(train_args);
+BENCHMARK_CAPTURE(BM_train_phases, resnet20, kResnet)->Apply(train_args);
 BENCHMARK_CAPTURE(BM_inference, lenet5, kLenet)->Apply(infer_args);
 BENCHMARK_CAPTURE(BM_inference, resnet20, kResnet)->Apply(infer_args);
 

@@ -21,7 +21,9 @@
 # 2-thread numbers collapse (see /work/shared/research/kernels.md §5). The 1-minute load average is checked
 # before each program and recorded in the JSON context. libgomp's spin before sleeping is shortened
 # (GOMP_SPINCOUNT=10000): under SCHED_FIFO an idle OpenMP waiter that spins for long holds a CPU that another
-# thread of the same run needs (measured 10x slowdowns at 2 threads with the default).
+# thread of the same run needs (measured 10x slowdowns at 2 threads with the default), and OpenMP threads are
+# pinned (OMP_PROC_BIND=true), because the real-time scheduler otherwise sometimes stacks two of them on one
+# CPU (PyTorch and lowbit 2-thread inference: 6-10x slower, intermittently).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -104,6 +106,8 @@ if [[ "$spincount" != default ]]; then
   export GOMP_SPINCOUNT="$spincount"
   rt_note="$rt_note; GOMP_SPINCOUNT=$spincount"
 fi
+export OMP_PROC_BIND="${OMP_PROC_BIND:-true}"
+rt_note="$rt_note; OMP_PROC_BIND=$OMP_PROC_BIND"
 
 # ---- ceilings first: every pct_ceiling counter divides by them ----
 if [[ $skip_ceilings -eq 0 ]]; then

@@ -13,6 +13,8 @@
 # Both run with GOMP_SPINCOUNT=10000 (--spincount; both use libgomp): under SCHED_FIFO on a 2-CPU machine
 # libgomp's default spin (300000 iterations) lets an idle waiter hold a CPU another thread of the same run needs;
 # measured: lowbit ResNet-20 inference at batch 1, 2 threads, 57 ms with the default vs 4-5 ms with a short spin.
+# OpenMP threads are pinned too (OMP_PROC_BIND=true unless set): without it the real-time scheduler sometimes
+# stacks two threads on one CPU (PyTorch 2-thread inference at batch 1/64 then ran 6-10x slower than at 1 thread).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -51,7 +53,8 @@ rt=()
 priority="normal priority (chrt -f 10 not permitted)"
 if chrt -f 10 true 2>/dev/null; then rt=(chrt -f 10); priority="chrt -f 10"; fi
 export GOMP_SPINCOUNT="$spincount"
-priority="$priority; GOMP_SPINCOUNT=$spincount"
+export OMP_PROC_BIND="${OMP_PROC_BIND:-true}"
+priority="$priority; GOMP_SPINCOUNT=$spincount; OMP_PROC_BIND=$OMP_PROC_BIND"
 load1="$(cut -d' ' -f1 /proc/loadavg)"
 if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > 0.5 * n) }'; then
   echo "bench_train.sh: warning: load average $load1 on $(nproc) CPUs; timings will be noisy ($priority)" >&2

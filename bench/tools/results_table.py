@@ -139,7 +139,20 @@ def family_table(name, ctx, rows):
             peers.append(r["func"])
     # Ratios are printed for the family's own kernels; a table of peers only compares the peers with each other.
     only_peers = all(r["func"].startswith("BM_peer_") for r in rows)
-    peer_gops = {(r["func"], r["args"]): r.get("gops") for r in rows if r["func"].startswith("BM_peer_")}
+    def arg_dict(args):
+        return dict(a.split(":", 1) for a in args.split("/") if ":" in a)
+
+    peer_rows = [(r["func"], arg_dict(r["args"]), r.get("gops")) for r in rows if r["func"].startswith("BM_peer_")]
+
+    def peer_gops_for(peer, args):
+        # The peer row whose arguments are all present with equal values in the kernel row's arguments, so a
+        # kernel with extra arguments (e.g. wbits/xbits of bit-serial) still pairs with the M/N/K/threads peer.
+        mine = arg_dict(args)
+        for func, pargs, g in peer_rows:
+            if func == peer and pargs and all(mine.get(k) == v for k, v in pargs.items()):
+                return g
+        return None
+
     head = ["benchmark", "args (shape, threads)", "label", "time", "GOPS", "% ceiling", "cv %"]
     head += ["x " + p[len("BM_peer_"):] for p in peers]
     out.append("| " + " | ".join(head) + " |")
@@ -161,7 +174,7 @@ def family_table(name, ctx, rows):
                 cells = [func, args, r["label"], fmt_time(r.get("time")), fmt_num(r.get("gops")),
                          fmt_num(r.get("pct"), 2), fmt_num(r.get("cv"), 2)]
                 for p in peers:
-                    pg = peer_gops.get((p, args))
+                    pg = peer_gops_for(p, args)
                     is_peer = r["func"].startswith("BM_peer_")
                     if r["func"] == p or (is_peer and not only_peers) or not pg or r.get("gops") is None:
                         cells.append("")
@@ -239,7 +252,7 @@ def main():
              "(`scripts/bench.sh` runs everything). Units: GOPS = 2*MACs/s/1e9 for every data type; binary "
              "kernels count one MAC per bit of XOR+popcount. `% ceiling` is relative to this machine's measured "
              "peak of the matching kind at the same thread count (table below). `x <peer>` = GOPS of the row / "
-             "GOPS of that same-run baseline at the same shape and threads. Times and GOPS are medians over the "
+             "GOPS of that same-run baseline at the same shape and threads (the peer's arguments must all match the row's). Times and GOPS are medians over the "
              "repetitions; cv % is the run-to-run coefficient of variation of the time.", ""]
     ceil = os.path.join(res, "ceilings.json")
     if os.path.exists(ceil):
