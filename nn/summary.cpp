@@ -113,8 +113,10 @@ std::string ModelSummary::table() const {
   out += std::string(total_w, '-') + "\n";
   for (const auto& r : rows) out += line(r);
   out += std::string(total_w, '-') + "\n";
-  out += fmt::format("total: {} parameters ({:.1f} KiB as fp32), {} MACs per sample\n", with_thousands(total_params),
-                     double(param_bytes_fp32()) / 1024.0, with_thousands(total_macs));
+  const double kib = double(param_bytes_fp32()) / 1024.0;
+  const std::string size = kib < 1024.0 ? fmt::format("{:.1f} KiB", kib) : fmt::format("{:.2f} MiB", kib / 1024.0);
+  out += fmt::format("total: {} parameters ({} as fp32), {} MACs per sample\n", with_thousands(total_params), size,
+                     with_thousands(total_macs));
   return out;
 }
 
