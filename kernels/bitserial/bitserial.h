@@ -24,6 +24,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/packing.h"
+#include "kernels/tgemm/tgemm.h"  // kParallelMinWords
 
 namespace lowbit::kernels {
 

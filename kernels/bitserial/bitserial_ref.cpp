@@ -35,7 +35,7 @@ void bitserial_i32_ref(size_t M, size_t N, size_t K, int wbits, const bword* w, 
   const size_t words = packed_words(K);
   const int nt = threads > 0 ? threads : default_threads();
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
   for (long m = 0; m < long(M); ++m)
     for (size_t n = 0; n < N; ++n) c[m * ldc + n] = dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words);
 }
@@ -46,7 +46,7 @@ void bitserial_dorefa_i32_ref(size_t M, size_t N, size_t K, int wbits, const bwo
   const size_t words = packed_words(K);
   const int nt = threads > 0 ? threads : default_threads();
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
   for (long m = 0; m < long(M); ++m)
     for (size_t n = 0; n < N; ++n)
       c[m * ldc + n] = bitserial_dorefa_s(dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words), wbits, x_sum[n]);
@@ -60,7 +60,7 @@ void bitserial_dorefa_f32_ref(size_t M, size_t N, size_t K, int wbits, const bwo
   const float inv = bitserial_dorefa_inv(wbits, xbits);
   const int nt = threads > 0 ? threads : default_threads();
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
   for (long m = 0; m < long(M); ++m) {
     const float sm = scale[m] * inv, bm = bias ? bias[m] : 0.0f;
     for (size_t n = 0; n < N; ++n)

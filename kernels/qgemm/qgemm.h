@@ -45,6 +45,8 @@ enum class QAct : uint8_t { u8 = 0, s8 = 1 };
 
 inline constexpr size_t kQgemmPanelRows = 16;
 inline constexpr size_t kQgemmMaxK = 32768;
+// Calls with fewer MACs than this run on one thread (a second thread costs more to wake than it saves).
+inline constexpr size_t kQgemmParallelMinMacs = size_t(1) << 20;
 
 constexpr size_t qgemm_superblock(QWeight w) { return w == QWeight::i2 ? 16 : (w == QWeight::i4 ? 8 : 4); }
 constexpr size_t qgemm_padded_k(QWeight w, size_t k) { return (k + qgemm_superblock(w) - 1) / qgemm_superblock(w) * qgemm_superblock(w); }

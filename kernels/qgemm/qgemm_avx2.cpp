@@ -143,7 +143,7 @@ void run(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Ep
   const size_t panel_bytes = qgemm_packed_bytes(WT, w.M, w.K) / qgemm_panels(w.M);
   const Split s = qgemm_detail::make_split(w.M, N, 1, NR, threads);
   const long items = long(s.items());
-  const bool par = threads > 1 && w.M * N * w.K >= (size_t(1) << 18);
+  const bool par = threads > 1 && w.M * N * w.K >= kQgemmParallelMinMacs;
   (void)par;
   LOWBIT_OMP(parallel for schedule(static) num_threads(threads) if(par))
   for (long it = 0; it < items; ++it) {

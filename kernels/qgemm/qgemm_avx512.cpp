@@ -151,7 +151,7 @@ void run(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Ep
   const Split s = qgemm_detail::make_split(w.M, N, MR, NR, threads);
   const long items = long(s.items());
   // Tiny problems are not worth waking a second thread (results do not depend on the split anyway).
-  const bool par = threads > 1 && w.M * N * w.K >= (size_t(1) << 18);
+  const bool par = threads > 1 && w.M * N * w.K >= kQgemmParallelMinMacs;
   (void)par;
   LOWBIT_OMP(parallel for schedule(static) num_threads(threads) if(par))
   for (long it = 0; it < items; ++it) {

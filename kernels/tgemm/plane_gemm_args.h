@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/packing.h"
+#include "kernels/tgemm/tgemm.h"  // kParallelMinWords
 
 namespace lowbit::kernels::plane_gemm {
 

@@ -95,7 +95,7 @@ inline void tile(const Args& a, size_t m0, size_t n0, Out* c, size_t ldc) {
 template <class Op, class Out>
 void run(const Args& a, Out* c, size_t ldc, int threads) {
   const size_t rgroups = (a.M + Op::MR - 1) / Op::MR;
-  const bool par = threads > 1 && a.M * a.N * packed_words(a.K) >= 4096;
+  const bool par = threads > 1 && a.M * a.N * packed_words(a.K) >= kParallelMinWords;
   (void)par;
   LOWBIT_OMP(parallel for schedule(static) num_threads(threads) if(par))
   for (long g = 0; g < long(rgroups); ++g) {

@@ -103,7 +103,7 @@ void run(const Args& a, Out* c, size_t ldc, int threads) {
   size_t msplit = nblocks >= want ? 1 : (want + nblocks - 1) / nblocks;
   if (msplit > rgroups) msplit = rgroups;
   const long items = long(msplit * nblocks);
-  const bool par = threads > 1 && a.M * a.N * words >= 4096;
+  const bool par = threads > 1 && a.M * a.N * words >= kParallelMinWords;
   (void)par;
   LOWBIT_OMP(parallel for schedule(static) num_threads(threads) if(par))
   for (long it = 0; it < items; ++it) {

@@ -24,6 +24,10 @@
 
 namespace lowbit::kernels {
 
+// Below this many (row, column, word) triples a call runs on one thread whatever `threads` says: waking a second
+// thread costs more than the work (and results do not depend on the thread count anyway). Shared by bitserial.
+inline constexpr size_t kParallelMinWords = size_t(1) << 14;
+
 using tgemm_t2b1_i32_fn = void (*)(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
                                    const int32_t* w_nnz, const bword* x, size_t ldx, int32_t* c, size_t ldc,
                                    int threads);

@@ -33,7 +33,7 @@ void tgemm_t2b1_i32_ref(size_t M, size_t N, size_t K, const bword* wmask, const 
   LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= words && ldx >= words && ldc >= N);
   const int nt = threads > 0 ? threads : default_threads();
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
   for (long m = 0; m < long(M); ++m)
     for (size_t n = 0; n < N; ++n)
       c[m * ldc + n] = dot_t2b1(wmask + m * ldw, wsign + m * ldw, w_nnz[m], x + n * ldx, words);
@@ -46,7 +46,7 @@ void tgemm_t2b1_f32_ref(size_t M, size_t N, size_t K, const bword* wmask, const 
   LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= words && ldx >= words && ldc >= N && scale);
   const int nt = threads > 0 ? threads : default_threads();
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
   for (long m = 0; m < long(M); ++m)
     for (size_t n = 0; n < N; ++n)
       c[m * ldc + n] = scale[m] * float(dot_t2b1(wmask + m * ldw, wsign + m * ldw, w_nnz[m], x + n * ldx, words)) +
@@ -59,7 +59,7 @@ void tgemm_t2t2_i32_ref(size_t M, size_t N, size_t K, const bword* wmask, const 
   LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= words && ldx >= words && ldc >= N);
   const int nt = threads > 0 ? threads : default_threads();
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
   for (long m = 0; m < long(M); ++m)
     for (size_t n = 0; n < N; ++n)
       c[m * ldc + n] = dot_t2t2(wmask + m * ldw, wsign + m * ldw, xmask + n * ldx, xsign + n * ldx, words);
@@ -72,7 +72,7 @@ void tgemm_t2t2_f32_ref(size_t M, size_t N, size_t K, const bword* wmask, const 
   LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= words && ldx >= words && ldc >= N && scale);
   const int nt = threads > 0 ? threads : default_threads();
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
   for (long m = 0; m < long(M); ++m)
     for (size_t n = 0; n < N; ++n)
       c[m * ldc + n] =

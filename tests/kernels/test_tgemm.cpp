@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <array>
 #include <vector>
 
 #include "kernels/pack/pack_planes.h"
@@ -47,7 +48,7 @@ void check_shape(Rng& rng, size_t M, size_t N, size_t K, const std::vector<const
                      nullptr, ref_ft.data(), ldc, 1);
   for (const TgemmKernels* t : tabs)
     for (int threads : {1, 2}) {
-      if (threads == 2 && rng.uniform(0, 3) != 0) continue;  // 2 threads on a quarter of the shapes (speed)
+      if (threads == 2 && !(M * N * packed_words(K) >= kParallelMinWords) && rng.uniform(0, 3) != 0) continue;  // small: sample 2 threads
       std::vector<int32_t> cb(M * ldc, -7), ct(M * ldc, -7);
       std::vector<float> fb(M * ldc, -7), ft(M * ldc, -7);
       t->t2b1_i32(M, N, K, w.mask.data(), w.sign.data(), w.ld, w.nnz.data(), xb.sign.data(), xb.ld, cb.data(), ldc,
@@ -82,15 +83,15 @@ std::vector<const TgemmKernels*> all_tables() {
 TEST_CASE("tgemm: every ISA equals the naive ternary dot on a shape sweep (ragged M/N/K, tails)") {
   Rng rng(31);
   const auto tabs = all_tables();
-  for (size_t K : {1, 5, 63, 64, 65, 128, 191, 300, 577})
+  for (size_t K : {1, 63, 64, 65, 191, 577})
     for (size_t M : {1, 3, 4, 7, 17})
-      for (size_t N : {1, 2, 7, 8, 9, 16, 23, 24, 25, 49}) check_shape(rng, M, N, K, tabs);
+      for (size_t N : {1, 7, 8, 9, 23, 24, 25, 49}) check_shape(rng, M, N, K, tabs);
 }
 
 TEST_CASE("tgemm: every ISA equals ref on thousands of random shapes") {
   Rng rng(32);
   const auto tabs = all_tables();
-  for (int iter = 0; iter < 1500; ++iter)
+  for (int iter = 0; iter < 2000; ++iter)
     check_shape(rng, rng.size(1, 20), rng.size(1, 40), rng.size(1, iter % 10 == 0 ? 1200 : 200), tabs);
 }
 
@@ -116,4 +117,11 @@ TEST_CASE("tgemm: a bit at K-1 counts and source garbage beyond K does not") {
       CHECK(c[1] == -xv[2 * K - 1]);
     }
   }
+}
+
+TEST_CASE("tgemm: 1 and 2 threads give identical results above the parallel threshold") {
+  Rng rng(33);
+  const auto tabs = all_tables();
+  for (auto [M, N, K] : {std::array<size_t, 3>{67, 150, 1100}, {300, 9, 4100}, {8, 700, 3000}})
+    check_shape(rng, M, N, K, tabs);  // check_shape runs 1 and 2 threads and compares with the naive dot
 }
