@@ -183,8 +183,6 @@ void compact_weights(const Bconv2dShape& s, const bword* weights, Layout& L) {
   }
 }
 
-constexpr size_t kLocalWords = 64;  // compact patches up to 4096 bits are assembled on the stack
-
 // Compact patches of image b into L.col (padded taps stay 0 = +1, the one-padding bits).
 void im2col_bits_compact(const Bconv2dShape& s, const bword* input, size_t b, Layout& L, int nt) {
   const size_t cw = s.in_words(), oh = s.out_h(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w;
@@ -195,25 +193,34 @@ void im2col_bits_compact(const Bconv2dShape& s, const bword* input, size_t b, La
   for (long long oy_ = 0; oy_ < rows; ++oy_) {
     const size_t oy = static_cast<size_t>(oy_);
     const Range ry = valid_range(s.in_h, kh, s.stride_h, s.pad_h, oy);
-    if (cw == 1 && L.pw <= kLocalWords) {
-      // Cin < 64: one word per tap; the patch is assembled in registers / a local buffer, one store per word.
+    if (cw == 1) {
+      // Cin < 64: one word per tap. The patch is written as a bit stream: `acc` holds the `nacc` pending bits, a
+      // full word is stored as soon as it completes. Keeping the partial word in a register avoids the
+      // read-modify-write chain through memory that OR-ing each tap into the row would create.
+      const unsigned cin = static_cast<unsigned>(s.in_c);
       for (size_t ox = 0; ox < ow; ++ox) {
         const Range rx = valid_range(s.in_w, kw, s.stride_w, s.pad_w, ox);
-        bword buf[kLocalWords];
-        for (size_t i = 0; i < L.pw; ++i) buf[i] = 0;
         const long long ix0 = static_cast<long long>(ox * s.stride_w) - static_cast<long long>(s.pad_w);
-        for (int32_t ky = ry.lo; ky < ry.hi; ++ky) {
-          const bword* src = img + (oy * s.stride_h + static_cast<size_t>(ky) - s.pad_h) * s.in_w;
-          for (int32_t kx = rx.lo; kx < rx.hi; ++kx) {
-            const size_t pos = (static_cast<size_t>(ky) * kw + static_cast<size_t>(kx)) * s.in_c;
-            const bword v = src[static_cast<size_t>(ix0 + kx)];  // in range: kx ∈ [rx.lo, rx.hi)
-            const unsigned sh = static_cast<unsigned>(pos % kBitsPerWord);
-            buf[pos / kBitsPerWord] |= v << sh;
-            if (sh + s.in_c > kBitsPerWord) buf[pos / kBitsPerWord + 1] |= v >> (kBitsPerWord - sh);
+        bword* dst = L.col + (oy * ow + ox) * L.pw;
+        bword acc = 0;
+        unsigned nacc = 0;
+        for (size_t ky = 0; ky < kh; ++ky) {
+          const bool row_in = static_cast<int32_t>(ky) >= ry.lo && static_cast<int32_t>(ky) < ry.hi;
+          const bword* src = row_in ? img + (oy * s.stride_h + ky - s.pad_h) * s.in_w : nullptr;
+          for (size_t kx = 0; kx < kw; ++kx) {
+            const bool in = row_in && static_cast<int32_t>(kx) >= rx.lo && static_cast<int32_t>(kx) < rx.hi;
+            const bword v = in ? src[static_cast<size_t>(ix0 + static_cast<long long>(kx))] : 0;
+            acc |= v << nacc;  // nacc < 64 always
+            if (nacc + cin >= kBitsPerWord) {
+              *dst++ = acc;
+              acc = v >> (kBitsPerWord - nacc);  // nacc > 0 here because cin < 64
+              nacc = nacc + cin - static_cast<unsigned>(kBitsPerWord);
+            } else {
+              nacc += cin;
+            }
           }
         }
-        bword* dst = L.col + (oy * ow + ox) * L.pw;
-        for (size_t i = 0; i < L.pw; ++i) dst[i] = buf[i];
+        if (nacc > 0) *dst = acc;
       }
       continue;
     }
