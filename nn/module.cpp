@@ -26,6 +26,20 @@ std::string list_keys(const std::vector<std::string>& keys) {
 ForwardObserverScope::ForwardObserverScope(ForwardObserver& obs) : prev_(t_observer) { t_observer = &obs; }
 ForwardObserverScope::~ForwardObserverScope() { t_observer = prev_; }
 
+ForwardError::ForwardError(std::string path, std::string cause)
+    : Error(path + ": " + cause), path_(std::move(path)), cause_(std::move(cause)) {}
+
+Var Module::call_child(size_t index, const Var& x) const {
+  const auto& c = children_[index];
+  try {
+    return (*c.second)(x);
+  } catch (const ForwardError& e) {
+    throw ForwardError(c.first + "." + e.path(), e.cause());
+  } catch (const Error& e) {
+    throw ForwardError(c.first, e.what());
+  }
+}
+
 Var Module::operator()(const Var& x) {
   Var y = forward(x);
   if (t_observer) t_observer->on_forward(*this, x, y);

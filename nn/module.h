@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/optim.h"  // NamedTensor
 #include "engine/tensor.h"
 #include "engine/var.h"
@@ -20,6 +21,18 @@
 namespace lowbit::nn {
 
 using NamedVar = std::pair<std::string, Var>;
+
+// An error raised inside a child module's forward, re-thrown by each container on the way out with the
+// child's name prepended, so the message names the layer: "layer2.0.conv1: Conv2d: expected input ...".
+class ForwardError : public Error {
+ public:
+  ForwardError(std::string path, std::string cause);
+  const std::string& path() const { return path_; }
+  const std::string& cause() const { return cause_; }
+
+ private:
+  std::string path_, cause_;
+};
 
 class Module;
 using ModulePtr = std::shared_ptr<Module>;
@@ -83,6 +96,8 @@ class Module {
   Tensor& buffer(size_t index) { return buffers_[index].second; }
   ModulePtr register_module(const std::string& name, ModulePtr m);
   Module& child(size_t index) const { return *children_[index].second; }
+  // Calls child `index` on x; a lowbit::Error it throws comes out as a ForwardError naming the child.
+  Var call_child(size_t index, const Var& x) const;
 
  private:
   void check_new_name(const std::string& name, const char* what) const;

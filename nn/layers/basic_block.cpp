@@ -88,12 +88,12 @@ BasicBlock::BasicBlock(int in_channels, int out_channels, int stride, Rng& rng, 
     : BasicBlock(fp32_parts(in_channels, out_channels, stride, rng, act)) {}
 
 Var BasicBlock::forward(const Var& x) {
-  Var y = child(2)(child(1)(child(0)(x)));
-  y = child(4)(child(3)(y));
-  Var s = child(5)(x);
+  Var y = call_child(2, call_child(1, call_child(0, x)));
+  y = call_child(4, call_child(3, y));
+  Var s = call_child(5, x);
   LOWBIT_CHECK(s.shape() == y.shape(), "BasicBlock: shortcut output {} does not match the residual branch {}",
                s.shape().str(), y.shape().str());
-  return child(6)(add(y, s));
+  return call_child(6, add(y, s));
 }
 
 }  // namespace lowbit::nn

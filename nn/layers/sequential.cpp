@@ -32,7 +32,7 @@ Var Sequential::forward_range(const Var& x, size_t begin, size_t end) {
   LOWBIT_CHECK(begin <= end && end <= size(), "{}: bad section [{}, {}) of {} children", type_name(), begin, end,
                size());
   Var y = x;
-  for (size_t i = begin; i < end; ++i) y = child(i)(y);
+  for (size_t i = begin; i < end; ++i) y = call_child(i, y);
   return y;
 }
 

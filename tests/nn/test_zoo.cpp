@@ -47,6 +47,18 @@ TEST_CASE("zoo: model_names lists every buildable model") {
   CHECK_THROWS_WITH_AS(make_model("nope", opts(1, 28)), doctest::Contains("valid: lenet5, resnet8"), Error);
   CHECK_THROWS_WITH_AS(make_model("lenet5", opts(1, 6)), doctest::Contains("cannot take input 1x6x6"), Error);
   CHECK_THROWS_AS(make_model("lenet5", opts(0, 28)), Error);
+  // Non-square inputs are sized correctly.
+  ModelOptions wide = opts(1, 28);
+  wide.width = 36;
+  CHECK((*make_model("lenet5", wide))(Var(Tensor::ones(Shape{2, 1, 28, 36}))).shape() == Shape{2, 10});
+  // A wrong input shape is reported with the dotted name of the layer that refused it.
+  auto r = make_model("resnet8", opts(3, 32));
+  r->replace_child("layer2", make_model("resnet8", opts(3, 32))->children()[3].second);  // layer1: 16 channels out
+  CHECK_THROWS_WITH_AS((*r)(Var(Tensor::ones(Shape{2, 3, 32, 32}))),
+                       doctest::Contains("layer3.0.conv1: Conv2d: expected input [N, 32, H, W], got [2, 16, 32, 32]"),
+                       ForwardError);
+  CHECK_THROWS_WITH_AS((*make_model("lenet5", opts(1, 28)))(Var(Tensor::ones(Shape{2, 3, 28, 28}))),
+                       doctest::Contains("conv1: Conv2d: expected input [N, 1, H, W]"), Error);
 }
 
 // One test case per model so ctest can run them in parallel.
