@@ -9,6 +9,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <vector>
 
 #include "engine/gemm_kernels.h"
 #include "engine/threading.h"
@@ -49,21 +50,67 @@ void sgemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   else if (trans_a && !trans_b) run(a.transpose(), b, alpha, beta, c);
   else run(a.transpose(), b.transpose(), alpha, beta, c);
 }
+
+// Portable callback path: the panels are multiplied one by one as row-major kc×32 blocks (stride 32).
+void sgemm_eigen_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                    PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || beta != 1.0f) {
+    MutMap c(C, M, N, Eigen::OuterStride<>(ldc));
+    if (beta == 0.0f) c.setZero(); else c *= beta;
+  }
+  if (K <= 0) return;
+  constexpr int64_t W = kSgemmPanelWidth;
+  std::vector<float> buf(static_cast<size_t>(std::min(K, kSgemmMaxKc) * ((std::min(N, kSgemmMaxNc) + W - 1) / W * W)));
+  for (int64_t n0 = 0; n0 < N; n0 += kSgemmMaxNc) {
+    const int64_t nc = std::min(kSgemmMaxNc, N - n0);
+    for (int64_t k0 = 0; k0 < K; k0 += kSgemmMaxKc) {
+      const int64_t kc = std::min(kSgemmMaxKc, K - k0);
+      pack(ctx, k0, kc, n0, nc, buf.data());
+      for (int64_t j = 0; j < nc; j += W) {
+        const int64_t cols = std::min(W, nc - j);
+        ConstMap b(buf.data() + (j / W) * kc * W, kc, cols, Eigen::OuterStride<>(W));
+        MutMap c(C + n0 + j, M, cols, Eigen::OuterStride<>(ldc));
+        if (trans_a) {
+          ConstMap a(A + k0 * lda, kc, M, Eigen::OuterStride<>(lda));
+          c.noalias() += alpha * (a.transpose() * b);
+        } else {
+          ConstMap a(A + k0, M, kc, Eigen::OuterStride<>(lda));
+          c.noalias() += alpha * (a * b);
+        }
+      }
+    }
+  }
+}
 }  // namespace gemm_detail
 
 namespace {
-gemm_detail::SgemmFn select_kernel() {
+struct Kernels {
+  gemm_detail::SgemmFn dense;
+  void (*cb)(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, PackBFn, const void*, float, float*,
+             int64_t);
+};
+Kernels select_kernels() {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (kernels::active_isa() == kernels::Isa::avx512) return gemm_detail::sgemm_avx512;
+  if (kernels::active_isa() == kernels::Isa::avx512) return {gemm_detail::sgemm_avx512, gemm_detail::sgemm_avx512_cb};
 #endif
-  return gemm_detail::sgemm_eigen;
+  return {gemm_detail::sgemm_eigen, gemm_detail::sgemm_eigen_cb};
 }
+const Kernels& active_kernels() {
+  static const Kernels k = select_kernels();
+  return k;
+}
+
 }  // namespace
 
 void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  static const gemm_detail::SgemmFn kernel = select_kernel();
-  kernel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  active_kernels().dense(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sgemm_serial_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                     PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc) {
+  active_kernels().cb(trans_a, M, N, K, alpha, A, lda, pack, ctx, beta, C, ldc);
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

@@ -19,4 +19,18 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// ---- B supplied by a packing callback ----
+// Lets a caller produce B straight into the GEMM's panel layout (conv2d writes im2col rows directly into the
+// panels, so the unfolded matrix is never materialised). The driver asks for blocks of op(B): depth rows
+// [k0, k0 + kc) and columns [n0, n0 + nc) with kc ≤ kSgemmMaxKc and nc ≤ kSgemmMaxNc; the callback writes them as
+// ceil(nc / 32) panels, panel j holding columns n0 + 32j .. n0 + 32j + 31:
+//   dst[j·kc·32 + (k − k0)·32 + (n − n0 − 32j)] = op(B)(k, n),  zero for columns ≥ n0 + nc.
+inline constexpr int64_t kSgemmPanelWidth = 32;
+inline constexpr int64_t kSgemmMaxKc = 256;
+inline constexpr int64_t kSgemmMaxNc = 512;
+using PackBFn = void (*)(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst);
+// Single-threaded: C = alpha · op(A) · B + beta · C with B from `pack`.
+void sgemm_serial_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                     PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc);
+
 }  // namespace lowbit

@@ -20,12 +20,14 @@
 #include <cstdlib>
 #include <new>
 
+#include "engine/gemm.h"
 #include "engine/gemm_kernels.h"
 
 namespace lowbit::gemm_detail {
 
 namespace {
-constexpr int64_t MR = 8, NR = 32, KC = 256, NC = 512;
+constexpr int64_t MR = 8, NR = kSgemmPanelWidth, KC = kSgemmMaxKc, NC = kSgemmMaxNc;
+static_assert(NR == 32, "the micro-kernel holds 32 columns in two zmm registers");
 
 // Per-thread packing buffers, grown on demand and reused across calls (no allocation in steady state).
 struct PackBuffers {
@@ -148,8 +150,8 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
 }
 }  // namespace
 
-void sgemm_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void sgemm_avx512_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                     PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (beta != 0.0f && beta != 1.0f)
     for (int64_t i = 0; i < M; ++i)
@@ -169,7 +171,7 @@ void sgemm_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const bool acc = pc > 0 || beta != 0.0f;
-      pack_b(trans_b, B, ldb, pc, kc, jc, nc, bp);
+      pack(ctx, pc, kc, jc, nc, bp);
       pack_a(trans_a, A, lda, M, pc, kc, ap);
       for (int64_t jr = 0; jr < nc; jr += NR) {
         const float* bpanel = bp + (jr / NR) * kc * NR;
@@ -181,6 +183,24 @@ void sgemm_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
       }
     }
   }
+}
+
+namespace {
+struct DenseB {
+  bool trans;
+  const float* B;
+  int64_t ldb;
+};
+void pack_dense_b(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
+  const DenseB* d = static_cast<const DenseB*>(ctx);
+  pack_b(d->trans, d->B, d->ldb, k0, kc, n0, nc, dst);
+}
+}  // namespace
+
+void sgemm_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const DenseB d{trans_b, B, ldb};
+  sgemm_avx512_cb(trans_a, M, N, K, alpha, A, lda, pack_dense_b, &d, beta, C, ldc);
 }
 
 }  // namespace lowbit::gemm_detail

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "engine/gemm.h"
+
 namespace lowbit::gemm_detail {
 
 using SgemmFn = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -10,7 +12,11 @@ using SgemmFn = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
 
 void sgemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+void sgemm_eigen_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                    PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc);
 #if defined(__x86_64__) || defined(_M_X64)
+void sgemm_avx512_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                     PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc);
 void sgemm_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 #endif

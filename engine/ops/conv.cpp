@@ -43,6 +43,14 @@ struct ConvGeom {
   bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
 };
 
+// Strided row helpers with __restrict so the compiler vectorises them (they run once per (c, kh, kw, oh)).
+inline void add_row(float* __restrict dst, const float* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+inline void copy_row(float* __restrict dst, const float* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
 // col[(c·KH + kh)·KW + kw][oh·OW + ow] = x[c][oh·sh − ph + kh][ow·sw − pw + kw] (0 outside the image).
 void im2col(const float* x, const ConvGeom& g, float* col) {
   const int64_t C = g.Cg(), H = g.H, W = g.W, OH = g.OH, OW = g.OW;
@@ -67,13 +75,92 @@ void im2col(const float* x, const ConvGeom& g, float* col) {
           const float* xr = xc + ih * W + off;
           for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = 0.0f;
           if (g.sw == 1) {
-            std::memcpy(r + ow_lo, xr + ow_lo, static_cast<size_t>(ow_hi - ow_lo) * sizeof(float));
+            copy_row(r + ow_lo, xr + ow_lo, ow_hi - ow_lo);
           } else {
             for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xr[ow * g.sw];
           }
           for (int64_t ow = ow_hi; ow < OW; ++ow) r[ow] = 0.0f;
         }
       }
+}
+
+// im2col written straight into the GEMM's B panels (see sgemm_serial_cb in engine/gemm.h): for the block of
+// unfolded rows k ∈ [k0, k0 + kc) and output positions p ∈ [n0, n0 + nc), panel j holds positions
+// n0 + 32j .. n0 + 32j + 31 as dst[j·kc·32 + (k − k0)·32 + q]. Each 32-wide row is filled by runs of constant
+// output row oh, so the inner copies are contiguous (stride 1) or strided input reads.
+struct Im2colPanelCtx {
+  const float* x;  // one image, one group: [Cg, H, W]
+  const ConvGeom* g;
+  const int32_t* k_off;  // per unfolded row k: offset of its channel plane, c·H·W
+  const int16_t* k_kh;   // per k: kernel row
+  const int16_t* k_kw;   // per k: kernel column
+};
+
+// Per-k lookup tables for im2col_panels (built once per conv call, shared read-only by all threads).
+struct Im2colTables {
+  std::vector<int32_t> off;
+  std::vector<int16_t> kh, kw;
+  explicit Im2colTables(const ConvGeom& g) {
+    const int64_t K = g.K();
+    off.resize(static_cast<size_t>(K));
+    kh.resize(static_cast<size_t>(K));
+    kw.resize(static_cast<size_t>(K));
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t KK = g.KH * g.KW;
+      off[k] = static_cast<int32_t>((k / KK) * g.H * g.W);
+      kh[k] = static_cast<int16_t>((k % KK) / g.KW);
+      kw[k] = static_cast<int16_t>(k % g.KW);
+    }
+  }
+};
+
+void im2col_panels(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
+  const Im2colPanelCtx* ctx = static_cast<const Im2colPanelCtx*>(ctx_);
+  const ConvGeom& g = *ctx->g;
+  constexpr int64_t Wp = kSgemmPanelWidth;
+  const int64_t npanels = (nc + Wp - 1) / Wp;
+  // Output (row, column) of each panel's first position: no divisions in the inner loops.
+  int64_t oh0[kSgemmMaxNc / kSgemmPanelWidth], ow0[kSgemmMaxNc / kSgemmPanelWidth];
+  for (int64_t j = 0; j < npanels; ++j) {
+    oh0[j] = (n0 + j * Wp) / g.OW;
+    ow0[j] = (n0 + j * Wp) % g.OW;
+  }
+  for (int64_t k = k0; k < k0 + kc; ++k) {
+    const float* xc = ctx->x + ctx->k_off[k];
+    const int64_t kh = ctx->k_kh[k], kw = ctx->k_kw[k];
+    for (int64_t j = 0; j < npanels; ++j) {
+      const int64_t cols = std::min(Wp, nc - j * Wp);
+      float* __restrict d = dst + j * kc * Wp + (k - k0) * Wp;
+      int64_t q = 0, oh = oh0[j], ow = ow0[j];
+      while (q < cols) {
+        const int64_t run = std::min(cols - q, g.OW - ow);
+        const int64_t ih = oh * g.sh - g.ph + kh;
+        if (ih < 0 || ih >= g.H) {
+          for (int64_t t = 0; t < run; ++t) d[q + t] = 0.0f;
+        } else {
+          const float* __restrict xr = xc + ih * g.W;
+          const int64_t base = ow * g.sw - g.pw + kw;
+          if (g.sw == 1) {
+            // Zero prefix (left padding), contiguous middle, zero suffix (right padding).
+            const int64_t lo = std::min(run, std::max<int64_t>(0, -base));
+            const int64_t hi = std::max(lo, std::min(run, g.W - base));
+            for (int64_t t = 0; t < lo; ++t) d[q + t] = 0.0f;
+            copy_row(d + q + lo, xr + base + lo, hi - lo);
+            for (int64_t t = hi; t < run; ++t) d[q + t] = 0.0f;
+          } else {
+            for (int64_t t = 0; t < run; ++t) {
+              const int64_t iw = base + t * g.sw;
+              d[q + t] = (iw >= 0 && iw < g.W) ? xr[iw] : 0.0f;
+            }
+          }
+        }
+        q += run;
+        ow = 0;
+        ++oh;
+      }
+      for (; q < Wp; ++q) d[q] = 0.0f;
+    }
+  }
 }
 
 // dx[c][ih][iw] += Σ dcol over all (kh, kw, oh, ow) that read it: the adjoint of im2col.
@@ -95,7 +182,7 @@ void col2im_add(const float* col, const ConvGeom& g, float* dx) {
           const float* r = row + oh * OW;
           float* xr = xc + ih * W + off;
           if (g.sw == 1) {
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) xr[ow] += r[ow];
+            add_row(xr + ow_lo, r + ow_lo, ow_hi - ow_lo);
           } else {
             for (int64_t ow = ow_lo; ow < ow_hi; ++ow) xr[ow * g.sw] += r[ow];
           }
@@ -125,25 +212,22 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
   const int64_t K = g.K(), P = g.P(), Og = g.Og(), Cg = g.Cg();
   const int nt = batch_threads(g.N);
   const bool pw = g.pointwise();
-  LOWBIT_OMP(parallel num_threads(nt))
-  {
-    std::vector<float> col(pw ? 0 : static_cast<size_t>(K * P));
-    LOWBIT_OMP(for schedule(static))
-    for (int64_t n = 0; n < g.N; ++n) {
-      for (int64_t gi = 0; gi < g.G; ++gi) {
-        const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
-        float* yg = y + (n * g.O + gi * Og) * P;
-        const float* src = xg;
-        if (!pw) {
-          im2col(xg, g, col.data());
-          src = col.data();
-        }
-        if (b) {
-          for (int64_t o = 0; o < Og; ++o) std::fill(yg + o * P, yg + (o + 1) * P, b[gi * Og + o]);
-        }
-        // With nt == 1 and few images, let the GEMM itself use the threads.
-        auto gemm = nt > 1 ? sgemm_serial : sgemm;
-        gemm(false, false, Og, P, K, 1.0f, w + gi * Og * K, K, src, P, b ? 1.0f : 0.0f, yg, P);
+  const Im2colTables tab(g);
+  LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
+  for (int64_t n = 0; n < g.N; ++n) {
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+      float* yg = y + (n * g.O + gi * Og) * P;
+      if (b) {
+        for (int64_t o = 0; o < Og; ++o) std::fill(yg + o * P, yg + (o + 1) * P, b[gi * Og + o]);
+      }
+      const float beta = b ? 1.0f : 0.0f;
+      if (pw) {
+        // With nt == 1 (a single image) let the GEMM itself use the threads.
+        (nt > 1 ? sgemm_serial : sgemm)(false, false, Og, P, K, 1.0f, w + gi * Og * K, K, xg, P, beta, yg, P);
+      } else {
+        const Im2colPanelCtx ctx{xg, &g, tab.off.data(), tab.kh.data(), tab.kw.data()};
+        sgemm_serial_cb(false, Og, P, K, 1.0f, w + gi * Og * K, K, im2col_panels, &ctx, beta, yg, P);
       }
     }
   }

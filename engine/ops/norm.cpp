@@ -49,20 +49,11 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     float mu, var;
     if (training) {
       double s = 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        const float* p = xp + (n * C + c) * inner;
-        s += block_sum(0, inner, [p](int64_t i) { return p[i]; });
-      }
+      for (int64_t n = 0; n < N; ++n) s += sum_array(xp + (n * C + c) * inner, inner);
       const double dmu = s / static_cast<double>(m);
       const float fmu = static_cast<float>(dmu);
       double ss = 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        const float* p = xp + (n * C + c) * inner;
-        ss += block_sum(0, inner, [p, fmu](int64_t i) {
-          const float d = p[i] - fmu;
-          return d * d;
-        });
-      }
+      for (int64_t n = 0; n < N; ++n) ss += sum_sq_dev(xp + (n * C + c) * inner, inner, fmu);
       mu = fmu;
       var = static_cast<float>(ss / static_cast<double>(m));
       if (have_running) {
@@ -80,11 +71,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     // y = x·a + b with a = γ·s, b = β − μ·a.
     const float a = (gp ? gp[c] : 1.0f) * is;
     const float b = (bp ? bp[c] : 0.0f) - mu * a;
-    for (int64_t n = 0; n < N; ++n) {
-      const float* p = xp + (n * C + c) * inner;
-      float* q = yp + (n * C + c) * inner;
-      for (int64_t i = 0; i < inner; ++i) q[i] = p[i] * a + b;
-    }
+    for (int64_t n = 0; n < N; ++n) affine_array(xp + (n * C + c) * inner, yp + (n * C + c) * inner, inner, a, b);
   });
 
   return Var::make(Y, {x, gamma, beta}, [X, G, mean_c, invstd_c, training, N, C, inner, m](
@@ -99,12 +86,8 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     parallel_for_work(C, N * C * inner * 3, [&](int64_t c) {
       const float mu = (*mean_c)[c], is = (*invstd_c)[c];
       double sg = 0.0, sgx = 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        const float* p = xp + (n * C + c) * inner;
-        const float* g = dyp + (n * C + c) * inner;
-        sg += block_sum(0, inner, [g](int64_t i) { return g[i]; });
-        sgx += block_sum(0, inner, [p, g, mu](int64_t i) { return g[i] * (p[i] - mu); });
-      }
+      for (int64_t n = 0; n < N; ++n)
+        sum_g_gxdev(dyp + (n * C + c) * inner, xp + (n * C + c) * inner, inner, mu, sg, sgx);
       const float db = static_cast<float>(sg);
       const float dg = static_cast<float>(sgx) * is;  // Σ g·x̂
       dbeta[c] = db;
@@ -118,18 +101,13 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
         const float k2 = -k1 * inv_m * dg * is;
         const float k3 = -k1 * inv_m * db - k2 * mu;
         for (int64_t n = 0; n < N; ++n) {
-          const float* p = xp + (n * C + c) * inner;
-          const float* g = dyp + (n * C + c) * inner;
-          float* q = dxp + (n * C + c) * inner;
-          for (int64_t i = 0; i < inner; ++i) q[i] = k1 * g[i] + k2 * p[i] + k3;
+          const int64_t off = (n * C + c) * inner;
+          bn_grad_array(dyp + off, xp + off, dxp + off, inner, k1, k2, k3);
         }
       } else {
         const float k1 = gam * is;
-        for (int64_t n = 0; n < N; ++n) {
-          const float* g = dyp + (n * C + c) * inner;
-          float* q = dxp + (n * C + c) * inner;
-          for (int64_t i = 0; i < inner; ++i) q[i] = k1 * g[i];
-        }
+        for (int64_t n = 0; n < N; ++n)
+          affine_array(dyp + (n * C + c) * inner, dxp + (n * C + c) * inner, inner, k1, 0.0f);
       }
     });
     if (need_x) in[0].add_grad(dx);
