@@ -77,6 +77,33 @@ void pack_a(bool ta, const float* A, int64_t lda, int64_t M, int64_t k0, int64_t
   }
 }
 
+// In-register transpose of a 16×16 float tile: r[i][j] -> r[j][i]. Three rounds: interleave pairs of rows
+// (unpack), then pairs of 64-bit halves (shuffle_ps), then 128-bit lanes across four and eight rows
+// (shuffle_f32x4 twice).
+inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  // u[4q + s] holds, in each 128-bit lane L, elements (column 4L + s) of rows 4q .. 4q + 3.
+  for (int i = 0; i < 16; i += 8)
+    for (int s = 0; s < 4; ++s) {
+      t[i + s] = _mm512_shuffle_f32x4(u[i + s], u[i + 4 + s], 0x88);
+      t[i + 4 + s] = _mm512_shuffle_f32x4(u[i + s], u[i + 4 + s], 0xDD);
+    }
+  for (int s = 0; s < 8; ++s) {
+    r[s] = _mm512_shuffle_f32x4(t[s], t[8 + s], 0x88);
+    r[8 + s] = _mm512_shuffle_f32x4(t[s], t[8 + s], 0xDD);
+  }
+}
+
 // Bp[panel][k][NR] for columns [n0, n0 + nc), depth [k0, k0 + kc), zero-padded to whole panels.
 void pack_b(bool tb, const float* B, int64_t ldb, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
   for (int64_t j0 = 0; j0 < nc; j0 += NR) {
@@ -91,13 +118,18 @@ void pack_b(bool tb, const float* B, int64_t ldb, int64_t k0, int64_t kc, int64_
         _mm512_store_ps(d + k * NR + 16, _mm512_maskz_loadu_ps(m1, s + 16));
       }
     } else {
-      // op(B)(k, j) = B[j·ldb + k]: read each row of B (fixed j) contiguously along k.
-      for (int64_t c = 0; c < NR; ++c) {
-        if (c < cols) {
-          const float* s = B + (n0 + j0 + c) * ldb + k0;
-          for (int64_t k = 0; k < kc; ++k) d[k * NR + c] = s[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) d[k * NR + c] = 0.0f;
+      // op(B)(k, j) = B[j·ldb + k]: rows of B (fixed j) are contiguous along k. Transpose 16×16 tiles in
+      // registers: 16 rows j × 16 depths k in, 16 depth rows of 16 columns out.
+      for (int64_t h = 0; h < NR; h += 16) {
+        for (int64_t kb = 0; kb < kc; kb += 16) {
+          const int64_t kn = std::min<int64_t>(16, kc - kb);
+          const __mmask16 km = kn >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << kn) - 1);
+          __m512 r[16];
+          for (int64_t t = 0; t < 16; ++t)
+            r[t] = (h + t < cols) ? _mm512_maskz_loadu_ps(km, B + (n0 + j0 + h + t) * ldb + k0 + kb)
+                                  : _mm512_setzero_ps();
+          transpose16x16(r);
+          for (int64_t t = 0; t < kn; ++t) _mm512_store_ps(d + (kb + t) * NR + h, r[t]);
         }
       }
     }

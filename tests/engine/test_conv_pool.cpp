@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/gemm.h"
+#include "engine/gemm_kernels.h"
 #include "engine/ops.h"
 #include "engine/threading.h"
 #include "gradcheck.h"
@@ -191,4 +192,23 @@ TEST_CASE("pooling: values and gradients") {
   CHECK(global_avg_pool(a).shape() == Shape{1, 1});
   CHECK_THROWS_WITH_AS(max_pool2d(Var(Tensor::zeros(Shape{1, 2, 2})), 2, 2), doctest::Contains("max_pool2d"), Error);
   CHECK_THROWS_AS(max_pool2d(a, 3, 1, 0), Error);
+}
+
+TEST_CASE("sgemm: ISA kernels agree with the portable Eigen kernel on ragged sizes and all transposes") {
+  Rng rng(16);
+  for (auto [M, N, K] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {1, 1, 1}, {7, 33, 17}, {16, 144, 1024}, {70, 90, 300}, {9, 600, 40}, {33, 31, 257}}) {
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        CAPTURE(M); CAPTURE(N); CAPTURE(K); CAPTURE(ta); CAPTURE(tb);
+        const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+        Tensor A = rand_tensor(Shape{M * K}, rng), B = rand_tensor(Shape{K * N}, rng);
+        Tensor C0 = rand_tensor(Shape{M * N}, rng), C1 = C0.clone();
+        gemm_detail::sgemm_eigen(ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb, 1.0f, C0.data(), N);
+        sgemm_serial(ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb, 1.0f, C1.data(), N);
+        double err = 0.0;
+        for (int64_t i = 0; i < M * N; ++i) err = std::max(err, double(std::fabs(C0[i] - C1[i])));
+        CHECK(err < 1e-3);
+      }
+  }
 }
