@@ -1,0 +1,261 @@
+// Kernel-path forward and fp32 backward of the quantized conv / linear layers.
+//
+// Rescaling (derivation in quant/layers/int_gemm.h): with weight kernel codes kc (real_w = s_m·mult·(kc − zk))
+// and activation codes xc (real_x = sx·xc, zero padding = code 0 or a corrected binary position),
+//   y[n][m] = (s_m·mult)·sx·(D[m][n] − zk·xsum[n]) + bias[m],   D = Σ_k kc·xc exactly in int32,
+// evaluated in double from exact integers and rounded once to float.
+#include "quant/layers/kernel_ops.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+#include "engine/gemm.h"
+#include "engine/threading.h"
+#include "kernels/omp.h"
+
+namespace lowbit::quant {
+namespace {
+
+// Activation code → byte: uint codes as uint8, binary ±1 as int8 bit pattern.
+inline uint8_t code_byte(int16_t c) { return static_cast<uint8_t>(static_cast<int8_t>(c)); }
+
+void row_sums(const uint8_t* rows, size_t n, size_t k, size_t ld, int32_t* out) {
+  LOWBIT_OMP(parallel for schedule(static) if (n * k > (1u << 16)))
+  for (int64_t r = 0; r < static_cast<int64_t>(n); ++r) {
+    const uint8_t* p = rows + r * ld;
+    int32_t s = 0;
+    for (size_t i = 0; i < k; ++i) s += p[i];
+    out[r] = s;
+  }
+}
+
+// The op's inputs: the bias only when the layer has one.
+std::vector<Var> op_inputs(const Var& x, const Var& w, const Var& bias) {
+  std::vector<Var> in{x, w};
+  if (bias.defined()) in.push_back(bias);
+  return in;
+}
+
+}  // namespace
+
+ActKind act_kind_of(const QCodes& x) {
+  LOWBIT_CHECK(x.defined(), "quantized layer: the kernel path needs integer activation codes");
+  if (x.format == CodeFormat::binary) return ActKind::binary;
+  LOWBIT_CHECK(x.format == CodeFormat::uint && x.bits <= 8 && !x.per_channel() && x.zero_point == 0.0f,
+               "quantized layer: activation codes must be binary or unsigned ≤ 8 bit with one scale");
+  return ActKind::uint;
+}
+
+void pack_layer(const QCodes& w, int64_t groups, IntBackend backend, uint64_t version, PackedLayer& out) {
+  const int64_t cout = w.shape[0];
+  const size_t K = static_cast<size_t>(w.numel() / cout);
+  const size_t Mg = static_cast<size_t>(cout / groups);
+  out.groups.clear();
+  for (int64_t g = 0; g < groups; ++g) out.groups.push_back(pack_int_weights(w, g * Mg, Mg, K, backend));
+  out.out_scale.resize(static_cast<size_t>(cout));
+  for (int64_t m = 0; m < cout; ++m) out.out_scale[m] = w.scale_of(m * static_cast<int64_t>(K)) * out.groups[0].mult;
+  out.backend = backend;
+  out.version = version;
+  out.corr_H = out.corr_W = -1;
+  out.valid = true;
+}
+
+Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, const ConvGeom& g, PackedLayer& packed,
+                   LayerScratch& s) {
+  LOWBIT_ASSERT(packed.valid, "qconv2d_kernel: weights not packed");
+  const ActKind kind = act_kind_of(x.codes);
+  const Shape& xs = x.value.shape();
+  const int64_t N = xs[0], P = g.P(), Kg = g.K(), CHW = g.C * g.H * g.W;
+  const int64_t cout = static_cast<int64_t>(packed.out_scale.size()), Mg = cout / g.groups;
+  const size_t rowsN = static_cast<size_t>(N * P);
+  const bool need_corr = kind == ActKind::binary && (g.PH > 0 || g.PW > 0);
+  if (need_corr && (packed.corr_H != g.H || packed.corr_W != g.W)) {
+    std::vector<std::vector<uint8_t>> masks;
+    padding_classes(g, packed.pixel_class, masks);
+    packed.class_corr.assign(static_cast<size_t>(g.groups), {});
+    for (int64_t gi = 0; gi < g.groups; ++gi) {
+      auto& cc = packed.class_corr[gi];
+      cc.assign(masks.size() * static_cast<size_t>(Mg), 0);
+      for (size_t c = 1; c < masks.size(); ++c) class_corrections(packed.groups[gi], masks[c], &cc[c * Mg]);
+    }
+    packed.corr_H = g.H, packed.corr_W = g.W;
+  }
+  if (need_corr) {
+    s.row_class.resize(rowsN);
+    for (int64_t b = 0; b < N; ++b) std::copy(packed.pixel_class.begin(), packed.pixel_class.end(), &s.row_class[b * P]);
+  }
+  Tensor y = Tensor::empty(Shape{N, cout, g.OH, g.OW});
+  const float sx = x.codes.scale[0];
+  const float* bptr = bias.defined() ? bias.value().data() : nullptr;
+  const int threads = num_threads();
+  s.rows.resize(rowsN * static_cast<size_t>(Kg));
+  s.D.resize(static_cast<size_t>(Mg) * rowsN);
+  for (int64_t gi = 0; gi < g.groups; ++gi) {
+    const int16_t* codes = x.codes.code.data();
+    uint8_t* rows = s.rows.data();
+    LOWBIT_OMP(parallel for schedule(static) if (N > 1))
+    for (int64_t b = 0; b < N; ++b)
+      im2col_rows(codes + b * CHW, g, gi * g.Cg(), rows + b * P * Kg, Kg, code_byte);
+    const IntWeights& w = packed.groups[gi];
+    IntActs a;
+    a.kind = kind;
+    a.bits = x.codes.bits;
+    a.N = rowsN;
+    a.K = static_cast<size_t>(Kg);
+    a.rows = rows;
+    a.ld = static_cast<size_t>(Kg);
+    if (need_corr) {
+      a.row_class = s.row_class.data();
+      a.class_corr = packed.class_corr[gi].data();
+    }
+    int_gemm(w, a, s.D.data(), rowsN, s.gemm, threads);
+    const bool zk = w.zk != 0.0f;
+    if (zk) {
+      s.xsum.resize(rowsN);
+      row_sums(rows, rowsN, static_cast<size_t>(Kg), static_cast<size_t>(Kg), s.xsum.data());
+    }
+    const int32_t* D = s.D.data();
+    const int32_t* xsum = s.xsum.data();
+    float* yd = y.data();
+    LOWBIT_OMP(parallel for schedule(static) if (N * Mg * P > (1 << 15)))
+    for (int64_t bm = 0; bm < N * Mg; ++bm) {
+      const int64_t b = bm / Mg, m = bm % Mg, co = gi * Mg + m;
+      const double sc = double(packed.out_scale[co]) * sx;
+      const float bv = bptr ? bptr[co] : 0.0f;
+      const int32_t* Dr = D + m * rowsN + b * P;
+      float* out = yd + (b * cout + co) * P;
+      for (int64_t p = 0; p < P; ++p) {
+        const double acc = zk ? double(Dr[p]) - double(w.zk) * xsum[b * P + p] : double(Dr[p]);
+        out[p] = static_cast<float>(sc * acc) + bv;
+      }
+    }
+  }
+  // w_value is undefined only in inference with a cached pack (no graph is recorded then).
+  const Tensor xv = x.value.value(), wv = w_value.defined() ? w_value.value() : Tensor();
+  return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv, g](const Tensor& gy, std::vector<Var>& in) {
+    Tensor gx, gw;
+    const bool want_x = in[0].requires_grad(), want_w = in[1].requires_grad();
+    if (want_x) gx = Tensor::zeros(xv.shape());
+    if (want_w) gw = Tensor::zeros(wv.shape());
+    conv2d_backward_f32(xv, wv, gy, g, want_x ? &gx : nullptr, want_w ? &gw : nullptr);
+    if (want_x) in[0].add_grad(gx);
+    if (want_w) in[1].add_grad(gw);
+    if (in.size() > 2 && in[2].defined() && in[2].requires_grad()) {
+      const int64_t N = gy.dim(0), C = gy.dim(1), P = gy.numel() / (N * C);
+      Tensor gb = Tensor::zeros(Shape{C});
+      for (int64_t b = 0; b < N; ++b)
+        for (int64_t c = 0; c < C; ++c) {
+          const float* p = gy.data() + (b * C + c) * P;
+          double acc = 0.0;
+          for (int64_t i = 0; i < P; ++i) acc += p[i];
+          gb[c] += static_cast<float>(acc);
+        }
+      in[2].add_grad(gb);
+    }
+  });
+}
+
+Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, PackedLayer& packed, LayerScratch& s) {
+  LOWBIT_ASSERT(packed.valid && packed.groups.size() == 1, "qlinear_kernel: weights not packed");
+  const ActKind kind = act_kind_of(x.codes);
+  const int64_t N = x.value.shape()[0], F = x.value.shape()[1];
+  const IntWeights& w = packed.groups[0];
+  const int64_t O = static_cast<int64_t>(w.M);
+  s.rows.resize(static_cast<size_t>(N * F));
+  uint8_t* rows = s.rows.data();
+  for (int64_t i = 0; i < N * F; ++i) rows[i] = code_byte(x.codes.code[i]);
+  IntActs a;
+  a.kind = kind;
+  a.bits = x.codes.bits;
+  a.N = static_cast<size_t>(N);
+  a.K = static_cast<size_t>(F);
+  a.rows = rows;
+  a.ld = static_cast<size_t>(F);
+  s.D.resize(static_cast<size_t>(O * N));
+  int_gemm(w, a, s.D.data(), static_cast<size_t>(N), s.gemm, num_threads());
+  const bool zk = w.zk != 0.0f;
+  if (zk) {
+    s.xsum.resize(static_cast<size_t>(N));
+    row_sums(rows, static_cast<size_t>(N), static_cast<size_t>(F), static_cast<size_t>(F), s.xsum.data());
+  }
+  Tensor y = Tensor::empty(Shape{N, O});
+  const float sx = x.codes.scale[0];
+  const float* bptr = bias.defined() ? bias.value().data() : nullptr;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      const double acc = zk ? double(s.D[o * N + n]) - double(w.zk) * s.xsum[n] : double(s.D[o * N + n]);
+      y[n * O + o] = static_cast<float>(double(packed.out_scale[o]) * sx * acc) + (bptr ? bptr[o] : 0.0f);
+    }
+  // w_value is undefined only in inference with a cached pack (no graph is recorded then).
+  const Tensor xv = x.value.value(), wv = w_value.defined() ? w_value.value() : Tensor();
+  return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv](const Tensor& gy, std::vector<Var>& in) {
+    const int64_t N = xv.dim(0), F = xv.dim(1), O = wv.dim(0);
+    if (in[0].requires_grad()) {
+      Tensor gx = Tensor::empty(xv.shape());
+      sgemm(false, false, N, F, O, 1.0f, gy.data(), O, wv.data(), F, 0.0f, gx.data(), F);
+      in[0].add_grad(gx);
+    }
+    if (in[1].requires_grad()) {
+      Tensor gw = Tensor::empty(wv.shape());
+      sgemm(true, false, O, F, N, 1.0f, gy.data(), O, xv.data(), F, 0.0f, gw.data(), F);
+      in[1].add_grad(gw);
+    }
+    if (in.size() > 2 && in[2].defined() && in[2].requires_grad()) {
+      Tensor gb = Tensor::zeros(Shape{O});
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = 0; o < O; ++o) gb[o] += gy[n * O + o];
+      in[2].add_grad(gb);
+    }
+  });
+}
+
+void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, const ConvGeom& g, Tensor* gx,
+                         Tensor* gw) {
+  const int64_t N = x.dim(0), P = g.P(), Kg = g.K(), cout = w.dim(0), Mg = cout / g.groups;
+  const int64_t CHW = g.C * g.H * g.W;
+  std::vector<float> cols(static_cast<size_t>(P * Kg)), dcols(gx ? static_cast<size_t>(P * Kg) : 0);
+  for (int64_t b = 0; b < N; ++b) {
+    for (int64_t gi = 0; gi < g.groups; ++gi) {
+      const float* gyb = gy.data() + (b * cout + gi * Mg) * P;  // [Mg][P]
+      const float* wg = w.data() + gi * Mg * Kg;                 // [Mg][Kg]
+      if (gw) {
+        im2col_rows(x.data() + b * CHW, g, gi * g.Cg(), cols.data(), Kg, [](float v) { return v; });
+        sgemm(false, false, Mg, Kg, P, 1.0f, gyb, P, cols.data(), Kg, 1.0f, gw->data() + gi * Mg * Kg, Kg);
+      }
+      if (gx) {
+        sgemm(true, false, P, Kg, Mg, 1.0f, gyb, P, wg, Kg, 0.0f, dcols.data(), Kg);
+        col2im_rows_add(dcols.data(), g, gi * g.Cg(), Kg, gx->data() + b * CHW);
+      }
+    }
+  }
+}
+
+Var scale_positions(const Var& y, const Var& k) {
+  const Shape& ys = y.shape();
+  const int64_t N = ys[0], C = ys[1], S = ys.numel() / (N * C);
+  LOWBIT_CHECK(k.shape().numel() == N * S && k.shape()[0] == N, "scale_positions: factor {} does not fit {}",
+               k.shape().str(), ys.str());
+  const Tensor yv = y.value(), kv = k.value();
+  Tensor out = Tensor::empty(ys);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < S; ++i) out[(n * C + c) * S + i] = yv[(n * C + c) * S + i] * kv[n * S + i];
+  return Var::make(out, {y, k}, [yv, kv, N, C, S](const Tensor& g, std::vector<Var>& in) {
+    if (in[0].requires_grad()) {
+      Tensor gy = Tensor::empty(g.shape());
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t i = 0; i < S; ++i) gy[(n * C + c) * S + i] = g[(n * C + c) * S + i] * kv[n * S + i];
+      in[0].add_grad(gy);
+    }
+    if (in[1].requires_grad()) {
+      Tensor gk = Tensor::zeros(kv.shape());
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t i = 0; i < S; ++i) gk[n * S + i] += g[(n * C + c) * S + i] * yv[(n * C + c) * S + i];
+      in[1].add_grad(gk);
+    }
+  });
+}
+
+}  // namespace lowbit::quant

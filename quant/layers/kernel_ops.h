@@ -1,0 +1,61 @@
+// The kernel-path autograd ops of the quantized layers. Forward: the integer GEMM of the layer's codes
+// (quant/layers/int_gemm.h), rescaled to fp32. Backward: the fp32 conv/linear gradient on the dequantized
+// values (the same values the fake-quant path convolves), so the quantizers' surrogate gradients apply
+// unchanged upstream. Graph: x_q (rule op) ─┐
+//                                           ├─ kernel op (value from the kernel, grad from fp32 conv) ─ y
+//                          w_q (rule op) ──┘
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/tensor.h"
+#include "engine/var.h"
+#include "quant/layers/im2col.h"
+#include "quant/layers/int_gemm.h"
+#include "quant/rules.h"
+
+namespace lowbit::quant {
+
+// Packed weights of one layer (one IntWeights per group) plus the padding corrections for binary activations.
+// Owned and cached by the layer; rebuilt when the weight version or the input geometry changes.
+struct PackedLayer {
+  bool valid = false;
+  uint64_t version = 0;
+  IntBackend backend = IntBackend::reference;
+  std::vector<IntWeights> groups;
+  std::vector<float> out_scale;  // [Cout] = weight scale[m]·mult
+  // Binary activations in a padded conv: pixel classes and, per group, [classes][Mg] corrections.
+  int64_t corr_H = -1, corr_W = -1;
+  std::vector<int32_t> pixel_class;
+  std::vector<std::vector<int32_t>> class_corr;
+};
+
+struct LayerScratch {
+  AlignedBytes rows;               // im2col'd activation bytes
+  std::vector<int32_t> D, xsum, row_class;
+  IntGemmScratch gemm;
+};
+
+// Packs the weight codes for `backend` ([Cout][K] with `groups` groups).
+void pack_layer(const QCodes& w, int64_t groups, IntBackend backend, uint64_t version, PackedLayer& out);
+
+// Activation kind of a code tensor (binary ±1 or unsigned); throws for formats the kernel path cannot take.
+ActKind act_kind_of(const QCodes& x);
+
+// Conv forward through the kernels. x: quantized input (value [N, C, H, W] + codes), w_value: the dequantized
+// weight Var (for the backward), bias may be undefined. Returns y [N, Cout, OH, OW].
+Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, const ConvGeom& g, PackedLayer& packed,
+                   LayerScratch& scratch);
+// Linear forward through the kernels: x value [N, F] + codes, w_value [O, F]. Returns [N, O].
+Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, PackedLayer& packed,
+                   LayerScratch& scratch);
+
+// fp32 backward of y = conv(x, w) (no bias): gx [N, C, H, W] and gw [Cout, Cg, KH, KW]; either may be null.
+void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, const ConvGeom& g, Tensor* gx,
+                         Tensor* gw);
+
+// Multiplies y [N, C, ...] by a per-sample-per-position factor k [N, 1, ...] (XNOR-Net's K), with gradients
+// to both.
+Var scale_positions(const Var& y, const Var& k);
+
+}  // namespace lowbit::quant

@@ -1,0 +1,93 @@
+// What QConv2d and QLinear share: the precision, the quantizer parameters (LSQ steps, PACT α), the weight
+// version counter and the packed-weight cache, and the choice between the two forward paths:
+//   kernel — integer codes → low-bit kernels → rescale (the deployed computation); backward fp32 on the
+//            dequantized values (quant/layers/kernel_ops.h). Used whenever both operands have integer codes.
+//   fake   — fp32 conv/linear on the dequantized values (the "fake-quant" simulation).
+// Layers whose activations stay fp32 (TWN/BWN with abits 32, first layers under policy "8") have no integer
+// product to run: both paths are the fp32 computation on the quantized weights.
+//
+// Weight cache: packed weights are rebuilt when the version changes (bump_version(), called by the
+// optimizer hook in quant/training.h after every step) or when the shadow weights' bits changed otherwise
+// (a checkpoint load): a 64-bit hash of the weights is kept with the cache, so a stale pack is impossible.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "engine/rng.h"
+#include "engine/var.h"
+#include "quant/layers/kernel_ops.h"
+#include "quant/precision.h"
+#include "quant/rules.h"
+
+namespace lowbit::quant {
+
+enum class QPath { kernel, fake };
+
+class QuantizedLayer {
+ public:
+  virtual ~QuantizedLayer() = default;
+  const Precision& precision() const { return prec_; }
+  const QuantOptions& quant_options() const { return opts_; }
+  void set_path(QPath p) { path_ = p; }
+  QPath path() const { return path_; }
+  // Forces one integer backend (tests, benchmarks); std::nullopt = choose_backend().
+  void set_backend(std::optional<IntBackend> b);
+  // The backend of the last kernel-path forward (nullopt if none ran).
+  std::optional<IntBackend> last_backend() const { return last_backend_; }
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+  // Number of weight (re)packs so far (tests of the cache).
+  int64_t pack_count() const { return pack_count_; }
+  // After an optimizer step: BNN clamps the shadow weights to [−1, 1]; every scheme bumps the version.
+  void after_step();
+  // Regularisation this layer adds to the loss (PACT's α decay), or an undefined Var.
+  Var penalty() const;
+  virtual Var shadow_weight() const = 0;
+
+ protected:
+  QuantizedLayer(const Precision& p, const QuantOptions& o, uint64_t seed);
+  // Creates the parameters the scheme learns — LSQ steps "w_step"/"a_step" with the buffer "lsq_ready"
+  // (records that they were initialised from data, so a resumed run keeps them), PACT's "alpha" — through the
+  // concrete layer's registration functions: reg_param(name, Tensor) -> Var, reg_buffer(name, Tensor) -> Tensor.
+  template <class RegParam, class RegBuffer>
+  void init_quant_params(RegParam reg_param, RegBuffer reg_buffer) {
+    const bool lsq = prec_.scheme == Scheme::lsq;
+    if (lsq && prec_.quantizes_weights()) w_step_ = reg_param("w_step", Tensor::ones(Shape{1}));
+    if (lsq && prec_.quantizes_activations()) a_step_ = reg_param("a_step", Tensor::ones(Shape{1}));
+    if (lsq && !prec_.is_fp32()) lsq_ready_ = reg_buffer("lsq_ready", Tensor::zeros(Shape{2}));
+    if (prec_.scheme == Scheme::pact && prec_.quantizes_activations())
+      alpha_ = reg_param("alpha", Tensor::full(Shape{1}, opts_.pact_alpha_init));
+  }
+  // The quantized weight (value = w when weights stay fp32). May skip the rule (returns undefined value)
+  // when no graph is recorded and the packed cache is current: `skipped` says so.
+  Quantized quantize_weight(const Var& w, bool& skipped);
+  // The quantized input (value = x, no codes, when activations stay fp32). features = elements per sample.
+  Quantized quantize_input(const Var& x);
+  // Post-processing of the layer output: DoReFa gradient quantization when configured.
+  Var finish_output(const Var& y);
+  // True when the kernel path applies to these operands.
+  bool use_kernel(const Quantized& xq) const { return path_ == QPath::kernel && xq.codes.defined() && prec_.quantizes_weights(); }
+  // Makes `packed_` current for these weight codes; groups = conv groups (1 for linear).
+  void ensure_packed(const Quantized& wq, bool skipped, const QCodes& xcodes, int64_t groups);
+  std::string describe_precision() const;
+
+  Precision prec_;
+  QuantOptions opts_;
+  QPath path_ = QPath::kernel;
+  std::optional<IntBackend> forced_;
+  std::optional<IntBackend> last_backend_;
+  Var w_step_, a_step_, alpha_;  // registered by the concrete layer when the scheme uses them
+  Tensor lsq_ready_;             // buffer [2]: weight / activation step initialised
+  uint64_t version_ = 1;
+  int64_t pack_count_ = 0;
+  uint64_t packed_hash_ = 0;
+  PackedLayer packed_;
+  LayerScratch scratch_;
+  Rng grad_rng_;
+
+ private:
+  uint64_t weight_hash(const Var& w) const;
+};
+
+}  // namespace lowbit::quant
