@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/bgemm/bgemm.h"
@@ -50,7 +51,7 @@ TEST_CASE("long rows: bgemm counts past the uint16 flush point on every ISA") {
   for (int i = 0; i < kIsaCount; ++i) {
     const BgemmKernels* t = bgemm_kernels_for(static_cast<Isa>(i));
     if (!t) continue;
-    INFO("isa " << isa_name(static_cast<Isa>(i)));
+    INFO("isa " << std::string(isa_name(static_cast<Isa>(i))));
     std::vector<bword> scratch(t->scratch_words(N, kWords) + 1);
     std::fill(got.begin(), got.end(), 0);
     t->i32(op, BgemmOutI32{got.data(), N, 1}, scratch.data(), 2);
@@ -63,8 +64,9 @@ TEST_CASE("long rows: tgemm (t2b1, t2t2) and bitserial count past the uint16 flu
   const size_t M = 5, N = 3;
   // Ternary W: mask all ones (rows 0, 2) or random, sign random but ⊆ mask; X: all ones / random.
   const std::vector<bword> wmask = long_rows(M, 0b00101, rng);
-  std::vector<bword> wsign = long_rows(M, 0b00001, rng);
+  std::vector<bword> wsign = long_rows(M, 0, rng);
   for (size_t i = 0; i < wsign.size(); ++i) wsign[i] &= wmask[i];
+  for (size_t w = 0; w < kWords; ++w) wsign[w] = 0;  // W row 0 all +1 against X row 0 all −1: every bit counts
   const std::vector<bword> x = long_rows(N, 0b001, rng);
   const std::vector<bword> xmask = long_rows(N, 0b011, rng);
   std::vector<bword> xsign = long_rows(N, 0b001, rng);
@@ -82,10 +84,11 @@ TEST_CASE("long rows: tgemm (t2b1, t2t2) and bitserial count past the uint16 flu
                      want2.data(), N, 1);
   // bitserial with one plane each: D = popcount(w ∧ x) (the mask planes serve as 1-bit codes).
   bitserial_i32_ref(M, N, kLongK, 1, wmask.data(), kWords, 1, xmask.data(), kWords, want3.data(), N, 1);
+  CHECK(want1[0] == -static_cast<int32_t>(kLongK));
   CHECK(want3[0] == static_cast<int32_t>(kLongK));  // all ones ∧ all ones
   for (int i = 0; i < kIsaCount; ++i) {
     const Isa isa = static_cast<Isa>(i);
-    INFO("isa " << isa_name(isa));
+    INFO("isa " << std::string(isa_name(isa)));
     if (const TgemmKernels* t = tgemm_kernels_for(isa)) {
       t->t2b1_i32(M, N, kLongK, wmask.data(), wsign.data(), kWords, nnz.data(), x.data(), kWords, got.data(), N, 2);
       CHECK(got == want1);
