@@ -3,7 +3,8 @@
 //
 // Broadcasting (binary elementwise ops) is deliberately narrow: b has the same shape as a, or b is a scalar
 // (1 element), or b is per-channel: shape [C] against a of shape [N, C] or [N, C, H, W] (channel = axis 1).
-// Anything else throws lowbit::Error naming both shapes.
+// The roles may also be swapped (a scalar or per-channel a against a full b, e.g. scale / x); the output has
+// the full operand's shape. Anything else throws lowbit::Error naming both shapes.
 #pragma once
 #include <cstdint>
 #include <vector>

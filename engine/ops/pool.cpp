@@ -41,6 +41,27 @@ Var max_pool2d(const Var& x, int kernel, int stride, int pad) {
   int32_t* ap = arg->data();
   parallel_for_work(g.N * g.C, g.N * g.C * P * kernel * kernel, [&](int64_t nc) {
     const float* xc = xp + nc * HW;
+    if (g.p == 0 && g.k == 2 && g.s == 2) {
+      // The common 2×2/2 case: every window is inside the image, no bounds checks; same tie rule (first max in
+      // row-major window order wins).
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const float* r0 = xc + 2 * oh * g.W;
+        const float* r1 = r0 + g.W;
+        float* yo = yp + nc * P + oh * g.OW;
+        int32_t* ao = ap + nc * P + oh * g.OW;
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const int64_t c0 = 2 * ow;
+          float best = r0[c0];
+          int32_t bi = static_cast<int32_t>(2 * oh * g.W + c0);
+          if (r0[c0 + 1] > best) best = r0[c0 + 1], bi = static_cast<int32_t>(2 * oh * g.W + c0 + 1);
+          if (r1[c0] > best) best = r1[c0], bi = static_cast<int32_t>((2 * oh + 1) * g.W + c0);
+          if (r1[c0 + 1] > best) best = r1[c0 + 1], bi = static_cast<int32_t>((2 * oh + 1) * g.W + c0 + 1);
+          yo[ow] = best;
+          ao[ow] = bi;
+        }
+      }
+      return;
+    }
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow = 0; ow < g.OW; ++ow) {
         float best = -std::numeric_limits<float>::infinity();
