@@ -6,9 +6,9 @@
 //   weighted inputs, after the second four, after the third eight, i.e. one whole output byte (the weights are
 //   distinct powers of two, so the sums never carry). Byte j of the result collects inputs 8j..8j+7, so bit i of
 //   the little-endian word is input byte i, as kernels/packing.h wants (element k -> bit k % 64).
-// popcount: vcntq_u8 counts bits per byte (0..8); vpadalq_u8 adds neighbouring byte counts into uint16 lanes,
-//   vpadalq_u16 / vpadalq_u32 widen further. A uint16 lane gains at most 16 per vpadalq_u8, so a uint16
-//   accumulator is safe for 4095 steps; kernels flush to 32 bits every kU16Steps steps.
+// popcount: vcntq_u8 counts bits per byte (0..8); vpadalq_u8 adds neighbouring byte counts into uint16 lanes.
+//   A uint16 lane gains at most 16 per vpadalq_u8, so a uint16 accumulator is safe for 4095 steps; kernels
+//   reduce it to 32 bits (vaddlvq_u16) at least every kU16Steps steps.
 // popcount_tile / popcount_gemm: the register-tiled driver the bit-plane GEMMs (bgemm, tgemm, bitserial) share.
 //   An "op" combines, for one (A row, B row) pair, kA planes of A with kB planes of B into kCounts popcounts, 128
 //   bits (two words) at a time, with at most one vpadalq_u8 per count and step (that is what makes kU16Steps
@@ -40,11 +40,6 @@ inline uint64_t movemask64(uint8x16_t m0, uint8x16_t m1, uint8x16_t m2, uint8x16
   const uint8x16_t s23 = vpaddq_u8(vandq_u8(m2, w), vandq_u8(m3, w));
   const uint8x16_t s = vpaddq_u8(s01, s23);
   return vgetq_lane_u64(vreinterpretq_u64_u8(vpaddq_u8(s, s)), 0);
-}
-
-// Popcount of two 64-bit words as one 128-bit vector, added pairwise into a uint16x8 accumulator.
-inline uint16x8_t popcount_acc_u16(uint16x8_t acc, uint64x2_t v) {
-  return vpadalq_u8(acc, vcntq_u8(vreinterpretq_u8_u64(v)));
 }
 
 // Sum of all lanes of a uint16 accumulator (exact up to its 8·65535 range).
