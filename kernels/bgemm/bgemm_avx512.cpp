@@ -99,7 +99,7 @@ inline GroupCorr group_corr(const BgemmOperands& op, size_t n0, size_t valid) {
 inline __m512i apply_corr(const BgemmOperands& op, const GroupCorr& g, size_t m, __m512i dot) {
   if (!g.lanes) return dot;
   const __m256i c = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), g.lanes, g.offsets, op.class_corr + m, 4);
-  return _mm512_sub_epi64(dot, _mm512_cvtepi32_epi64(c));
+  return _mm512_sub_epi64(dot, _mm512_maskz_cvtepi32_epi64(0xFF, c));
 }
 
 struct EpiI32 {
