@@ -20,8 +20,8 @@
 // own scratch slot (repacking only when the panel changes), so there is no barrier between packing and compute.
 //
 // Output transforms (on the int64 lanes of the 12 accumulators, before anything leaves registers):
-//   dot = K − 2·acc (− correction for the lanes whose column class is non-zero: a masked vpgatherdd of
-//   class_corr[class·M + m], issued only for 8-column groups that contain a corrected column);
+//   dot = K − 2·acc (− class_corr[class·M + m] for the lanes whose column class is non-zero: masked broadcast
+//   subtracts for one or two such lanes, a masked vpgatherdd for more; nothing for interior groups);
 //   i32: vpmovqd to 8 int32, masked store (or a strided scalar store for cs_n ≠ 1);
 //   f32: vcvtqq2ps, multiply by scale[m], asm barrier (no FMA contraction), add bias[m];
 //   bits: vpcmpq dot < threshold[m] gives an 8-bit mask per (row, 8 columns) — one byte of a 64-byte buffer whose
@@ -80,10 +80,15 @@ inline __mmask8 lane_mask(size_t valid) {
   return valid >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << valid) - 1);
 }
 
-// Column-class corrections of one 8-column group: which lanes need one, and their row offsets cls·M into
-// class_corr (a masked 32-bit gather per row then fetches the 8 corrections at once).
+// Column-class corrections of one 8-column group: which lanes need one and their row offsets cls·M into
+// class_corr. In a conv most corrected groups hold one or two border pixels (the first / last column of an image
+// row): those lanes get a scalar load + masked broadcast subtract each; groups with more corrected lanes (top and
+// bottom image rows) use one masked 32-bit gather per row.
 struct GroupCorr {
   __mmask8 lanes = 0;
+  int count = 0;
+  unsigned lane[2] = {};
+  size_t off[2] = {};
   __m256i offsets = _mm256_setzero_si256();
 };
 
@@ -92,12 +97,28 @@ inline GroupCorr group_corr(const BgemmOperands& op, size_t n0, size_t valid) {
   if (!op.col_class) return g;
   const __m256i cls = _mm256_maskz_loadu_epi32(lane_mask(valid), op.col_class + n0);
   g.lanes = _mm256_test_epi32_mask(cls, cls);
-  g.offsets = _mm256_mullo_epi32(cls, _mm256_set1_epi32(static_cast<int>(op.M)));
+  if (!g.lanes) return g;
+  g.count = __builtin_popcount(g.lanes);
+  if (g.count <= 2) {
+    unsigned bits = g.lanes;
+    for (int i = 0; i < g.count; ++i, bits &= bits - 1) {
+      g.lane[i] = static_cast<unsigned>(__builtin_ctz(bits));
+      g.off[i] = static_cast<size_t>(op.col_class[n0 + g.lane[i]]) * op.M;
+    }
+  } else {
+    g.offsets = _mm256_mullo_epi32(cls, _mm256_set1_epi32(static_cast<int>(op.M)));
+  }
   return g;
 }
 
 inline __m512i apply_corr(const BgemmOperands& op, const GroupCorr& g, size_t m, __m512i dot) {
   if (!g.lanes) return dot;
+  if (g.count <= 2) {
+    for (int i = 0; i < g.count; ++i)
+      dot = _mm512_mask_sub_epi64(dot, static_cast<__mmask8>(1u << g.lane[i]), dot,
+                                  _mm512_set1_epi64(op.class_corr[g.off[i] + m]));
+    return dot;
+  }
   const __m256i c = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), g.lanes, g.offsets, op.class_corr + m, 4);
   return _mm512_sub_epi64(dot, _mm512_maskz_cvtepi32_epi64(0xFF, c));
 }
