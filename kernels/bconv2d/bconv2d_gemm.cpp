@@ -130,7 +130,8 @@ void build_corrections(const Bconv2dShape& s, const bword* weights, Layout& L) {
   axis_classes(s.in_h, s.kernel_h, s.stride_h, s.pad_h, s.out_h(), L.row_cls, L.row_ranges);
   axis_classes(s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.out_w(), L.col_cls, L.col_ranges);
   const size_t cw = s.in_words(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w, taps = kh * kw, M = s.out_c;
-  for (size_t p = 0; p < L.P; ++p) L.col_class[p] = L.row_cls[p / ow] * static_cast<int32_t>(L.ncx) + L.col_cls[p % ow];
+  for (size_t oy = 0, p = 0; oy < s.out_h(); ++oy)
+    for (size_t ox = 0; ox < ow; ++ox, ++p) L.col_class[p] = L.row_cls[oy] * static_cast<int32_t>(L.ncx) + L.col_cls[ox];
   int32_t* wsum = L.wsum;
   for (size_t m = 0; m < M; ++m)
     for (size_t t = 0; t < taps; ++t) {
@@ -204,20 +205,30 @@ void im2col_bits_compact(const Bconv2dShape& s, const bword* input, size_t b, La
         bword* dst = L.col + (oy * ow + ox) * L.pw;
         bword acc = 0;
         unsigned nacc = 0;
+        auto put = [&](bword v) {
+          acc |= v << nacc;  // nacc < 64 always
+          if (nacc + cin >= kBitsPerWord) {
+            *dst++ = acc;
+            acc = v >> (kBitsPerWord - nacc);  // nacc > 0 here because cin < 64
+            nacc = nacc + cin - static_cast<unsigned>(kBitsPerWord);
+          } else {
+            nacc += cin;
+          }
+        };
+        if (ry.lo == 0 && ry.hi == static_cast<int32_t>(kh) && rx.lo == 0 && rx.hi == static_cast<int32_t>(kw)) {
+          // Interior pixel: every tap is in the image, no bounds tests.
+          const bword* src = img + (oy * s.stride_h - s.pad_h) * s.in_w + static_cast<size_t>(ix0);
+          for (size_t ky = 0; ky < kh; ++ky, src += s.in_w)
+            for (size_t kx = 0; kx < kw; ++kx) put(src[kx]);
+          if (nacc > 0) *dst = acc;
+          continue;
+        }
         for (size_t ky = 0; ky < kh; ++ky) {
           const bool row_in = static_cast<int32_t>(ky) >= ry.lo && static_cast<int32_t>(ky) < ry.hi;
           const bword* src = row_in ? img + (oy * s.stride_h + ky - s.pad_h) * s.in_w : nullptr;
           for (size_t kx = 0; kx < kw; ++kx) {
             const bool in = row_in && static_cast<int32_t>(kx) >= rx.lo && static_cast<int32_t>(kx) < rx.hi;
-            const bword v = in ? src[static_cast<size_t>(ix0 + static_cast<long long>(kx))] : 0;
-            acc |= v << nacc;  // nacc < 64 always
-            if (nacc + cin >= kBitsPerWord) {
-              *dst++ = acc;
-              acc = v >> (kBitsPerWord - nacc);  // nacc > 0 here because cin < 64
-              nacc = nacc + cin - static_cast<unsigned>(kBitsPerWord);
-            } else {
-              nacc += cin;
-            }
+            put(in ? src[static_cast<size_t>(ix0 + static_cast<long long>(kx))] : 0);
           }
         }
         if (nacc > 0) *dst = acc;
