@@ -23,11 +23,14 @@ struct Serial {
   static constexpr int WP = WB, XP = XB, NACC = WB + XB - 1, MR = 1, NR = 2;
   static constexpr int FLUSH = 255 / (8 * (WB < XB ? WB : XB));
   static inline void step(__m256i (&acc)[NACC], const __m256i (&w)[WP], const __m256i (&x)[XP]) {
+    #pragma GCC unroll 16
     for (int i = 0; i < WB; ++i)
+      #pragma GCC unroll 16
       for (int j = 0; j < XB; ++j) acc[i + j] = _mm256_add_epi8(acc[i + j], popcnt_bytes(_mm256_and_si256(w[i], x[j])));
   }
   static inline int64_t partial(const int64_t (&t)[NACC]) {
     int64_t d = 0;
+    #pragma GCC unroll 16
     for (int s = 0; s < NACC; ++s) d += t[s] << s;
     return DOUBLE ? 2 * d : d;
   }
@@ -50,7 +53,9 @@ void run_widths(const Call& c, Out* out, size_t ldc, int threads) {
   const size_t words = packed_words(c.K);
   const bword* wp[WB];
   const bword* xp[XB];
+  #pragma GCC unroll 16
   for (int i = 0; i < WB; ++i) wp[i] = c.w + size_t(i) * words;
+  #pragma GCC unroll 16
   for (int j = 0; j < XB; ++j) xp[j] = c.x + size_t(j) * words;
   const plane_gemm::Args a{c.M, c.N, c.K, wp, c.ldw, xp, c.ldx, nullptr, c.col_base, c.scale, c.bias, c.scale_mul};
   plane_gemm_avx2::run<Serial<WB, XB, DOUBLE>>(a, out, ldc, threads);

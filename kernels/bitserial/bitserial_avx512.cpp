@@ -26,10 +26,14 @@ struct Serial {
   static constexpr int MR = 12 / (2 * NACC) > 0 ? 12 / (2 * NACC) : 1;
   template <int R>
   static inline void step(__m512i (&acc)[R][NV][NACC], const bword* const (&w)[R][WP], size_t k, const __m512i* xk) {
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 16
       for (int i = 0; i < WB; ++i) {
         const __m512i wi = bcast(w[r][i] + k);
+        #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v)
+          #pragma GCC unroll 16
           for (int j = 0; j < XB; ++j)
             acc[r][v][i + j] = _mm512_add_epi64(acc[r][v][i + j], _mm512_popcnt_epi64(_mm512_and_si512(wi, xk[j * NV + v])));
       }
@@ -58,7 +62,9 @@ void run_widths(const Call& c, Out* out, size_t ldc, int threads) {
   const size_t words = packed_words(c.K);
   const bword* wp[WB];
   const bword* xp[XB];
+  #pragma GCC unroll 16
   for (int i = 0; i < WB; ++i) wp[i] = c.w + size_t(i) * words;
+  #pragma GCC unroll 16
   for (int j = 0; j < XB; ++j) xp[j] = c.x + size_t(j) * words;
   const plane_gemm::Args a{c.M, c.N, c.K, wp, c.ldw, xp, c.ldx, nullptr, c.col_base, c.scale, c.bias, c.scale_mul};
   plane_gemm::run<Serial<WB, XB, DOUBLE>>(a, out, ldc, threads);

@@ -88,22 +88,29 @@ void tile(const QgemmWeights& w, size_t panel_bytes, size_t p0, const uint8_t* c
   const uint8_t* pp = w.data + p0 * panel_bytes;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc[2][NR];
+  #pragma GCC unroll 16
   for (int h = 0; h < 2; ++h)
+    #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j) acc[h][j] = _mm256_setzero_si256();
   for (size_t b = 0; b < blocks; ++b) {
     if constexpr (PREFETCH) _mm_prefetch(reinterpret_cast<const char*>(pp + 64 * (b + 16)), _MM_HINT_T0);
+    #pragma GCC unroll 16
     for (int h = 0; h < 2; ++h) {
       const __m256i p = _mm256_load_si256(reinterpret_cast<const __m256i*>(pp + 64 * b + 32 * h));
       if constexpr (WT == QWeight::i8) {
+        #pragma GCC unroll 16
         for (int j = 0; j < NR; ++j) {
           const __m256i x = bcast4(xr[j] + 4 * b);
           acc[h][j] = _mm256_add_epi32(acc[h][j], S8 ? dot4_exact(p, x) : dot4_exact(x, p));
         }
       } else {
         __m256i u[G];
+        #pragma GCC unroll 16
         for (int q = 0; q < G; ++q) u[q] = unpack<WT>(p, q);
+        #pragma GCC unroll 16
         for (int j = 0; j < NR; ++j) {
           __m256i t = _mm256_setzero_si256();
+          #pragma GCC unroll 16
           for (int q = 0; q < G; ++q) {
             const __m256i x = bcast4(xr[j] + 4 * (b * G + q));
             t = _mm256_add_epi16(t, S8 ? _mm256_maddubs_epi16(u[q], x) : _mm256_maddubs_epi16(x, u[q]));
@@ -116,9 +123,11 @@ void tile(const QgemmWeights& w, size_t panel_bytes, size_t p0, const uint8_t* c
   const size_t m0 = p0 * 16;
   const size_t rows = w.M - m0 < 16 ? w.M - m0 : 16;
   alignas(32) Out buf[NR][16];
+  #pragma GCC unroll 16
   for (int h = 0; h < 2; ++h) {
     const __m256i zw = _mm256_mullo_epi32(_mm256_set1_epi32(e.zp),
                                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.wsum + m0 + 8 * h)));
+    #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j) {
       const __m256i v = _mm256_sub_epi32(_mm256_sub_epi32(acc[h][j], _mm256_set1_epi32(e.off * xsum[j])), zw);
       if constexpr (std::is_same_v<Out, int32_t>) {
@@ -143,21 +152,29 @@ void run(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Ep
   const size_t panel_bytes = qgemm_packed_bytes(WT, w.M, w.K) / qgemm_panels(w.M);
   const Split s = qgemm_detail::make_split(w.M, N, 1, NR, threads);
   const long items = long(s.items());
+  const size_t pblock = qgemm_detail::panels_per_block(panel_bytes, 1);
   const bool par = threads > 1 && w.M * N * w.K >= kQgemmParallelMinMacs;
   (void)par;
   LOWBIT_OMP(parallel for schedule(static) num_threads(threads) if(par))
   for (long it = 0; it < items; ++it) {
-    size_t p0, p1;
-    s.mrange(size_t(it) / s.nblocks, &p0, &p1);
-    const size_t n0 = (size_t(it) % s.nblocks) * NR;
-    const size_t ncols = N - n0 < size_t(NR) ? N - n0 : size_t(NR);
-    const uint8_t* xr[NR];
-    int32_t xsum[NR];
-    for (int j = 0; j < NR; ++j) {
-      xr[j] = x + (n0 + (size_t(j) < ncols ? size_t(j) : 0)) * ldx;
-      xsum[j] = row_sum(xr[j], w.K, S8);
+    size_t p0, p1, b0, b1;
+    s.mrange(size_t(it) / s.nsplit, &p0, &p1);
+    s.nrange(size_t(it) % s.nsplit, &b0, &b1);
+    for (size_t mb = p0; mb < p1; mb += pblock) {
+      const size_t me = mb + pblock < p1 ? mb + pblock : p1;
+      for (size_t blk = b0; blk < b1; ++blk) {
+        const size_t n0 = blk * NR;
+        const size_t ncols = N - n0 < size_t(NR) ? N - n0 : size_t(NR);
+        const uint8_t* xr[NR];
+        int32_t xsum[NR];
+        #pragma GCC unroll 16
+        for (int j = 0; j < NR; ++j) {
+          xr[j] = x + (n0 + (size_t(j) < ncols ? size_t(j) : 0)) * ldx;
+          xsum[j] = row_sum(xr[j], w.K, S8);
+        }
+        for (size_t p = mb; p < me; ++p) tile<WT, S8, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
+      }
     }
-    for (size_t p = p0; p < p1; ++p) tile<WT, S8, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
   }
 }
 

@@ -87,23 +87,30 @@ void tile(const QgemmWeights& w, size_t panel_bytes, size_t p0, const uint8_t* c
   constexpr int G = groups_per_block<WT>();
   const size_t blocks = panel_bytes / 64;
   __m512i acc[MR][NR];
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+    #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_si512();
   const uint8_t* pp[MR];
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) pp[i] = w.data + (p0 + i) * panel_bytes;
 
   auto group = [&](const __m512i(&p)[MR], size_t g, auto qtag) {
     constexpr int Q = decltype(qtag)::value;
     __m512i u[MR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) u[i] = unpack<WT, Q>(p[i]);
+    #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j) {
       const __m512i x = bcast4(xr[j] + 4 * g);
+      #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i)
         acc[i][j] = S8 ? _mm512_dpbusd_epi32(acc[i][j], u[i], x) : _mm512_dpbusd_epi32(acc[i][j], x, u[i]);
     }
   };
   for (size_t b = 0; b < blocks; ++b) {
     __m512i p[MR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       if constexpr (PREFETCH) _mm_prefetch(reinterpret_cast<const char*>(pp[i] + 64 * (b + 24)), _MM_HINT_T0);
       p[i] = _mm512_load_si512(pp[i] + 64 * b);
@@ -119,11 +126,13 @@ void tile(const QgemmWeights& w, size_t panel_bytes, size_t p0, const uint8_t* c
 
   // Epilogue: int32 correction, then transpose 16 rows × ncols into C.
   alignas(64) Out buf[NR][16];
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     const size_t m0 = (p0 + i) * 16;
     if (m0 >= w.M) break;
     const size_t rows = w.M - m0 < 16 ? w.M - m0 : 16;
     const __m512i zw = _mm512_mullo_epi32(_mm512_set1_epi32(e.zp), _mm512_loadu_si512(e.wsum + m0));
+    #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j) {
       const __m512i v = _mm512_sub_epi32(_mm512_sub_epi32(acc[i][j], _mm512_set1_epi32(e.off * xsum[j])), zw);
       if constexpr (std::is_same_v<Out, int32_t>) {
@@ -150,24 +159,32 @@ void run(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Ep
   const size_t panel_bytes = qgemm_packed_bytes(WT, w.M, w.K) / qgemm_panels(w.M);
   const Split s = qgemm_detail::make_split(w.M, N, MR, NR, threads);
   const long items = long(s.items());
+  const size_t pblock = qgemm_detail::panels_per_block(panel_bytes, MR);
   // Tiny problems are not worth waking a second thread (results do not depend on the split anyway).
   const bool par = threads > 1 && w.M * N * w.K >= kQgemmParallelMinMacs;
   (void)par;
   LOWBIT_OMP(parallel for schedule(static) num_threads(threads) if(par))
   for (long it = 0; it < items; ++it) {
-    size_t p0, p1;
-    s.mrange(size_t(it) / s.nblocks, &p0, &p1);
-    const size_t n0 = (size_t(it) % s.nblocks) * NR;
-    const size_t ncols = N - n0 < size_t(NR) ? N - n0 : size_t(NR);
-    const uint8_t* xr[NR];
-    int32_t xsum[NR];
-    for (int j = 0; j < NR; ++j) {
-      xr[j] = x + (n0 + (size_t(j) < ncols ? size_t(j) : 0)) * ldx;
-      xsum[j] = row_sum(xr[j], w.K, S8);
+    size_t p0, p1, b0, b1;
+    s.mrange(size_t(it) / s.nsplit, &p0, &p1);
+    s.nrange(size_t(it) % s.nsplit, &b0, &b1);
+    for (size_t mb = p0; mb < p1; mb += pblock) {
+      const size_t me = mb + pblock < p1 ? mb + pblock : p1;
+      for (size_t blk = b0; blk < b1; ++blk) {
+        const size_t n0 = blk * NR;
+        const size_t ncols = N - n0 < size_t(NR) ? N - n0 : size_t(NR);
+        const uint8_t* xr[NR];
+        int32_t xsum[NR];
+        #pragma GCC unroll 16
+        for (int j = 0; j < NR; ++j) {
+          xr[j] = x + (n0 + (size_t(j) < ncols ? size_t(j) : 0)) * ldx;
+          xsum[j] = row_sum(xr[j], w.K, S8);
+        }
+        size_t p = mb;
+        for (; p + MR <= me; p += MR) tile<WT, S8, MR, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
+        for (; p < me; ++p) tile<WT, S8, 1, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
+      }
     }
-    size_t p = p0;
-    for (; p + MR <= p1; p += MR) tile<WT, S8, MR, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
-    for (; p < p1; ++p) tile<WT, S8, 1, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
   }
 }
 

@@ -48,33 +48,50 @@ inline void tile(const Args& a, size_t m0, size_t n0, Out* c, size_t ldc) {
   const size_t words = packed_words(a.K);
   int64_t tot[MR][NR][Op::NACC] = {};
   __m256i wide[MR][NR][Op::NACC];
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j)
+      #pragma GCC unroll 16
       for (int s = 0; s < Op::NACC; ++s) wide[r][j][s] = _mm256_setzero_si256();
   for (size_t k0 = 0; k0 < words;) {
     __m256i accb[MR][NR][Op::NACC];
+    #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
+      #pragma GCC unroll 16
       for (int j = 0; j < NR; ++j)
+        #pragma GCC unroll 16
         for (int s = 0; s < Op::NACC; ++s) accb[r][j][s] = _mm256_setzero_si256();
     for (int step = 0; step < Op::FLUSH && k0 < words; ++step, k0 += 4) {
       const size_t n = words - k0;
       __m256i x[NR][Op::XP];
+      #pragma GCC unroll 16
       for (int j = 0; j < NR; ++j)
+        #pragma GCC unroll 16
         for (int q = 0; q < Op::XP; ++q) x[j][q] = load_words(a.xplanes[q] + (n0 + j) * a.ldx + k0, n);
+      #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         __m256i w[Op::WP];
+        #pragma GCC unroll 16
         for (int p = 0; p < Op::WP; ++p) w[p] = load_words(a.wplanes[p] + (m0 + r) * a.ldw + k0, n);
+        #pragma GCC unroll 16
         for (int j = 0; j < NR; ++j) Op::step(accb[r][j], w, x[j]);
       }
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
+      #pragma GCC unroll 16
       for (int j = 0; j < NR; ++j)
+        #pragma GCC unroll 16
         for (int s = 0; s < Op::NACC; ++s)
           wide[r][j][s] = _mm256_add_epi64(wide[r][j][s], _mm256_sad_epu8(accb[r][j][s], _mm256_setzero_si256()));
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     const size_t m = m0 + r;
+    #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j) {
+      #pragma GCC unroll 16
       for (int s = 0; s < Op::NACC; ++s) {
         alignas(32) int64_t l[4];
         _mm256_store_si256(reinterpret_cast<__m256i*>(l), wide[r][j][s]);

@@ -40,12 +40,14 @@ inline constexpr size_t kChunkWords = 64;  // 4096 bits of K per panel chunk
 template <class Op>
 inline void gather_panel(const Args& a, size_t n0, size_t k0, size_t kw, __m512i* panel) {
   const size_t live = a.N - n0;
+  #pragma GCC unroll 16
   for (int v = 0; v < Op::NV; ++v) {
     const size_t c0 = size_t(v) * 8;
     const __mmask8 m = c0 >= live ? 0 : (live - c0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (live - c0)) - 1));
     const __m512i idx = _mm512_mullo_epi64(_mm512_add_epi64(_mm512_set1_epi64(int64_t(n0 + c0)),
                                                             _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7)),
                                            _mm512_set1_epi64(int64_t(a.ldx)));
+    #pragma GCC unroll 16
     for (int q = 0; q < Op::XP; ++q) {
       const bword* base = a.xplanes[q] + k0;
       for (size_t k = 0; k < kw; ++k)
@@ -59,18 +61,25 @@ template <class Op, int MR, class Out>
 inline void tile(const Args& a, size_t m0, size_t n0, size_t k0, size_t kw, bool first, bool last,
                  const __m512i* panel, Out* c, size_t ldc) {
   __m512i acc[MR][Op::NV][Op::NACC];
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 16
     for (int v = 0; v < Op::NV; ++v)
+      #pragma GCC unroll 16
       for (int s = 0; s < Op::NACC; ++s) acc[r][v][s] = _mm512_setzero_si512();
   const bword* w[MR][Op::WP];
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 16
     for (int p = 0; p < Op::WP; ++p) w[r][p] = a.wplanes[p] + (m0 + r) * a.ldw + k0;
   for (size_t k = 0; k < kw; ++k) Op::template step<MR>(acc, w, k, panel + k * Op::XP * Op::NV);
 
   const size_t live = a.N - n0;
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     const size_t m = m0 + r;
     Out* crow = c + m * ldc + n0;
+    #pragma GCC unroll 16
     for (int v = 0; v < Op::NV; ++v) {
       const size_t c0 = size_t(v) * 8;
       if (c0 >= live) break;

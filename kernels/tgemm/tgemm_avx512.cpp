@@ -23,8 +23,10 @@ struct T2B1 {
   static constexpr int WP = 2, XP = 1, NACC = 1, MR = 4, NV = 3;
   template <int R>
   static inline void step(__m512i (&acc)[R][NV][NACC], const bword* const (&w)[R][WP], size_t k, const __m512i* xk) {
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512i m = bcast(w[r][0] + k), s = bcast(w[r][1] + k);
+      #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v)
         acc[r][v][0] = _mm512_add_epi64(acc[r][v][0], _mm512_popcnt_epi64(_mm512_ternarylogic_epi64(m, s, xk[v], 0x60)));
     }
@@ -38,8 +40,10 @@ struct T2T2 {
   static constexpr int WP = 2, XP = 2, NACC = 2, MR = 3, NV = 2;
   template <int R>
   static inline void step(__m512i (&acc)[R][NV][NACC], const bword* const (&w)[R][WP], size_t k, const __m512i* xk) {
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512i m = bcast(w[r][0] + k), s = bcast(w[r][1] + k);
+      #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) {
         const __m512i t = _mm512_and_si512(m, xk[v]);
         acc[r][v][0] = _mm512_add_epi64(acc[r][v][0], _mm512_popcnt_epi64(t));
