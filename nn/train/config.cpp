@@ -1,5 +1,7 @@
 #include "nn/train/config.h"
 
+#include <string>
+
 #include "engine/error.h"
 #include "engine/threading.h"
 #include "kernels/isa.h"
@@ -7,14 +9,20 @@
 
 namespace lowbit::nn {
 
+namespace {
+// A float as the double with the same shortest decimal form (0.05f -> 0.05, not 0.0500000007...), so JSON
+// files read naturally; parsing it back as float gives the same float.
+double tidy(float f) { return std::stod(fmt::format("{}", f)); }
+}  // namespace
+
 nlohmann::json TrainConfig::to_json() const {
   return {{"model", model},       {"dataset", dataset},         {"epochs", epochs},
-          {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", lr},
-          {"momentum", momentum}, {"nesterov", nesterov},       {"weight_decay", weight_decay},
-          {"schedule", schedule}, {"warmup_epochs", warmup_epochs}, {"step_size", step_size},
-          {"gamma", gamma},       {"label_smoothing", label_smoothing}, {"seed", seed},
+          {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", tidy(lr)},
+          {"momentum", tidy(momentum)}, {"nesterov", nesterov},       {"weight_decay", tidy(weight_decay)},
+          {"schedule", schedule}, {"warmup_epochs", tidy(warmup_epochs)}, {"step_size", tidy(step_size)},
+          {"gamma", tidy(gamma)},       {"label_smoothing", tidy(label_smoothing)}, {"seed", seed},
           {"threads", threads},   {"val_holdout", val_holdout}, {"crop_padding", crop_padding},
-          {"hflip", hflip},       {"dropout", dropout}};
+          {"hflip", hflip},       {"dropout", tidy(dropout)}};
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {

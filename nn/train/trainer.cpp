@@ -89,7 +89,7 @@ EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
 nlohmann::json model_options_to_json(const ModelOptions& o) {
   return {{"in_channels", o.in_channels}, {"height", o.height}, {"width", o.width},
           {"num_classes", o.num_classes}, {"activation", activation_name(o.activation)},
-          {"seed", o.seed},               {"dropout", o.dropout}};
+          {"seed", o.seed},               {"dropout", std::stod(fmt::format("{}", o.dropout))}};
 }
 
 ModelOptions model_options_from_json(const nlohmann::json& j) {

@@ -1,0 +1,80 @@
+// lowbit info: the layer summary (shapes, parameters, MACs) of a zoo model by name, or of a saved model or
+// checkpoint together with what its metadata records (data set, epochs, accuracy, build).
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "apps/commands.h"
+#include "engine/error.h"
+#include "nn/data/registry.h"
+#include "nn/summary.h"
+#include "nn/train/trainer.h"
+#include "nn/zoo/zoo.h"
+
+namespace lowbit::app {
+
+namespace {
+struct InfoArgs {
+  std::string target, dataset;
+};
+
+int run_info(const InfoArgs& a) {
+  if (a.target.empty()) {
+    std::printf("models: %s\ndata sets: %s\nrun `lowbit info <model|file>` for a summary\n",
+                fmt::format("{}", fmt::join(nn::model_names(), ", ")).c_str(),
+                fmt::format("{}", fmt::join(nn::dataset_names(), ", ")).c_str());
+    return 0;
+  }
+  std::error_code ec;
+  std::shared_ptr<nn::Module> model;
+  nn::ModelOptions mo;
+  std::string name;
+  if (std::filesystem::is_regular_file(a.target, ec)) {
+    nn::LoadedModel lm = nn::load_trained_model(a.target);
+    model = lm.model;
+    mo = lm.model_options;
+    name = lm.model_name;
+    const nlohmann::json& m = lm.meta;
+    std::printf("file: %s\nmodel: %s\n", a.target.c_str(), name.c_str());
+    if (m.contains("config")) std::printf("config: %s\n", m["config"].dump().c_str());
+    if (m.contains("epoch")) std::printf("checkpoint after epoch: %d\n", m["epoch"].get<int>());
+    if (m.contains("epochs_trained")) std::printf("epochs trained: %d\n", m["epochs_trained"].get<int>());
+    if (m.contains("history") && !m["history"].empty()) {
+      const auto& last = m["history"].back();
+      std::printf("last epoch: val acc %.2f%%, val loss %.4f\n", 100.0 * last.value("val_acc", 0.0),
+                  last.value("val_loss", 0.0));
+    }
+    if (m.contains("build")) std::printf("built by: %s\n", m["build"].dump().c_str());
+  } else {
+    const auto names = nn::model_names();
+    const bool is_model = std::find(names.begin(), names.end(), a.target) != names.end() ||
+                          a.target.rfind("resnet", 0) == 0;
+    LOWBIT_CHECK(is_model, "'{}' is neither a file nor a model name (models: {})", a.target, fmt::join(names, ", "));
+    const nn::DatasetInfo& info = nn::dataset_info(a.dataset);
+    mo.in_channels = info.c;
+    mo.height = info.h;
+    mo.width = info.w;
+    mo.num_classes = info.num_classes;
+    model = nn::make_model(a.target, mo);
+    name = a.target;
+    std::printf("model: %s (input %dx%dx%d as in %s)\n", name.c_str(), mo.in_channels, mo.height, mo.width,
+                a.dataset.c_str());
+  }
+  const nn::ModelSummary s = nn::summarize(*model, Shape{mo.in_channels, mo.height, mo.width});
+  std::fputs(s.table().c_str(), stdout);
+  return 0;
+}
+}  // namespace
+
+Command register_info(CLI::App& app) {
+  auto a = std::make_shared<InfoArgs>();
+  a->dataset = "fashion-mnist";
+  CLI::App* s = app.add_subcommand("info", "Summarise a zoo model or a saved model/checkpoint");
+  s->add_option("target", a->target, "Model name (e.g. lenet5, resnet20) or a .lbar file");
+  s->add_option("--dataset", a->dataset, "Input shape for a model name: that of this data set")
+      ->check(CLI::IsMember(dataset_choices()))->capture_default_str();
+  return {s, [a] { return run_info(*a); }};
+}
+
+}  // namespace lowbit::app

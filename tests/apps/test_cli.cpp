@@ -1,0 +1,206 @@
+// The lowbit CLI, run as a child process: --version, --help, `info`, a tiny end-to-end train/eval/resume on
+// a synthetic data directory, and every failure path (bad flags, missing data, corrupt or mismatched
+// checkpoints, a bad LOWBIT_ISA) ending with one clear message and a non-zero exit status, never a signal.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "nn/archive.h"
+#include "nn/train/trainer.h"
+#include "nn/zoo/zoo.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kLowbit = std::string(LOWBIT_BINARY_DIR) + "/apps/lowbit";
+
+struct Run {
+  int status = -1;  // exit status; -1 if killed by a signal
+  std::string out;  // stdout + stderr
+};
+
+Run run(const std::string& args, const std::string& env = "") {
+  REQUIRE_MESSAGE(fs::exists(kLowbit), "build the CLI first: " << kLowbit);
+  const std::string cmd = env + (env.empty() ? "" : " ") + "CI=1 '" + kLowbit + "' " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  Run r;
+  char buf[4096];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+fs::path fresh_dir(const std::string& tag) {
+  fs::path d = fs::temp_directory_path() / ("lowbit_test_cli_" + tag + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+void put_be32(std::string& b, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<char>(v >> s));
+}
+// A tiny MNIST-shaped data set in IDX format (images gzipped, labels raw): class k brightens rows 2k..2k+3.
+void write_tiny_mnist(const fs::path& dir, const std::string& prefix, int n) {
+  fs::create_directories(dir);
+  std::string img, lab;
+  put_be32(img, 0x803);
+  put_be32(img, n);
+  put_be32(img, 28);
+  put_be32(img, 28);
+  put_be32(lab, 0x801);
+  put_be32(lab, n);
+  for (int i = 0; i < n; ++i) {
+    const int k = (i * 7) % 10;
+    lab.push_back(static_cast<char>(k));
+    for (int y = 0; y < 28; ++y)
+      for (int x = 0; x < 28; ++x) img.push_back(static_cast<char>((y >= 2 * k + 2 && y < 2 * k + 6) ? 200 : (i * x + y) % 40));
+  }
+  gzFile gz = gzopen((dir / (prefix + "-images-idx3-ubyte.gz")).string().c_str(), "wb");
+  gzwrite(gz, img.data(), static_cast<unsigned>(img.size()));
+  gzclose(gz);
+  std::ofstream(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary) << lab;
+}
+}  // namespace
+
+TEST_CASE("cli: --version names version, revision, compiler and ISA") {
+  const Run r = run("--version");
+  CHECK(r.status == 0);
+  CHECK(has(r.out, "lowbit 0."));
+  CHECK(has(r.out, "git revision: "));
+  CHECK(has(r.out, "compiler: "));
+  CHECK(has(r.out, "isa: "));
+}
+
+TEST_CASE("cli: --help works on every subcommand") {
+  for (const char* sub : {"", "train ", "eval ", "info "}) {
+    const Run r = run(std::string(sub) + "--help");
+    CAPTURE(sub);
+    CHECK(r.status == 0);
+    CHECK(has(r.out, "Usage"));
+  }
+  CHECK(has(run("train --help").out, "--resume"));
+  CHECK(has(run("eval --help").out, "--checkpoint"));
+}
+
+TEST_CASE("cli: info prints a model summary by name") {
+  const Run r = run("info lenet5");
+  CHECK(r.status == 0);
+  CHECK(has(r.out, "model: lenet5"));
+  CHECK(has(r.out, "conv1"));
+  CHECK(has(r.out, "fc3"));
+  const Run bad = run("info no_such_model");
+  CHECK(bad.status != 0);
+  CHECK(has(bad.out, "'no_such_model' is neither a file nor a model name"));
+}
+
+TEST_CASE("cli: bad flags and values exit non-zero with one message") {
+  Run r = run("train --bogus-flag");
+  CHECK(r.status != 0);
+  CHECK(has(r.out, "--bogus-flag"));
+  r = run("train --optimizer rmsprop");
+  CHECK(r.status != 0);
+  CHECK(has(r.out, "rmsprop"));
+  r = run("train --epochs 0");
+  CHECK(r.status != 0);
+  CHECK(has(r.out, "--epochs"));
+  r = run("train --model nosuchnet --epochs 1 --data-dir /nonexistent");
+  CHECK(r.status != 0);
+  CHECK(has(r.out, "unknown model 'nosuchnet'"));
+  r = run("eval");
+  CHECK(r.status != 0);
+  CHECK(has(r.out, "--checkpoint"));
+  r = run("info lenet5", "LOWBIT_ISA=bogus");
+  CHECK(r.status != 0);
+  CHECK(has(r.out, "LOWBIT_ISA"));
+}
+
+TEST_CASE("cli: a missing data set lists the expected files and the setup command") {
+  const fs::path d = fresh_dir("nodata");
+  const Run r = run("train --dataset mnist --epochs 1 --data-dir '" + (d / "empty").string() + "' --out '" +
+                    (d / "out").string() + "'");
+  CHECK(r.status == 1);
+  CHECK(has(r.out, "lowbit: error: data set 'mnist' (train split): missing files"));
+  CHECK(has(r.out, (d / "empty" / "mnist" / "train-images-idx3-ubyte").string()));
+  CHECK(has(r.out, "bash scripts/setup.sh"));
+  CHECK_FALSE(fs::exists(d / "out"));  // a failed start leaves no output directory
+  fs::remove_all(d);
+}
+
+TEST_CASE("cli: corrupt and mismatched checkpoints are refused clearly") {
+  const fs::path d = fresh_dir("ckpt");
+  const fs::path junk = d / "junk.lbar";
+  std::ofstream(junk, std::ios::binary) << "this is not an archive at all, just some bytes";
+  Run r = run("eval --checkpoint '" + junk.string() + "' --dataset mnist");
+  CHECK(r.status == 1);
+  CHECK(has(r.out, "lowbit: error:"));
+  CHECK(has(r.out, junk.string()));
+  r = run("info '" + junk.string() + "'");
+  CHECK(r.status == 1);
+  CHECK(has(r.out, junk.string()));
+
+  // A LeNet-5 for 1×28×28 inputs evaluated on CIFAR-10.
+  lowbit::nn::ModelOptions mo;
+  auto m = lowbit::nn::make_model("lenet5", mo);
+  const fs::path good = d / "lenet.lbar";
+  lowbit::nn::save_module(good.string(), *m,
+                          {{"model", "lenet5"}, {"model_options", lowbit::nn::model_options_to_json(mo)}});
+  r = run("eval --checkpoint '" + good.string() + "' --dataset cifar10");
+  CHECK(r.status == 1);
+  CHECK(has(r.out, "holds a lenet5 for 1x28x28 images"));
+  r = run("info '" + good.string() + "'");
+  CHECK(r.status == 0);
+  CHECK(has(r.out, "model: lenet5"));
+
+  // Truncate the good file: CRC / size checks must catch it.
+  const auto size = fs::file_size(good);
+  fs::resize_file(good, size / 2);
+  r = run("eval --checkpoint '" + good.string() + "' --dataset mnist");
+  CHECK(r.status == 1);
+  CHECK(has(r.out, good.string()));
+  fs::remove_all(d);
+}
+
+TEST_CASE("cli: tiny end-to-end train, eval, refusal to overwrite, resume") {
+  const fs::path d = fresh_dir("e2e");
+  write_tiny_mnist(d / "data" / "mnist", "train", 96);
+  write_tiny_mnist(d / "data" / "mnist", "t10k", 48);
+  const std::string common = "--dataset mnist --batch 32 --lr 0.05 --threads 1 --no-progress --data-dir '" +
+                             (d / "data").string() + "' --out '" + (d / "run").string() + "'";
+  Run r = run("train --epochs 1 " + common);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(has(r.out, "test accuracy: "));
+  CHECK(has(r.out, "epoch 1/1"));
+  for (const char* f : {"checkpoint.lbar", "model.lbar", "metrics.csv", "results.json"}) CHECK(fs::exists(d / "run" / f));
+
+  r = run("train --epochs 1 " + common);
+  CHECK(r.status == 1);
+  CHECK(has(r.out, "already holds a run"));
+
+  r = run("train --epochs 2 --resume " + common);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(has(r.out, "epoch 2/2"));
+  CHECK_FALSE(has(r.out, "epoch 1/2 |"));  // epoch 1 came from the checkpoint
+
+  r = run("train --epochs 2 --resume --model resnet8 " + common);
+  CHECK(r.status == 1);
+  CHECK(has(r.out, "is of model 'lenet5', this run trains 'resnet8'"));
+
+  r = run("eval --checkpoint '" + (d / "run" / "model.lbar").string() + "' --data-dir '" + (d / "data").string() + "'");
+  CHECK(r.status == 0);
+  CHECK(has(r.out, "lenet5 on mnist/test: accuracy"));
+  r = run("eval --checkpoint '" + (d / "run" / "checkpoint.lbar").string() + "' --data-dir '" + (d / "data").string() + "'");
+  CHECK(r.status == 0);
+  fs::remove_all(d);
+}
