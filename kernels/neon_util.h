@@ -91,6 +91,18 @@ inline void popcount_tile(const bword* const (&a)[MR][Op::kA], const bword* cons
   if (words % 2) popcount_steps<Op, MR, NR, true>(a, b, words - 1, 1, cnt);
 }
 
+// Calls with fewer (row, column, word) triples than this run on one thread: waking a second thread costs more than
+// such a call (the same threshold as the reference tgemm/bitserial kernels). Results never depend on it.
+inline constexpr size_t kParallelMinWordOps = size_t(1) << 14;
+
+// Threads worth using: the request (0 = default_threads()), at most one per work item, 1 for tiny calls.
+inline int useful_threads(int threads, long items, size_t word_ops) {
+  long nt = threads > 0 ? threads : default_threads();
+  if (nt > items) nt = items;
+  if (word_ops < kParallelMinWordOps) nt = 1;
+  return nt < 1 ? 1 : static_cast<int>(nt);
+}
+
 // Whole GEMM over M A-rows × N B-rows. Plane p of A row m is a[p] + m·lda (likewise B). Threads split the N
 // tiles, so each thread owns whole B rows (whole output rows of a [n][m] layout, e.g. packed bits) and the result
 // does not depend on the thread count. epi(m0, n0, mr, nr, cnt) consumes each tile's valid mr × nr corner.
@@ -98,9 +110,9 @@ template <class Op, int MR, int NR, class Epilogue>
 void popcount_gemm(size_t M, size_t N, size_t words, const bword* const (&a)[Op::kA], size_t lda,
                    const bword* const (&b)[Op::kB], size_t ldb, int threads, const Epilogue& epi) {
   const long n_tiles = static_cast<long>((N + NR - 1) / NR);
-  const int nt = threads > 0 ? threads : default_threads();
+  const int nt = useful_threads(threads, n_tiles, M * N * words);
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1))
   for (long t = 0; t < n_tiles; ++t) {
     const size_t n0 = static_cast<size_t>(t) * NR, nr = N - n0 < size_t(NR) ? N - n0 : size_t(NR);
     const bword* bp[NR][Op::kB];

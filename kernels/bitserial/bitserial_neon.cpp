@@ -43,9 +43,9 @@ void bitserial_dots(size_t M, size_t N, size_t K, int wbits, const bword* w, siz
   constexpr int MR = 4, NR = 4;
   const size_t words = packed_words(K);
   const long n_tiles = static_cast<long>((N + NR - 1) / NR);
-  const int nt = threads > 0 ? threads : default_threads();
+  const int nt = neon::useful_threads(threads, n_tiles, M * N * words * size_t(wbits * xbits));
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1))
   for (long t = 0; t < n_tiles; ++t) {
     const size_t n0 = static_cast<size_t>(t) * NR, nr = N - n0 < size_t(NR) ? N - n0 : size_t(NR);
     for (size_t m0 = 0; m0 < M; m0 += MR) {

@@ -140,9 +140,10 @@ void run_panels(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, i
   cx.tail = vld1q_u8(tail);
   const size_t panel_bytes = cx.blocks * 64;
   const long panels = static_cast<long>(qgemm_panels(w.M));
-  const int nt = threads > 0 ? threads : default_threads();
+  int nt = threads > 0 ? threads : default_threads();
+  if (w.M * N * w.K < kQgemmParallelMinMacs || panels < 2) nt = 1;  // tiny calls: one thread (qgemm.h)
   (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt))
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1))
   for (long p = 0; p < panels; ++p) {
     const uint8_t* panel = w.data + static_cast<size_t>(p) * panel_bytes;
     const size_t m0 = static_cast<size_t>(p) * kQgemmPanelRows;
