@@ -309,7 +309,8 @@ void drive(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, con
            int threads, RunImage run_image) {
   LOWBIT_KASSERT(bconv2d_check(s) == Status::ok && input && weights && scratch);
   Layout L(g, s, scratch);
-  const int nt = threads > 0 ? threads : default_threads();
+  int nt = threads > 0 ? threads : default_threads();
+  if (L.P * L.pw < (size_t{1} << 14)) nt = 1;  // too little im2col work to wake a second thread
   if (s.padding == Bconv2dPadding::zero) build_corrections(s, weights, L);
   if (L.compact) compact_weights(s, weights, L);
   const BgemmOperands op = gemm_operands(s, weights, L);
@@ -318,7 +319,7 @@ void drive(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, con
       im2col_bits_compact(s, input, b, L, nt);
     else
       im2col_bits(s, input, b, L, nt);
-    run_image(b, op, L.gemm, nt);
+    run_image(b, op, L.gemm, threads);
   }
 }
 

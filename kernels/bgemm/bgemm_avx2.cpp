@@ -173,6 +173,8 @@ void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi)
   // t; nt ≤ panels so the slots fit), repacking only when its next item is on another panel. No barrier and a
   // dynamic schedule: a thread the OS deschedules does not hold the other one up, and any thread count computes
   // every element the same way.
+  const long long chunk = panels >= 4LL * nt ? blocks * (panels / (4LL * nt)) : 1;  // ~4 grabs per thread
+  (void)chunk;
   LOWBIT_OMP(parallel num_threads(nt))
   {
     int slot = 0;
@@ -181,7 +183,10 @@ void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi)
 #endif
     bword* mine = scratch + static_cast<size_t>(slot) * kNR * op.kw;
     size_t packed = SIZE_MAX;
-    LOWBIT_OMP(for schedule(dynamic, 1) nowait)
+    // Whole panels (all row blocks, about a quarter of a thread's share) per grab when there are enough panels
+    // to balance: little repacking, few atomic grabs, and two threads never write neighbouring words of one
+    // output row (bits output: false sharing). Few panels: one item per grab.
+    LOWBIT_OMP(for schedule(dynamic, chunk) nowait)
     for (long long it = 0; it < items; ++it) {
       const size_t p = static_cast<size_t>(it / blocks), m_block0 = static_cast<size_t>(it % blocks) * kMB;
       if (packed != p) {
