@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "engine/threading.h"
 #include "nn/layers/conv2d.h"
 #include "nn/layers/linear.h"
 #include "nn/summary.h"
@@ -16,6 +17,14 @@ using namespace lowbit;
 using namespace lowbit::nn;
 
 namespace {
+// These tests check model structure, not threading (the engine's tests cover that). One thread keeps them
+// fast when ctest runs several test processes at once on a small machine, where OpenMP teams oversubscribe.
+struct SingleThread {
+  int prev = num_threads();
+  SingleThread() { set_num_threads(1); }
+  ~SingleThread() { set_num_threads(prev); }
+};
+
 ModelOptions opts(int c, int hw) {
   ModelOptions o;
   o.in_channels = c;
@@ -27,6 +36,7 @@ ModelOptions opts(int c, int hw) {
 void forward_backward(const std::string& name, int c, int hw) {
   CAPTURE(name);
   CAPTURE(hw);
+  SingleThread one;
   auto model = make_model(name, opts(c, hw));
   Tensor x(Shape{2, c, hw, hw});
   Rng rng(11);
@@ -154,6 +164,7 @@ TEST_CASE("zoo: LeNet-5 summary MACs equal the hand computation") {
 }
 
 TEST_CASE("zoo: every model prints a summary whose MACs are positive") {
+  SingleThread one;
   for (const auto& name : model_names()) {
     CAPTURE(name);
     auto model = make_model(name, opts(3, 32));
@@ -171,6 +182,7 @@ TEST_CASE("zoo: every model prints a summary whose MACs are positive") {
 }
 
 TEST_CASE("zoo: the layer factory is called once per weight layer with first/last flags") {
+  SingleThread one;
   struct Tagged : Conv2d {
     Tagged(const LayerSpec& s, Rng& rng)
         : Conv2d("TaggedConv", Conv2dOptions{s.in, s.out, s.kernel_h, s.kernel_w, s.stride, s.pad, s.groups, s.bias},
