@@ -1,5 +1,6 @@
 #include "quant/layers/im2col.h"
 
+#include <cstring>
 #include <map>
 
 #include "engine/error.h"
@@ -16,6 +17,25 @@ ConvGeom make_conv_geom(int64_t C, int64_t H, int64_t W, int kh, int kw, int str
   LOWBIT_CHECK(g.OH > 0 && g.OW > 0, "conv geometry: input {}x{} too small for kernel {}x{} pad {}", H, W, kh, kw,
                pad);
   return g;
+}
+
+void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int64_t ld) {
+  const size_t cg = static_cast<size_t>(g.Cg());
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      uint8_t* r = rows + (oh * g.OW + ow) * ld;
+      for (int64_t i = 0; i < g.KH; ++i) {
+        const int64_t h = oh * g.SH - g.PH + i;
+        for (int64_t j = 0; j < g.KW; ++j, r += cg) {
+          const int64_t w = ow * g.SW - g.PW + j;
+          if (h >= 0 && h < g.H && w >= 0 && w < g.W)
+            std::memcpy(r, nhwc + (h * g.W + w) * static_cast<int64_t>(cg), cg);
+          else
+            std::memset(r, 0, cg);
+        }
+      }
+    }
+  }
 }
 
 void col2im_rows_add(const float* rows, const ConvGeom& g, int64_t c0, int64_t ld, float* dx) {
@@ -59,8 +79,8 @@ void padding_classes(const ConvGeom& g, std::vector<int32_t>& pixel_class, std::
       if (it == ids.end()) {
         it = ids.emplace(tapmask, static_cast<int32_t>(masks.size())).first;
         std::vector<uint8_t> full(static_cast<size_t>(g.K()));
-        for (int64_t c = 0; c < g.Cg(); ++c)
-          for (int64_t t = 0; t < taps; ++t) full[c * taps + t] = tapmask[t];
+        for (int64_t t = 0; t < taps; ++t)
+          for (int64_t c = 0; c < g.Cg(); ++c) full[t * g.Cg() + c] = tapmask[t];
         masks.push_back(std::move(full));
       }
       pixel_class[oh * g.OW + ow] = it->second;

@@ -42,11 +42,16 @@ void im2col_rows(const In* x, const ConvGeom& g, int64_t c0, Out* rows, int64_t 
   }
 }
 
+// The integer path's layout, tap-major: rows[p·ld + (i·KW + j)·Cg + c] from channel-last bytes
+// nhwc[(h·W + w)·Cg + c] of one sample (one group's channels); padding bytes are 0. Each tap is one contiguous
+// copy of Cg bytes, which is why the kernel path reorders weights to [Cout][KH][KW][Cg] (pack_layer).
+void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int64_t ld);
+
 // Adds rows (the layout above) back into dx [C][H][W] of one sample, channels [c0, c0 + Cg).
 void col2im_rows_add(const float* rows, const ConvGeom& g, int64_t c0, int64_t ld, float* dx);
 
 // Padding classes: every output pixel gets a class id (0 = no element in the padding); class c ≥ 1 comes
-// with its mask over the K positions (1 = padded). Pixels with the same set of padded taps share a class.
+// with its mask over the K positions in the tap-major order of im2col_rows_nhwc (1 = padded). Pixels with the same set of padded taps share a class.
 void padding_classes(const ConvGeom& g, std::vector<int32_t>& pixel_class, std::vector<std::vector<uint8_t>>& masks);
 
 }  // namespace lowbit::quant

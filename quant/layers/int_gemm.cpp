@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -58,7 +59,15 @@ void check_status(k::Status s, const char* what) {
   LOWBIT_ASSERT(s == k::Status::ok, "{} failed: {}", what, k::status_name(s));
 }
 
-// int8 rows (negative = bit 1) → b1 rows of kw words.
+// int8 rows (negative = bit 1) → b1 rows of kw words. Eight sign bits at a time: masking the bytes' top bits
+// and multiplying by 0x0002040810204081 gathers byte i's bit 7 into bit 56 + i (no carries can collide),
+// the scalar form of a byte movemask.
+inline k::bword sign_bits8(const int8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return ((v & 0x8080808080808080ull) * 0x0002040810204081ull) >> 56;
+}
+
 void pack_sign_bytes(const int8_t* src, size_t rows, size_t K, size_t lds, k::bword* dst, size_t kw) {
   LOWBIT_OMP(parallel for schedule(static) if (rows * K > (1u << 16)))
   for (int64_t r = 0; r < static_cast<int64_t>(rows); ++r) {
@@ -67,7 +76,9 @@ void pack_sign_bytes(const int8_t* src, size_t rows, size_t K, size_t lds, k::bw
     for (size_t w = 0; w < kw; ++w) {
       const size_t lo = w * 64, hi = std::min(K, lo + 64);
       k::bword bits = 0;
-      for (size_t i = lo; i < hi; ++i) bits |= static_cast<k::bword>(s[i] < 0) << (i - lo);
+      size_t i = lo;
+      for (; i + 8 <= hi; i += 8) bits |= sign_bits8(s + i) << (i - lo);
+      for (; i < hi; ++i) bits |= static_cast<k::bword>(s[i] < 0) << (i - lo);
       d[w] = bits;
     }
   }

@@ -46,12 +46,24 @@ ActKind act_kind_of(const QCodes& x) {
   return ActKind::uint;
 }
 
-void pack_layer(const QCodes& w, int64_t groups, IntBackend backend, uint64_t version, PackedLayer& out) {
+void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backend, uint64_t version,
+                PackedLayer& out) {
   const int64_t cout = w.shape[0];
   const size_t K = static_cast<size_t>(w.numel() / cout);
   const size_t Mg = static_cast<size_t>(cout / groups);
+  const QCodes* src = &w;
+  QCodes tapmajor;
+  if (taps > 1) {  // [Cout][Cg][taps] -> [Cout][taps][Cg]
+    tapmajor = w;
+    const int64_t cg = static_cast<int64_t>(K) / taps;
+    for (int64_t m = 0; m < cout; ++m)
+      for (int64_t c = 0; c < cg; ++c)
+        for (int64_t t = 0; t < taps; ++t)
+          tapmajor.code[m * K + t * cg + c] = w.code[m * K + c * taps + t];
+    src = &tapmajor;
+  }
   out.groups.clear();
-  for (int64_t g = 0; g < groups; ++g) out.groups.push_back(pack_int_weights(w, g * Mg, Mg, K, backend));
+  for (int64_t g = 0; g < groups; ++g) out.groups.push_back(pack_int_weights(*src, g * Mg, Mg, K, backend));
   out.out_scale.resize(static_cast<size_t>(cout));
   for (int64_t m = 0; m < cout; ++m) out.out_scale[m] = w.scale_of(m * static_cast<int64_t>(K)) * out.groups[0].mult;
   out.backend = backend;
@@ -93,9 +105,18 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   for (int64_t gi = 0; gi < g.groups; ++gi) {
     const int16_t* codes = x.codes.code.data();
     uint8_t* rows = s.rows.data();
+    const int64_t HW = g.H * g.W, cg = g.Cg();
+    s.nhwc.resize(static_cast<size_t>(N * HW * cg));
+    uint8_t* nhwc = s.nhwc.data();
     LOWBIT_OMP(parallel for schedule(static) if (N > 1))
-    for (int64_t b = 0; b < N; ++b)
-      im2col_rows(codes + b * CHW, g, gi * g.Cg(), rows + b * P * Kg, Kg, code_byte);
+    for (int64_t b = 0; b < N; ++b) {
+      uint8_t* dst = nhwc + b * HW * cg;
+      for (int64_t c = 0; c < cg; ++c) {
+        const int16_t* src = codes + b * CHW + (gi * cg + c) * HW;
+        for (int64_t i = 0; i < HW; ++i) dst[i * cg + c] = code_byte(src[i]);
+      }
+      im2col_rows_nhwc(dst, g, rows + b * P * Kg, Kg);
+    }
     const IntWeights& w = packed.groups[gi];
     IntActs a;
     a.kind = kind;

@@ -32,12 +32,15 @@ struct PackedLayer {
 
 struct LayerScratch {
   AlignedBytes rows;               // im2col'd activation bytes
+  std::vector<uint8_t> nhwc;       // one group's activation codes, channel-last
   std::vector<int32_t> D, xsum, row_class;
   IntGemmScratch gemm;
 };
 
-// Packs the weight codes for `backend` ([Cout][K] with `groups` groups).
-void pack_layer(const QCodes& w, int64_t groups, IntBackend backend, uint64_t version, PackedLayer& out);
+// Packs the weight codes for `backend` ([Cout][K] with `groups` groups). Conv weights [Cout][Cg][KH][KW]
+// (taps = KH·KW) are reordered to [Cout][KH][KW][Cg], the tap-major order of im2col_rows_nhwc.
+void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backend, uint64_t version,
+                PackedLayer& out);
 
 // Activation kind of a code tensor (binary ±1 or unsigned); throws for formats the kernel path cannot take.
 ActKind act_kind_of(const QCodes& x);

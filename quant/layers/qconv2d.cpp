@@ -22,7 +22,7 @@ Var QConv2d::forward(const Var& x) {
   const Quantized wq = quantize_weight(weight(), skipped);
   Var y;
   if (use_kernel(xq)) {
-    ensure_packed(wq, skipped, xq.codes, o.groups);
+    ensure_packed(wq, skipped, xq.codes, o.groups, int64_t(o.kernel_h) * o.kernel_w);
     const Shape& s = x.shape();
     const ConvGeom g = make_conv_geom(s[1], s[2], s[3], o.kernel_h, o.kernel_w, o.stride, o.pad, o.groups);
     y = qconv2d_kernel(xq, wq.value, bias(), g, packed_, scratch_);

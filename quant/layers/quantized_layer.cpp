@@ -100,7 +100,8 @@ Var QuantizedLayer::finish_output(const Var& y) {
   return y;
 }
 
-void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, const QCodes& xcodes, int64_t groups) {
+void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, const QCodes& xcodes, int64_t groups,
+                                   int64_t taps) {
   if (skipped) return;
   const ActKind xk = act_kind_of(xcodes);
   const IntBackend b = forced_ ? *forced_ : choose_backend(wq.codes.format, wq.codes.bits, xk, xcodes.bits);
@@ -109,7 +110,7 @@ void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, const QCod
                backend_name(b));
   const uint64_t h = weight_hash(shadow_weight());
   if (packed_.valid && packed_.version == version_ && packed_hash_ == h && packed_.backend == b) return;
-  pack_layer(wq.codes, groups, b, version_, packed_);
+  pack_layer(wq.codes, groups, taps, b, version_, packed_);
   packed_hash_ = h;
   ++pack_count_;
 }

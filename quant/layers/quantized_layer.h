@@ -68,8 +68,8 @@ class QuantizedLayer {
   Var finish_output(const Var& y);
   // True when the kernel path applies to these operands.
   bool use_kernel(const Quantized& xq) const { return path_ == QPath::kernel && xq.codes.defined() && prec_.quantizes_weights(); }
-  // Makes `packed_` current for these weight codes; groups = conv groups (1 for linear).
-  void ensure_packed(const Quantized& wq, bool skipped, const QCodes& xcodes, int64_t groups);
+  // Makes `packed_` current for these weight codes; groups = conv groups, taps = KH·KW (1, 1 for linear).
+  void ensure_packed(const Quantized& wq, bool skipped, const QCodes& xcodes, int64_t groups, int64_t taps);
   std::string describe_precision() const;
 
   Precision prec_;
