@@ -102,7 +102,10 @@ void tile(const QgemmWeights& w, size_t panel_bytes, size_t p0, const uint8_t* c
     for (int i = 0; i < MR; ++i) u[i] = unpack<WT, Q>(p[i]);
     #pragma GCC unroll 16
     for (int j = 0; j < NR; ++j) {
-      const __m512i x = bcast4(xr[j] + 4 * g);
+      __m512i x = bcast4(xr[j] + 4 * g);
+      // Keep the broadcast in a register: otherwise GCC folds it into every s8-side vpdpbusd as a {1to16}
+      // memory operand, doubling the loads per group (MR loads instead of one).
+      if constexpr (S8 && MR > 1) __asm__("" : "+v"(x));
       #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i)
         acc[i][j] = S8 ? _mm512_dpbusd_epi32(acc[i][j], u[i], x) : _mm512_dpbusd_epi32(acc[i][j], x, u[i]);
