@@ -23,6 +23,12 @@
 #include "engine/gemm.h"
 #include "engine/gemm_kernels.h"
 
+// GCC 12 reports the _mm512_undefined_ps() operand inside _mm512_unpack{lo,hi}_ps as "maybe uninitialized" once
+// inlined; the intrinsic ignores that operand, so the warning is a known false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace lowbit::gemm_detail {
 
 namespace {

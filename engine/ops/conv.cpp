@@ -19,6 +19,7 @@
 #include "engine/gemm.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
+#include "engine/ops/conv_geom.h"
 
 namespace lowbit {
 using namespace ops_detail;
@@ -30,18 +31,6 @@ int64_t conv_out_size(int64_t in, int k, int stride, int pad) {
 
 namespace {
 
-struct ConvGeom {
-  int64_t N, C, H, W;      // input
-  int64_t O, KH, KW;       // output channels, kernel
-  int64_t OH, OW;          // output spatial
-  int64_t sh, sw, ph, pw;  // stride, padding
-  int64_t G;               // groups
-  int64_t Cg() const { return C / G; }
-  int64_t Og() const { return O / G; }
-  int64_t K() const { return Cg() * KH * KW; }
-  int64_t P() const { return OH * OW; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-};
 
 // Strided row helpers with __restrict so the compiler vectorises them (they run once per (c, kh, kw, oh)).
 inline void add_row(float* __restrict dst, const float* __restrict src, int64_t n) {
@@ -82,85 +71,6 @@ void im2col(const float* x, const ConvGeom& g, float* col) {
           for (int64_t ow = ow_hi; ow < OW; ++ow) r[ow] = 0.0f;
         }
       }
-}
-
-// im2col written straight into the GEMM's B panels (see sgemm_serial_cb in engine/gemm.h): for the block of
-// unfolded rows k ∈ [k0, k0 + kc) and output positions p ∈ [n0, n0 + nc), panel j holds positions
-// n0 + 32j .. n0 + 32j + 31 as dst[j·kc·32 + (k − k0)·32 + q]. Each 32-wide row is filled by runs of constant
-// output row oh, so the inner copies are contiguous (stride 1) or strided input reads.
-struct Im2colPanelCtx {
-  const float* x;  // one image, one group: [Cg, H, W]
-  const ConvGeom* g;
-  const int32_t* k_off;  // per unfolded row k: offset of its channel plane, c·H·W
-  const int16_t* k_kh;   // per k: kernel row
-  const int16_t* k_kw;   // per k: kernel column
-};
-
-// Per-k lookup tables for im2col_panels (built once per conv call, shared read-only by all threads).
-struct Im2colTables {
-  std::vector<int32_t> off;
-  std::vector<int16_t> kh, kw;
-  explicit Im2colTables(const ConvGeom& g) {
-    const int64_t K = g.K();
-    off.resize(static_cast<size_t>(K));
-    kh.resize(static_cast<size_t>(K));
-    kw.resize(static_cast<size_t>(K));
-    for (int64_t k = 0; k < K; ++k) {
-      const int64_t KK = g.KH * g.KW;
-      off[k] = static_cast<int32_t>((k / KK) * g.H * g.W);
-      kh[k] = static_cast<int16_t>((k % KK) / g.KW);
-      kw[k] = static_cast<int16_t>(k % g.KW);
-    }
-  }
-};
-
-void im2col_panels(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
-  const Im2colPanelCtx* ctx = static_cast<const Im2colPanelCtx*>(ctx_);
-  const ConvGeom& g = *ctx->g;
-  constexpr int64_t Wp = kSgemmPanelWidth;
-  const int64_t npanels = (nc + Wp - 1) / Wp;
-  // Output (row, column) of each panel's first position: no divisions in the inner loops.
-  int64_t oh0[kSgemmMaxNc / kSgemmPanelWidth], ow0[kSgemmMaxNc / kSgemmPanelWidth];
-  for (int64_t j = 0; j < npanels; ++j) {
-    oh0[j] = (n0 + j * Wp) / g.OW;
-    ow0[j] = (n0 + j * Wp) % g.OW;
-  }
-  for (int64_t k = k0; k < k0 + kc; ++k) {
-    const float* xc = ctx->x + ctx->k_off[k];
-    const int64_t kh = ctx->k_kh[k], kw = ctx->k_kw[k];
-    for (int64_t j = 0; j < npanels; ++j) {
-      const int64_t cols = std::min(Wp, nc - j * Wp);
-      float* __restrict d = dst + j * kc * Wp + (k - k0) * Wp;
-      int64_t q = 0, oh = oh0[j], ow = ow0[j];
-      while (q < cols) {
-        const int64_t run = std::min(cols - q, g.OW - ow);
-        const int64_t ih = oh * g.sh - g.ph + kh;
-        if (ih < 0 || ih >= g.H) {
-          for (int64_t t = 0; t < run; ++t) d[q + t] = 0.0f;
-        } else {
-          const float* __restrict xr = xc + ih * g.W;
-          const int64_t base = ow * g.sw - g.pw + kw;
-          if (g.sw == 1) {
-            // Zero prefix (left padding), contiguous middle, zero suffix (right padding).
-            const int64_t lo = std::min(run, std::max<int64_t>(0, -base));
-            const int64_t hi = std::max(lo, std::min(run, g.W - base));
-            for (int64_t t = 0; t < lo; ++t) d[q + t] = 0.0f;
-            copy_row(d + q + lo, xr + base + lo, hi - lo);
-            for (int64_t t = hi; t < run; ++t) d[q + t] = 0.0f;
-          } else {
-            for (int64_t t = 0; t < run; ++t) {
-              const int64_t iw = base + t * g.sw;
-              d[q + t] = (iw >= 0 && iw < g.W) ? xr[iw] : 0.0f;
-            }
-          }
-        }
-        q += run;
-        ow = 0;
-        ++oh;
-      }
-      for (; q < Wp; ++q) d[q] = 0.0f;
-    }
-  }
 }
 
 // dx[c][ih][iw] += Σ dcol over all (kh, kw, oh, ow) that read it: the adjoint of im2col.
@@ -213,6 +123,7 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
   const int nt = batch_threads(g.N);
   const bool pw = g.pointwise();
   const Im2colTables tab(g);
+  const PackBFn pack = im2col_panels_kernel();
   LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
   for (int64_t n = 0; n < g.N; ++n) {
     for (int64_t gi = 0; gi < g.G; ++gi) {
@@ -227,10 +138,35 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
         (nt > 1 ? sgemm_serial : sgemm)(false, false, Og, P, K, 1.0f, w + gi * Og * K, K, xg, P, beta, yg, P);
       } else {
         const Im2colPanelCtx ctx{xg, &g, tab.off.data(), tab.kh.data(), tab.kw.data()};
-        sgemm_serial_cb(false, Og, P, K, 1.0f, w + gi * Og * K, K, im2col_panels, &ctx, beta, yg, P);
+        sgemm_serial_cb(false, Og, P, K, 1.0f, w + gi * Og * K, K, pack, &ctx, beta, yg, P);
       }
     }
   }
+}
+
+// For stride 1 the input gradient is itself a stride-1 convolution ("full" correlation): dx = conv(dy, W̃) with
+// W̃[c][o][kh][kw] = W[o][c][KH−1−kh][KW−1−kw] (per group) and padding K−1−p. Running it through the forward
+// path (im2col packed straight into the GEMM panels) avoids materialising dcol and the scatter-add of col2im.
+bool backward_input_as_conv(const ConvGeom& g) {
+  // Only "same" convolutions: with other paddings the full correlation would also multiply the extra zeros.
+  return g.sh == 1 && g.sw == 1 && 2 * g.ph == g.KH - 1 && 2 * g.pw == g.KW - 1;
+}
+
+void conv_backward_input_as_conv(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  const int64_t Cg = g.Cg(), Og = g.Og(), KK = g.KH * g.KW;
+  std::vector<float> wt(static_cast<size_t>(g.C * Og * KK));
+  for (int64_t gi = 0; gi < g.G; ++gi)
+    for (int64_t o = 0; o < Og; ++o)
+      for (int64_t c = 0; c < Cg; ++c) {
+        const float* src = w + ((gi * Og + o) * Cg + c) * KK;
+        float* dst = wt.data() + ((gi * Cg + c) * Og + o) * KK;
+        for (int64_t k = 0; k < KK; ++k) dst[k] = src[KK - 1 - k];
+      }
+  ConvGeom t = g;
+  t.C = g.O, t.H = g.OH, t.W = g.OW;
+  t.O = g.C, t.OH = g.H, t.OW = g.W;
+  t.ph = g.KH - 1 - g.ph, t.pw = g.KW - 1 - g.pw;
+  conv_forward_gemm(t, dy, wt.data(), nullptr, dx);
 }
 
 void conv_backward_input_gemm(const ConvGeom& g, const float* dy, const float* w, float* dx) {
@@ -424,6 +360,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
     if (in[0].requires_grad()) {
       Tensor dx = Tensor::empty(X.shape());
       if (depthwise) dw_backward_input(g, dy.data(), W.data(), dx.data());
+      else if (backward_input_as_conv(g)) conv_backward_input_as_conv(g, dy.data(), W.data(), dx.data());
       else conv_backward_input_gemm(g, dy.data(), W.data(), dx.data());
       in[0].add_grad(dx);
     }
