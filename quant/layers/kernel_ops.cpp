@@ -230,24 +230,44 @@ Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, Pack
   });
 }
 
+// Images are split into `nt` contiguous ranges processed in parallel with single-threaded GEMMs (small
+// per-image GEMMs parallelise badly inside); each range accumulates its own weight gradient, and the ranges'
+// sums are added in range order, so the result is deterministic for a fixed thread count.
 void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, const ConvGeom& g, Tensor* gx,
                          Tensor* gw) {
   const int64_t N = x.dim(0), P = g.P(), Kg = g.K(), cout = w.dim(0), Mg = cout / g.groups;
   const int64_t CHW = g.C * g.H * g.W;
-  std::vector<float> cols(static_cast<size_t>(P * Kg)), dcols(gx ? static_cast<size_t>(P * Kg) : 0);
-  for (int64_t b = 0; b < N; ++b) {
-    for (int64_t gi = 0; gi < g.groups; ++gi) {
-      const float* gyb = gy.data() + (b * cout + gi * Mg) * P;  // [Mg][P]
-      const float* wg = w.data() + gi * Mg * Kg;                 // [Mg][Kg]
-      if (gw) {
-        im2col_rows(x.data() + b * CHW, g, gi * g.Cg(), cols.data(), Kg, [](float v) { return v; });
-        sgemm(false, false, Mg, Kg, P, 1.0f, gyb, P, cols.data(), Kg, 1.0f, gw->data() + gi * Mg * Kg, Kg);
-      }
-      if (gx) {
-        sgemm(true, false, P, Kg, Mg, 1.0f, gyb, P, wg, Kg, 0.0f, dcols.data(), Kg);
-        col2im_rows_add(dcols.data(), g, gi * g.Cg(), Kg, gx->data() + b * CHW);
+#if defined(_OPENMP)
+  const int nt = omp_in_parallel() ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), N)));
+#else
+  const int nt = 1;
+#endif
+  std::vector<std::vector<float>> gw_part(static_cast<size_t>(nt));
+  LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
+  for (int t = 0; t < nt; ++t) {
+    const int64_t lo = N * t / nt, hi = N * (t + 1) / nt;
+    std::vector<float> cols(static_cast<size_t>(P * Kg)), dcols(gx ? static_cast<size_t>(P * Kg) : 0);
+    if (gw) gw_part[t].assign(static_cast<size_t>(w.numel()), 0.0f);
+    for (int64_t b = lo; b < hi; ++b) {
+      for (int64_t gi = 0; gi < g.groups; ++gi) {
+        const float* gyb = gy.data() + (b * cout + gi * Mg) * P;  // [Mg][P]
+        const float* wg = w.data() + gi * Mg * Kg;                 // [Mg][Kg]
+        if (gw) {
+          im2col_rows(x.data() + b * CHW, g, gi * g.Cg(), cols.data(), Kg, [](float v) { return v; });
+          sgemm_serial(false, false, Mg, Kg, P, 1.0f, gyb, P, cols.data(), Kg, 1.0f, gw_part[t].data() + gi * Mg * Kg,
+                       Kg);
+        }
+        if (gx) {
+          sgemm_serial(true, false, P, Kg, Mg, 1.0f, gyb, P, wg, Kg, 0.0f, dcols.data(), Kg);
+          col2im_rows_add(dcols.data(), g, gi * g.Cg(), Kg, gx->data() + b * CHW);
+        }
       }
     }
+  }
+  if (gw) {
+    float* d = gw->data();
+    for (int t = 0; t < nt; ++t)
+      for (int64_t i = 0; i < w.numel(); ++i) d[i] += gw_part[t][i];
   }
 }
 
