@@ -144,3 +144,40 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 }
 
 }  // namespace lowbit
+
+namespace lowbit {
+namespace {
+// Shifts the column range a packer is asked for, so a thread can run the serial driver on columns [lo, hi).
+struct ShiftedPack {
+  PackBFn fn;
+  const void* ctx;
+  int64_t n_offset;
+};
+void shifted_pack(const void* c, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
+  const ShiftedPack* s = static_cast<const ShiftedPack*>(c);
+  s->fn(s->ctx, k0, kc, n0 + s->n_offset, nc, dst);
+}
+}  // namespace
+
+void sgemm_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, PackBFn pack,
+              const void* ctx, float beta, float* C, int64_t ldc) {
+  int threads = num_threads();
+#if defined(_OPENMP)
+  if (omp_in_parallel()) threads = 1;
+#endif
+  if (threads <= 1 || M * N * K < (int64_t(1) << 20) || N < 2 * kSgemmPanelWidth) {
+    sgemm_serial_cb(trans_a, M, N, K, alpha, A, lda, pack, ctx, beta, C, ldc);
+    return;
+  }
+  int64_t block = (N + threads - 1) / threads;
+  block = (block + kSgemmPanelWidth - 1) / kSgemmPanelWidth * kSgemmPanelWidth;
+  const int64_t nblocks = (N + block - 1) / block;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static))
+  for (int64_t t = 0; t < nblocks; ++t) {
+    const int64_t lo = t * block, len = std::min(block, N - lo);
+    const ShiftedPack sp{pack, ctx, lo};
+    sgemm_serial_cb(trans_a, M, len, K, alpha, A, lda, shifted_pack, &sp, beta, C + lo, ldc);
+  }
+}
+
+}  // namespace lowbit

@@ -33,4 +33,8 @@ using PackBFn = void (*)(const void* ctx, int64_t k0, int64_t kc, int64_t n0, in
 void sgemm_serial_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                      PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc);
 
+// Threaded like sgemm (split over N in whole panels; serial inside a parallel region or for small problems).
+void sgemm_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, PackBFn pack,
+              const void* ctx, float beta, float* C, int64_t ldc);
+
 }  // namespace lowbit

@@ -138,7 +138,8 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
         (nt > 1 ? sgemm_serial : sgemm)(false, false, Og, P, K, 1.0f, w + gi * Og * K, K, xg, P, beta, yg, P);
       } else {
         const Im2colPanelCtx ctx{xg, &g, tab.off.data(), tab.kh.data(), tab.kw.data()};
-        sgemm_serial_cb(false, Og, P, K, 1.0f, w + gi * Og * K, K, pack, &ctx, beta, yg, P);
+        // With nt == 1 (fewer images than threads) the GEMM splits its columns over the threads instead.
+        (nt > 1 ? sgemm_serial_cb : sgemm_cb)(false, Og, P, K, 1.0f, w + gi * Og * K, K, pack, &ctx, beta, yg, P);
       }
     }
   }

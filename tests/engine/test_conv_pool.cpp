@@ -61,11 +61,17 @@ std::vector<ConvCase> conv_cases() {
   cs.push_back({3, 2, 4, 4, 2, 4, 4, {1, 1, 0, 0, 1}, false});   // kernel covers the whole image
   return cs;
 }
+// Larger single-image cases: the GEMM itself is split over threads (forward value check only).
+std::vector<ConvCase> big_single_image_cases() {
+  return {{1, 16, 24, 24, 32, 3, 3, {1, 1, 1, 1, 1}, true}, {1, 16, 21, 19, 24, 3, 3, {2, 2, 1, 1, 2}, false}};
+}
 }  // namespace
 
 TEST_CASE("conv2d forward matches a naive direct convolution") {
   Rng rng(11);
-  for (const ConvCase& c : conv_cases()) {
+  std::vector<ConvCase> cases = conv_cases();
+  for (const ConvCase& c : big_single_image_cases()) cases.push_back(c);
+  for (const ConvCase& c : cases) {
     CAPTURE(c.p.stride_h); CAPTURE(c.p.pad_h); CAPTURE(c.p.groups); CAPTURE(c.KH);
     Tensor x = rand_tensor(Shape{c.N, c.C, c.H, c.W}, rng);
     Tensor w = rand_tensor(Shape{c.O, c.C / c.p.groups, c.KH, c.KW}, rng);
@@ -75,7 +81,7 @@ TEST_CASE("conv2d forward matches a naive direct convolution") {
     REQUIRE(static_cast<size_t>(y.value().numel()) == ref.size());
     double err = 0.0;
     for (size_t i = 0; i < ref.size(); ++i) err = std::max(err, std::fabs(ref[i] - y.value()[int64_t(i)]));
-    CHECK(err < 1e-5);
+    CHECK(err < 1e-4);
   }
 }
 
