@@ -1,16 +1,19 @@
 // 2-D convolution, NCHW, weight [Cout, Cin/groups, KH, KW].
 //
 // General path (im2col + GEMM), per image n and group g, with K = Cin_g·KH·KW and P = OH·OW:
-//   col[K, P]        = im2col(x[n, g])                       (zero padding materialised as zeros)
-//   y[n, g][Cout_g, P] = W_g[Cout_g, K] · col[K, P] + b
+//   y[n, g][Cout_g, P] = W_g[Cout_g, K] · col[K, P] + b,   col = im2col(x[n, g]) (zero padding as zeros)
+//   The forward never materialises col: im2col_panels (conv_geom.h) writes it block by block straight into the
+//   GEMM's packed B panels through sgemm_serial_cb, so the unfolded matrix only ever exists in L1/L2-sized pieces.
 // Backward, with dy[n, g] of shape [Cout_g, P]:
-//   dcol[K, P]  = W_gᵀ · dy[n, g]      then col2im scatters dcol back onto dx[n, g] (adds overlaps)
-//   dW_g       += dy[n, g] · colᵀ      (im2col recomputed instead of stored: it is cheap next to the GEMM and
-//                                       keeping it would cost K·P floats per image per layer)
-//   db[c]       = Σ_{n, p} dy[n, c, p]
-// Images are processed in parallel (static schedule, one scratch buffer per thread). The weight gradient is
-// accumulated per thread and the per-thread partials are summed in thread order, so results are bit-identical
-// for a fixed thread count. 1×1 convolutions with stride 1 and no padding skip im2col (col is x itself).
+//   dx: for stride 1 and "same" padding (p = (k−1)/2) it is again a convolution, dx = conv(dy, W̃) with the
+//       flipped, channel-transposed kernel W̃[c][o][kh][kw] = W[o][c][KH−1−kh][KW−1−kw]; otherwise
+//       dcol[K, P] = W_gᵀ · dy[n, g] followed by col2im, which scatter-adds dcol back onto dx[n, g].
+//   dW_g += dy[n, g] · colᵀ   (im2col recomputed instead of stored: it is cheap next to the GEMM and keeping it
+//                             would cost K·P floats per image per layer)
+//   db[c] = Σ_{n, p} dy[n, c, p]
+// Images are processed in parallel (static schedule, per-thread scratch). The weight gradient is accumulated per
+// thread and the per-thread partials are summed in thread order, so results are bit-identical for a fixed thread
+// count. 1×1 convolutions with stride 1 and no padding skip im2col (col is x itself).
 //
 // Depthwise path (groups == Cin == Cout): a direct loop; a GEMM with M = 1 would waste the kernel.
 #include <algorithm>
