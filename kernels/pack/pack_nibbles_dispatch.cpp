@@ -8,6 +8,9 @@ extern const PackNibblesKernels kPackNibblesRef;
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
 extern const PackNibblesKernels kPackNibblesAvx2;
 #endif
+#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
+extern const PackNibblesKernels kPackNibblesNeon;
+#endif
 
 const PackNibblesKernels* pack_nibbles_kernels_for(Isa isa) {
   if (!isa_supported(isa)) return nullptr;
@@ -16,6 +19,9 @@ const PackNibblesKernels* pack_nibbles_kernels_for(Isa isa) {
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
     case Isa::avx2:
     case Isa::avx512: return &kPackNibblesAvx2;
+#endif
+#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
+    case Isa::neon: return &kPackNibblesNeon;
 #endif
     default: return nullptr;
   }

@@ -8,6 +8,9 @@ extern const PackPlanesKernels kPackPlanesRef;
 extern const PackPlanesKernels kPackPlanesAvx2;
 extern const PackPlanesKernels kPackPlanesAvx512;
 #endif
+#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
+extern const PackPlanesKernels kPackPlanesNeon;
+#endif
 
 const PackPlanesKernels* pack_planes_kernels_for(Isa isa) {
   if (!isa_supported(isa)) return nullptr;
@@ -17,7 +20,10 @@ const PackPlanesKernels* pack_planes_kernels_for(Isa isa) {
     case Isa::avx2: return &kPackPlanesAvx2;
     case Isa::avx512: return &kPackPlanesAvx512;
 #endif
-    default: return nullptr;  // no NEON variant: the NEON table falls back to ref in pack_planes_kernels()
+#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
+    case Isa::neon: return &kPackPlanesNeon;
+#endif
+    default: return nullptr;
   }
 }
 
