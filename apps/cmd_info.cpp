@@ -45,6 +45,9 @@ int run_info(const InfoArgs& a) {
       std::printf("last epoch: val acc %.2f%%, val loss %.4f\n", 100.0 * last.value("val_acc", 0.0),
                   last.value("val_loss", 0.0));
     }
+    if (m.contains("final"))
+      std::printf("final epoch: val acc %.2f%%, val loss %.4f\n", 100.0 * m["final"].value("val_acc", 0.0),
+                  m["final"].value("val_loss", 0.0));
     if (m.contains("build")) std::printf("built by: %s\n", m["build"].dump().c_str());
   } else {
     const auto names = nn::model_names();

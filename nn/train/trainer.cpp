@@ -347,12 +347,13 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
     if (opt_.hooks.after_epoch) opt_.hooks.after_epoch(m);
   }
   if (!opt_.out_dir.empty()) {
-    const nlohmann::json meta = {{"model", config_.model},
-                                 {"model_options", model_options_to_json(opt_.model_options)},
-                                 {"config", config_.to_json()},
-                                 {"epochs_trained", static_cast<int>(history_.size())},
-                                 {"dataset", dataset_info_},
-                                 {"build", build_info()}};
+    nlohmann::json meta = {{"model", config_.model},
+                           {"model_options", model_options_to_json(opt_.model_options)},
+                           {"config", config_.to_json()},
+                           {"epochs_trained", static_cast<int>(history_.size())},
+                           {"dataset", dataset_info_},
+                           {"build", build_info()}};
+    if (!history_.empty()) meta["final"] = history_.back().to_json();  // what `lowbit info` shows
     save_module((fs::path(opt_.out_dir) / "model.lbar").string(), model_, meta);
   }
   result.history = history_;
