@@ -308,8 +308,9 @@ double run_pinned(int threads, uint64_t iters, const std::function<void(int, uin
     pool.emplace_back([&, t] {
       pin_to(cpus[static_cast<size_t>(t) % cpus.size()]);
       ready.fetch_add(1);
-      while (!go.load(std::memory_order_acquire)) {
-      }
+      // Yield while waiting: if another real-time job (another benchmark) holds this CPU at the same priority,
+      // a pure spin would never let it run and the two would livelock under SCHED_FIFO.
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
       start[t] = Clock::now();
       body(t, iters);
       end[t] = Clock::now();
@@ -419,6 +420,13 @@ int main(int argc, char** argv) {
   }
   const auto& f = cpu_features();
   const std::vector<int>& thread_list = lowbit::bench::thread_counts();
+  const size_t ncpus = allowed_cpus().size();
+  if (static_cast<size_t>(*std::max_element(thread_list.begin(), thread_list.end())) > ncpus)
+    std::fprintf(stderr,
+                 "bench_ceilings: warning: only %zu CPU(s) allowed to this process (taskset, or OMP_PROC_BIND "
+                 "pinning the main thread at start-up); threads beyond that share a CPU and the multi-thread "
+                 "ceilings will equal the 1-thread ones\n",
+                 ncpus);
   const std::string load_before = read_first_line("/proc/loadavg");
   const bool realtime = sched_getscheduler(0) == SCHED_FIFO || sched_getscheduler(0) == SCHED_RR;
 

@@ -21,9 +21,10 @@
 # 2-thread numbers collapse (see /work/shared/research/kernels.md §5). The 1-minute load average is checked
 # before each program and recorded in the JSON context. libgomp's spin before sleeping is shortened
 # (GOMP_SPINCOUNT=10000): under SCHED_FIFO an idle OpenMP waiter that spins for long holds a CPU that another
-# thread of the same run needs (measured 10x slowdowns at 2 threads with the default), and OpenMP threads are
-# pinned (OMP_PROC_BIND=true), because the real-time scheduler otherwise sometimes stacks two of them on one
-# CPU (PyTorch and lowbit 2-thread inference: 6-10x slower, intermittently).
+# thread of the same run needs (measured 10x slowdowns at 2 threads with the default). OMP_PROC_BIND is NOT set
+# here: libgomp then pins the main thread to one CPU at start-up, and every pthread it creates later (OpenBLAS's
+# pool, bench_ceilings' workers) inherits that single CPU — 2-thread OpenBLAS and ceilings silently ran at the
+# 1-thread rate. (scripts/bench_train.sh pins, because there both sides use OpenMP only.)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -81,8 +82,13 @@ else
 fi
 ncpu="$(nproc)"
 check_load() {
-  local load1
+  local load1 others
   load1="$(cut -d' ' -f1 /proc/loadavg)"
+  # Other user processes at real-time priority take the CPUs from us (same priority: no time slicing).
+  others="$(ps -eo pid=,cls=,comm= | awk -v me=$$ '($2=="FF"||$2=="RR") && $3 !~ /^(migration|watchdog|irq|rcu|ksoftirq|cpuhp|idle_inject)/ && $1!=me {print $3"("$1")"}' | tr '\n' ' ')"
+  if [[ -n "$others" ]]; then
+    echo "bench.sh: warning: other real-time processes are running ($others); results of $1 will be disturbed" >&2
+  fi
   if awk -v l="$load1" -v n="$ncpu" 'BEGIN { exit !(l > 0.5 * n) }'; then
     echo "bench.sh: warning: load average $load1 on $ncpu CPUs before $1; other jobs compete for the cores" \
          "(${rt_note})" >&2
@@ -104,17 +110,18 @@ fi
 export LOWBIT_BENCH_THREADS="$threads"
 if [[ "$spincount" != default ]]; then
   export GOMP_SPINCOUNT="$spincount"
-  rt_note="$rt_note; GOMP_SPINCOUNT=$spincount"
+  rt_note="$rt_note; GOMP_SPINCOUNT $spincount"
 fi
-export OMP_PROC_BIND="${OMP_PROC_BIND:-true}"
-rt_note="$rt_note; OMP_PROC_BIND=$OMP_PROC_BIND"
+if [[ -n "${OMP_PROC_BIND:-}" ]]; then
+  echo "bench.sh: warning: OMP_PROC_BIND=$OMP_PROC_BIND is set: pthreads created by the programs (OpenBLAS's pool) inherit the main thread's single CPU" >&2
+fi
 
 # ---- ceilings first: every pct_ceiling counter divides by them ----
 if [[ $skip_ceilings -eq 0 ]]; then
   if [[ -x "$build/bench/bench_ceilings" ]]; then
     check_load bench_ceilings
     echo "== bench_ceilings ($rt_note)"
-    "${rt[@]}" "$build/bench/bench_ceilings" --out="$results/ceilings.json"
+    env -u OMP_PROC_BIND -u OMP_PLACES "${rt[@]}" "$build/bench/bench_ceilings" --out="$results/ceilings.json"
   else
     echo "bench.sh: warning: $build/bench/bench_ceilings missing; keeping the old ceilings.json" >&2
   fi
@@ -132,7 +139,7 @@ for p in "${programs[@]}"; do
   args=(--benchmark_repetitions="$reps" --benchmark_min_time="$min_time"
         --benchmark_display_aggregates_only=true --benchmark_out_format=json
         --benchmark_out="$results/bench_$p.json.tmp"
-        --benchmark_context="loadavg_before=$load_before,priority=$rt_note,bench_reps=$reps")
+        --benchmark_context="loadavg_before=${load_before//=/ },priority=${rt_note//[=,]/ },bench_reps=$reps")
   [[ -n "$filter" ]] && args+=(--benchmark_filter="$filter")
   echo "== bench_$p (threads $threads, $reps reps, $rt_note)"
   if timeout "$timeout_s" "${rt[@]}" "$bin" "${args[@]}"; then
