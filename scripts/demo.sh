@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The main job, end to end from a fresh clone: set up (Debian packages + data), build lowbit (Release, into
 # build/), train LeNet-5 on Fashion-MNIST for a few epochs and print its test accuracy.
-#   bash scripts/demo.sh                 defaults: 5 epochs, all cores
-#   EPOCHS=10 bash scripts/demo.sh       more epochs
+#   bash scripts/demo.sh                 10 epochs (about 4 s each on an idle 2-core Zen 4; ~91.5% test top-1)
+#   EPOCHS=3 bash scripts/demo.sh        fewer epochs
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-epochs="${EPOCHS:-5}"
+epochs="${EPOCHS:-10}"
 build="${LOWBIT_BUILD_DIR:-build}"
 
 bash scripts/setup.sh
