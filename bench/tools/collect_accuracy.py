@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Collects `lowbit train` run directories (their results.json) into one accuracy record:
+   bench/tools/collect_accuracy.py OUT_STEM RUN_DIR [RUN_DIR ...]
+writes OUT_STEM.json (every run with its provenance, and mean ± sample std per model/dataset/epochs) and
+OUT_STEM.md. Standard library only."""
+import json, os, statistics, sys
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    stem, dirs = sys.argv[1], sys.argv[2:]
+    runs = []
+    for d in dirs:
+        path = os.path.join(d, "results.json")
+        try:
+            r = json.load(open(path))
+        except (OSError, ValueError) as e:
+            sys.exit(f"collect_accuracy: cannot read {path}: {e}")
+        if "test" not in r:
+            sys.exit(f"collect_accuracy: {path} has no final test result (unfinished run?)")
+        runs.append({
+            "model": r["config"]["model"], "dataset": r["config"]["dataset"], "seed": r["seed"],
+            "epochs": r["config"]["epochs"], "test_acc_pct": 100.0 * r["test"]["acc"],
+            "wall_seconds": sum(e["seconds"] for e in r["epochs"]),
+            "threads": r["build"]["threads"], "isa": r["build"]["isa"], "git_revision": r["build"]["git_revision"],
+            "compiler": r["build"]["compiler"], "dataset_crc32": {k: v["crc32"] for k, v in r["dataset"].items() if isinstance(v, dict)},
+            "config": r["config"], "run_dir": d})
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["model"], r["dataset"], r["epochs"]), []).append(r)
+    summary = []
+    for (model, dataset, epochs), rs in groups.items():
+        accs = [r["test_acc_pct"] for r in rs]
+        summary.append({"model": model, "dataset": dataset, "epochs": epochs, "seeds": [r["seed"] for r in rs],
+                        "mean": statistics.mean(accs), "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                        "values": accs})
+    json.dump({"schema": "lowbit-accuracy-1", "summary": summary, "runs": runs}, open(stem + ".json", "w"), indent=1)
+    with open(stem + ".md", "w") as f:
+        f.write("| model | dataset | epochs | test top-1 % (mean ± std) | per seed | seeds |\n|---|---|---|---|---|---|\n")
+        for s in summary:
+            f.write(f"| {s['model']} | {s['dataset']} | {s['epochs']} | {s['mean']:.2f} ± {s['std']:.2f} | "
+                    f"{', '.join(f'{v:.2f}' for v in s['values'])} | {', '.join(map(str, s['seeds']))} |\n")
+    print(open(stem + ".md").read(), end="")
+
+if __name__ == "__main__":
+    main()
