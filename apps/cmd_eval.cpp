@@ -8,6 +8,7 @@
 #include "engine/threading.h"
 #include "nn/data/registry.h"
 #include "nn/train/trainer.h"
+#include "quant/cli.h"
 
 namespace lowbit::app {
 
@@ -20,7 +21,7 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
-  const nn::LoadedModel lm = nn::load_trained_model(a.checkpoint);
+  const nn::LoadedModel lm = nn::load_trained_model(a.checkpoint, "", quant::build_model_from_meta);
   std::string dataset = a.dataset;
   if (dataset.empty()) {
     const nlohmann::json& m = lm.meta;

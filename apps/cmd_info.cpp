@@ -1,5 +1,7 @@
 // lowbit info: the layer summary (shapes, parameters, MACs) of a zoo model by name, or of a saved model or
-// checkpoint together with what its metadata records (data set, epochs, accuracy, build).
+// checkpoint together with what its metadata records (data set, epochs, accuracy, build). For a quantized model
+// (quantization flags with a model name, or a file trained with --quant) also the per-layer precision, packed
+// size and MACs by precision (quant/report.h).
 #include <filesystem>
 #include <memory>
 
@@ -11,12 +13,16 @@
 #include "nn/summary.h"
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
+#include "quant/cli.h"
+#include "quant/report.h"
+#include "quant/training.h"
 
 namespace lowbit::app {
 
 namespace {
 struct InfoArgs {
   std::string target, dataset;
+  quant::QuantFlags quant;
 };
 
 int run_info(const InfoArgs& a) {
@@ -31,7 +37,7 @@ int run_info(const InfoArgs& a) {
   nn::ModelOptions mo;
   std::string name;
   if (std::filesystem::is_regular_file(a.target, ec)) {
-    nn::LoadedModel lm = nn::load_trained_model(a.target);
+    nn::LoadedModel lm = nn::load_trained_model(a.target, "", quant::build_model_from_meta);
     model = lm.model;
     mo = lm.model_options;
     name = lm.model_name;
@@ -49,6 +55,8 @@ int run_info(const InfoArgs& a) {
       std::printf("final epoch: val acc %.2f%%, val loss %.4f\n", 100.0 * m["final"].value("val_acc", 0.0),
                   m["final"].value("val_loss", 0.0));
     if (m.contains("build")) std::printf("built by: %s\n", m["build"].dump().c_str());
+    if (m.contains("extra") && m["extra"].contains("quant"))
+      std::printf("quantization: %s\n", m["extra"]["quant"].dump().c_str());
   } else {
     const auto names = nn::model_names();
     const bool is_model = std::find(names.begin(), names.end(), a.target) != names.end() ||
@@ -59,13 +67,17 @@ int run_info(const InfoArgs& a) {
     mo.height = info.h;
     mo.width = info.w;
     mo.num_classes = info.num_classes;
-    model = nn::make_model(a.target, mo);
+    std::vector<std::string> warnings;
+    model = quant::build_quantized_model(a.target, mo, a.quant, &warnings);
+    for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     name = a.target;
     std::printf("model: %s (input %dx%dx%d as in %s)\n", name.c_str(), mo.in_channels, mo.height, mo.width,
                 a.dataset.c_str());
   }
   const nn::ModelSummary s = nn::summarize(*model, Shape{mo.in_channels, mo.height, mo.width});
   std::fputs(s.table().c_str(), stdout);
+  if (!quant::quantized_layers(*model).empty())
+    std::fputs(quant::precision_report(*model, Shape{mo.in_channels, mo.height, mo.width}).table().c_str(), stdout);
   return 0;
 }
 }  // namespace
@@ -77,6 +89,7 @@ Command register_info(CLI::App& app) {
   s->add_option("target", a->target, "Model name (e.g. lenet5, resnet20) or a .lbar file");
   s->add_option("--dataset", a->dataset, "Input shape for a model name: that of this data set")
       ->check(CLI::IsMember(dataset_choices()))->capture_default_str();
+  quant::add_quant_flags(*s, a->quant);
   return {s, [a] { return run_info(*a); }};
 }
 

@@ -1,5 +1,6 @@
-// lowbit train: fp32 training of a zoo model on a named data set, with per-epoch validation, metrics,
-// checkpoints and resume (nn/train/trainer.h). Prints the final test accuracy on stdout.
+// lowbit train: training of a zoo model on a named data set — fp32, or quantization-aware with --quant (the
+// quantized layers run on the low-bit kernels, quant/cli.h) — with per-epoch validation, metrics, checkpoints
+// and resume (nn/train/trainer.h). Prints the final test accuracy on stdout.
 #include <memory>
 
 #include <fmt/format.h>
@@ -9,6 +10,8 @@
 #include "nn/data/registry.h"
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
+#include "quant/cli.h"
+#include "quant/training.h"
 
 namespace lowbit::app {
 
@@ -18,6 +21,7 @@ struct TrainArgs {
   std::string out, data_dir;
   bool no_progress = false, resume = false, force = false;
   int64_t log_every = 100;
+  quant::QuantFlags quant;
 };
 
 int run_train(const TrainArgs& a) {
@@ -34,7 +38,10 @@ int run_train(const TrainArgs& a) {
   mo.num_classes = info.num_classes;
   mo.seed = cfg.seed;
   mo.dropout = cfg.dropout;
-  std::shared_ptr<nn::Module> model = nn::make_model(cfg.model, mo);  // fails fast on an unknown model
+  std::vector<std::string> warnings;
+  // Fails fast on an unknown model or a bad precision flag, before any data is read.
+  std::shared_ptr<nn::Module> model = quant::build_quantized_model(cfg.model, mo, a.quant, &warnings);
+  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
 
   nn::ImageDataset train = nn::load_dataset(cfg.dataset, "train", data_dir);
   const nn::ImageDataset test = nn::load_dataset(cfg.dataset, "test", data_dir);
@@ -56,6 +63,14 @@ int run_train(const TrainArgs& a) {
   to.log_every = a.log_every;
   to.validation_label = val_label;
   to.model_options = mo;
+  if (a.quant.active()) {
+    to.extra_meta["quant"] = quant::quant_flags_to_json(a.quant);
+    nn::Module* m = model.get();
+    // BNN's weight clamp and the re-pack of the kernels' weights after every step; PACT's α decay in the loss.
+    to.hooks.after_step = [m](int64_t) { quant::after_optimizer_step(*m); };
+    if (quant::regularization_loss(*m).defined())
+      to.hooks.extra_loss = [m](const nn::Batch&, const Var&) { return quant::regularization_loss(*m); };
+  }
   nn::Trainer trainer(*model, cfg, to);
   std::fprintf(stderr, "train %s on %s (%lld train / %lld val images; validation = %s) -> %s\n", cfg.model.c_str(),
                cfg.dataset.c_str(), static_cast<long long>(train.n), static_cast<long long>(val.n),
@@ -79,7 +94,7 @@ int run_train(const TrainArgs& a) {
 
 Command register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  CLI::App* s = app.add_subcommand("train", "Train a model (fp32) on a data set; checkpoints every epoch");
+  CLI::App* s = app.add_subcommand("train", "Train a model (fp32, or QAT with --quant) on a data set; checkpoints every epoch");
   nn::TrainConfig& c = a->cfg;
   s->add_option("--model", c.model, "Model from the zoo (see `lowbit info`)")->capture_default_str();
   s->add_option("--dataset", c.dataset, "Data set")->check(CLI::IsMember(dataset_choices()))->capture_default_str();
@@ -114,6 +129,7 @@ Command register_train(CLI::App& app) {
   s->add_flag("--no-progress", a->no_progress, "Plain log lines instead of a progress bar");
   s->add_flag("--resume", a->resume, "Continue the run in --out from its last checkpoint");
   s->add_flag("--force", a->force, "Overwrite a different run in --out");
+  quant::add_quant_flags(*s, a->quant);
   return {s, [a] { return run_train(*a); }};
 }
 

@@ -29,7 +29,12 @@ struct QuantFlags {
   std::string config_file;
   std::string path = "kernel";
   std::string init;
-  bool active() const { return (!scheme.empty() && scheme != "fp32") || !config_file.empty(); }
+  // The JSON text of the precision config when the flags are rebuilt from a model's metadata (the config file
+  // itself may have changed or be gone since training); takes the place of config_file.
+  std::string config_text;
+  bool active() const {
+    return (!scheme.empty() && scheme != "fp32") || !config_file.empty() || !config_text.empty();
+  }
 };
 
 // Registers the flags on a CLI11 App (templated so quant/ does not depend on CLI11).
@@ -43,6 +48,16 @@ void add_quant_flags(App& app, QuantFlags& f) {
   app.add_option("--qat-path", f.path, "Forward path of quantized layers: kernel (default) or fake");
   app.add_option("--init", f.init, "Initialise from a saved model/checkpoint (non-strict: new quantizer keys)");
 }
+
+// The flags as recorded in a trained model's metadata under "quant" (self-contained: the config file's text is
+// embedded; --init is left out, it only matters when training starts), and back. from_json throws naming the field.
+nlohmann::json quant_flags_to_json(const QuantFlags& f);
+QuantFlags quant_flags_from_json(const nlohmann::json& j, const std::string& source);
+
+// An nn::ModelBuilder for nn::load_trained_model: a quantized model when extra_meta holds "quant", the plain zoo
+// model otherwise.
+std::shared_ptr<nn::Module> build_model_from_meta(const std::string& name, const nn::ModelOptions& options,
+                                                  const nlohmann::json& extra_meta);
 
 // The precision config the flags describe (validated; errors name the flag or file).
 PrecisionConfig precision_from_flags(const QuantFlags& f);

@@ -195,6 +195,9 @@ int Trainer::load_checkpoint() {
     if (b.at(it.key()) != it.value())
       diffs += fmt::format(" {} (checkpoint {}, now {})", it.key(), it.value().dump(), b.at(it.key()).dump());
   LOWBIT_CHECK(diffs.empty(), "cannot resume from '{}': the configuration differs:{}", path.string(), diffs);
+  const nlohmann::json saved_extra = m.value("extra", nlohmann::json::object());
+  LOWBIT_CHECK(saved_extra == opt_.extra_meta, "cannot resume from '{}': the model was built differently (checkpoint {}, now {})",
+               path.string(), saved_extra.dump(), opt_.extra_meta.dump());
   if (saved.threads != config_.threads)
     std::fprintf(stderr, "warning: checkpoint was trained with --threads %d, now %d: results stay valid but are not "
                  "bit-identical to an uninterrupted run\n", saved.threads, config_.threads);
@@ -225,7 +228,7 @@ void Trainer::save_checkpoint(int epochs_done) const {
   for (auto& [name, d] : dropouts(model_)) rng[name] = d->rng().state();
   nlohmann::json hist = nlohmann::json::array();
   for (const EpochMetrics& e : history_) hist.push_back(e.to_json());
-  const nlohmann::json meta = {{"kind", kCheckpointKind},
+  nlohmann::json meta = {{"kind", kCheckpointKind},
                                {"model", config_.model},
                                {"model_options", model_options_to_json(opt_.model_options)},
                                {"epoch", epochs_done},
@@ -234,6 +237,7 @@ void Trainer::save_checkpoint(int epochs_done) const {
                                {"rng", rng},
                                {"history", hist},
                                {"build", build_info()}};
+  if (!opt_.extra_meta.empty()) meta["extra"] = opt_.extra_meta;
   write_archive((fs::path(opt_.out_dir) / "checkpoint.lbar").string(), meta, tensors);
 }
 
@@ -353,6 +357,7 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
                            {"epochs_trained", static_cast<int>(history_.size())},
                            {"dataset", dataset_info_},
                            {"build", build_info()}};
+    if (!opt_.extra_meta.empty()) meta["extra"] = opt_.extra_meta;
     if (!history_.empty()) meta["final"] = history_.back().to_json();  // what `lowbit info` shows
     save_module((fs::path(opt_.out_dir) / "model.lbar").string(), model_, meta);
   }
@@ -362,7 +367,8 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
 
 // ---- loading a trained model ----
 
-LoadedModel load_trained_model(const std::string& path, const std::string& expected_model) {
+LoadedModel load_trained_model(const std::string& path, const std::string& expected_model,
+                               const ModelBuilder& builder) {
   const Archive ar = read_archive(path);
   const nlohmann::json& m = ar.meta;
   LOWBIT_CHECK(m.contains("model") && m["model"].is_string() && m.contains("model_options"),
@@ -372,7 +378,10 @@ LoadedModel load_trained_model(const std::string& path, const std::string& expec
   LOWBIT_CHECK(expected_model.empty() || expected_model == out.model_name,
                "'{}' holds a '{}' model, expected '{}'", path, out.model_name, expected_model);
   out.model_options = model_options_from_json(m["model_options"]);
-  out.model = make_model(out.model_name, out.model_options);
+  const nlohmann::json extra = m.value("extra", nlohmann::json::object());
+  LOWBIT_CHECK(builder || extra.empty(), "'{}' records how its layers were built ({}); load it through the lowbit CLI",
+               path, extra.dump());
+  out.model = builder ? builder(out.model_name, out.model_options, extra) : make_model(out.model_name, out.model_options);
   const bool checkpoint = m.value("kind", "") == kCheckpointKind;
   try {
     out.model->load_state_dict(checkpoint ? ar.with_prefix("model.") : ar.tensors, true);

@@ -65,6 +65,9 @@ struct TrainerOptions {
   int prefetch = 2;         // DataLoader prefetch depth
   std::string validation_label = "test split";  // what the val columns mean, recorded in results.json
   ModelOptions model_options;  // recorded so eval can rebuild the model
+  // Recorded in every checkpoint and in model.lbar next to the model options (e.g. {"quant": {...}}: how quant/
+  // built the layers). A resume refuses a checkpoint whose extra_meta differs.
+  nlohmann::json extra_meta = nlohmann::json::object();
   TrainHooks hooks;
 };
 
@@ -116,7 +119,13 @@ struct LoadedModel {
   ModelOptions model_options;
   nlohmann::json meta;
 };
-LoadedModel load_trained_model(const std::string& path, const std::string& expected_model = "");
+// Builds the (untrained) model a file describes; nn::make_model when not given. A file whose metadata holds
+// entries beyond what make_model can honour (e.g. "quant") needs a builder that honours them (apps/ passes
+// quant's); without one it is refused rather than rebuilt wrongly.
+using ModelBuilder = std::function<std::shared_ptr<Module>(const std::string& model, const ModelOptions& options,
+                                                           const nlohmann::json& meta)>;
+LoadedModel load_trained_model(const std::string& path, const std::string& expected_model = "",
+                               const ModelBuilder& builder = {});
 
 // ModelOptions <-> JSON (input shape, classes, activation, seed, dropout; not the layer factory).
 nlohmann::json model_options_to_json(const ModelOptions& o);

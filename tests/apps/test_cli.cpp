@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "engine/error.h"
 #include "nn/archive.h"
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
@@ -202,5 +203,55 @@ TEST_CASE("cli: tiny end-to-end train, eval, refusal to overwrite, resume") {
   CHECK(has(r.out, "lenet5 on mnist/test: accuracy"));
   r = run("eval --checkpoint '" + (d / "run" / "checkpoint.lbar").string() + "' --data-dir '" + (d / "data").string() + "'");
   CHECK(r.status == 0);
+  fs::remove_all(d);
+}
+
+namespace {
+// "…accuracy: 86.13%…" or "…accuracy 86.13%…" -> "86.13"
+std::string accuracy_text(const std::string& out) {
+  const size_t p = out.find("accuracy");
+  if (p == std::string::npos) return "";
+  size_t b = out.find_first_of("0123456789", p);
+  size_t e = out.find('%', b);
+  return b == std::string::npos || e == std::string::npos ? "" : out.substr(b, e - b);
+}
+}  // namespace
+
+TEST_CASE("cli: quantized training is recorded, eval and info rebuild the quantized model, resume checks it") {
+  const fs::path d = fresh_dir("quant");
+  write_tiny_mnist(d / "data" / "mnist", "train", 96);
+  write_tiny_mnist(d / "data" / "mnist", "t10k", 48);
+  const std::string data = "--data-dir '" + (d / "data").string() + "'";
+  const std::string common = "--dataset mnist --batch 32 --lr 0.05 --threads 1 --no-progress " + data +
+                             " --out '" + (d / "run").string() + "'";
+  Run r = run("train --epochs 1 --quant dorefa --wbits 2 --abits 2 " + common);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  const std::string trained = accuracy_text(r.out);
+  REQUIRE_FALSE(trained.empty());
+
+  const std::string model = (d / "run" / "model.lbar").string();
+  // eval must rebuild the DoReFa W2A2 model (not an fp32 LeNet-5 with the same weights): same number as training.
+  r = run("eval --checkpoint '" + model + "' " + data);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(accuracy_text(r.out) == trained);
+
+  r = run("info '" + model + "'");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(has(r.out, "quantization: "));
+  CHECK(has(r.out, "dorefa W2A2"));
+  CHECK(has(r.out, "compression rate"));
+
+  r = run("train --epochs 2 --resume --quant bnn " + common);
+  CHECK(r.status == 1);
+  CHECK(has(r.out, "the model was built differently"));
+
+  r = run("train --epochs 1 --quant nonsense --force " + common);
+  CHECK(r.status != 0);
+  CHECK(r.status != -1);
+  CHECK(has(r.out, "nonsense"));
+
+  // Without quant's builder, a quantized file is refused rather than rebuilt as the fp32 model.
+  CHECK_THROWS_WITH_AS(lowbit::nn::load_trained_model(model), doctest::Contains("records how its layers were built"),
+                       lowbit::Error);
   fs::remove_all(d);
 }
