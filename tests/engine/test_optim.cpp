@@ -78,7 +78,7 @@ TEST_CASE("Adam and AdamW (PyTorch reference values)") {
                                             {0.978063703, -1.97770667, 0.479412019}});
 }
 
-TEST_CASE("optimizers skip parameters without a gradient; set_lr takes effect") {
+TEST_CASE("optimizers skip parameters without a gradient, set_lr takes effect") {
   Var a(Tensor::from(Shape{1}, {1.0f}), true), b(Tensor::from(Shape{1}, {1.0f}), true);
   Sgd opt({a, b}, SgdOptions{0.5f, 0.9f, false, 0.0f});
   a.add_grad(Tensor::from(Shape{1}, {1.0f}));

@@ -37,7 +37,7 @@ TEST_CASE("Tensor: alignment, fill, factories") {
   CHECK(Tensor::empty(Shape{0, 3}).defined());
 }
 
-TEST_CASE("Tensor: reshape and slice0 are views; clone copies") {
+TEST_CASE("Tensor: reshape and slice0 are views, clone copies") {
   Tensor t = Tensor::from(Shape{3, 4}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
   Tensor r = t.reshape(Shape{2, -1});
   CHECK(r.shape() == Shape{2, 6});

@@ -168,7 +168,7 @@ TEST_CASE("bconv2d equals the fp32 convolution on ±1 data for every padding, st
   CHECK(count == 36);
 }
 
-TEST_CASE("bconv2d: every ISA equals ref on random shapes; 1 and 2 threads identical") {
+TEST_CASE("bconv2d: every ISA equals ref on random shapes, 1 and 2 threads identical") {
   Rng rng(32);
   for (int trial = 0; trial < 80; ++trial) {
     Bconv2dShape s;
@@ -230,7 +230,7 @@ TEST_CASE("bconv2d: chained layers — the bits output is the next layer's input
   }
 }
 
-TEST_CASE("bconv2d_check rejects impossible shapes; scratch query covers every table") {
+TEST_CASE("bconv2d_check rejects impossible shapes, scratch query covers every table") {
   Bconv2dShape s;
   s.in_h = 4; s.in_w = 4; s.in_c = 8; s.out_c = 8; s.kernel_h = 3; s.kernel_w = 3;
   CHECK(bconv2d_check(s) == Status::ok);

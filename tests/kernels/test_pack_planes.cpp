@@ -49,7 +49,7 @@ TEST_CASE("ternary planes: every ISA round-trips, matches ref, zeroes tails, ign
   }
 }
 
-TEST_CASE("bit planes: every ISA round-trips, matches ref, zeroes tails; code sums agree") {
+TEST_CASE("bit planes: every ISA round-trips, matches ref, zeroes tails, code sums agree") {
   Rng rng(12);
   for (int iter = 0; iter < 300; ++iter) {
     const int bits = rng.uniform(1, 8);

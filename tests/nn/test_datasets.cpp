@@ -230,7 +230,7 @@ TEST_CASE("IDX: corrupt files give errors naming the file") {
   fs::remove_all(d);
 }
 
-TEST_CASE("CIFAR-10 binary: records concatenate over files; bad sizes and labels are errors") {
+TEST_CASE("CIFAR-10 binary: records concatenate over files, bad sizes and labels are errors") {
   const fs::path d = temp_dir("cifar");
   auto batch = [](int n, int first) {
     Bytes b;
@@ -324,7 +324,7 @@ TEST_CASE("SVHN .mat: corrupt files give clear errors") {
   fs::remove_all(d);
 }
 
-TEST_CASE("registry: load_dataset finds files; a missing file lists paths and the setup command") {
+TEST_CASE("registry: load_dataset finds files, a missing file lists paths and the setup command") {
   const fs::path d = temp_dir("registry");
   write_gzip(d / "mnist" / "t10k-images-idx3-ubyte.gz", idx_images(20, 28, 28));
   write_file(d / "mnist" / "t10k-labels-idx1-ubyte", idx_labels(20));

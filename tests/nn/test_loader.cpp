@@ -113,7 +113,7 @@ TEST_CASE("loader: normalisation is (p/255 - mean)/std per channel") {
       }
 }
 
-TEST_CASE("loader: flip mirrors rows; crop shifts within zero padding") {
+TEST_CASE("loader: flip mirrors rows, crop shifts within zero padding") {
   auto d = make_data(64, 1, 4, 6);
   LoaderOptions o;
   o.batch_size = 64;
@@ -164,7 +164,7 @@ TEST_CASE("loader: flip mirrors rows; crop shifts within zero padding") {
   CHECK(shifted > 30);  // 8 of 9 offsets move the image
 }
 
-TEST_CASE("loader: a producer exception surfaces in next() at its batch; early destruction is clean") {
+TEST_CASE("loader: a producer exception surfaces in next() at its batch, early destruction is clean") {
   auto d = make_data(40, 1, 2, 2);
   LoaderOptions o;
   o.batch_size = 4;

@@ -176,7 +176,7 @@ TEST_CASE("trainer: a non-finite loss stops the run with epoch and step, writing
   fs::remove_all(d);
 }
 
-TEST_CASE("trainer: an existing run is never overwritten without --resume/--force; resume checks the config") {
+TEST_CASE("trainer: an existing run is never overwritten without --resume/--force, resume checks the config") {
   const ImageDataset train = synthetic(64, 5, "syn/train"), val = synthetic(32, 6, "syn/val");
   TrainConfig cfg = tiny_config();
   cfg.epochs = 1;
