@@ -82,6 +82,7 @@ int run_train(const TrainArgs& a) {
       cfg.val_holdout > 0 || r.history.empty()
           ? nn::evaluate(*model, test, 256, info.mean, info.std)
           : nn::EvalResult{r.history.back().val_loss, r.history.back().val_acc, test.n};
+  if (a.quant.active()) trainer.extra_results()["quant"] = to.extra_meta["quant"];
   trainer.extra_results()["test"] = {{"loss", t.loss}, {"acc", t.acc}, {"n", t.n},
                                      {"crc32", fmt::format("{:08x}", test.checksum)}};
   trainer.write_results();

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Collects `lowbit train` run directories (their results.json) into one accuracy record:
-   bench/tools/collect_accuracy.py OUT_STEM RUN_DIR [RUN_DIR ...]
+   bench/tools/collect_accuracy.py OUT_STEM [LABEL=]RUN_DIR [[LABEL=]RUN_DIR ...]
+(runs with the same label, model, dataset and epochs form one row; the label defaults to the model)
 writes OUT_STEM.json (every run with its provenance, and mean ± sample std per model/dataset/epochs) and
 OUT_STEM.md. Standard library only."""
 import json, os, statistics, sys
@@ -10,7 +11,8 @@ def main():
         sys.exit(__doc__)
     stem, dirs = sys.argv[1], sys.argv[2:]
     runs = []
-    for d in dirs:
+    for arg in dirs:
+        label, d = arg.split("=", 1) if "=" in arg else ("", arg)
         path = os.path.join(d, "results.json")
         try:
             r = json.load(open(path))
@@ -19,6 +21,7 @@ def main():
         if "test" not in r:
             sys.exit(f"collect_accuracy: {path} has no final test result (unfinished run?)")
         runs.append({
+            "cell": label or r["config"]["model"], "quant": r.get("quant"),
             "model": r["config"]["model"], "dataset": r["config"]["dataset"], "seed": r["seed"],
             "epochs": r["config"]["epochs"], "test_acc_pct": 100.0 * r["test"]["acc"],
             "wall_seconds": sum(e["seconds"] for e in r["epochs"]),
@@ -27,18 +30,19 @@ def main():
             "config": r["config"], "run_dir": d})
     groups = {}
     for r in runs:
-        groups.setdefault((r["model"], r["dataset"], r["epochs"]), []).append(r)
+        groups.setdefault((r["cell"], r["model"], r["dataset"], r["epochs"]), []).append(r)
     summary = []
-    for (model, dataset, epochs), rs in groups.items():
+    for (cell, model, dataset, epochs), rs in groups.items():
         accs = [r["test_acc_pct"] for r in rs]
-        summary.append({"model": model, "dataset": dataset, "epochs": epochs, "seeds": [r["seed"] for r in rs],
+        summary.append({"cell": cell, "model": model, "dataset": dataset, "epochs": epochs, "seeds": [r["seed"] for r in rs],
                         "mean": statistics.mean(accs), "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
                         "values": accs})
     json.dump({"schema": "lowbit-accuracy-1", "summary": summary, "runs": runs}, open(stem + ".json", "w"), indent=1)
     with open(stem + ".md", "w") as f:
-        f.write("| model | dataset | epochs | test top-1 % (mean ± std) | per seed | seeds |\n|---|---|---|---|---|---|\n")
+        f.write("| cell | model | dataset | epochs | test top-1 % (mean ± std) | per seed | seeds |\n"
+                "|---|---|---|---|---|---|---|\n")
         for s in summary:
-            f.write(f"| {s['model']} | {s['dataset']} | {s['epochs']} | {s['mean']:.2f} ± {s['std']:.2f} | "
+            f.write(f"| {s['cell']} | {s['model']} | {s['dataset']} | {s['epochs']} | {s['mean']:.2f} ± {s['std']:.2f} | "
                     f"{', '.join(f'{v:.2f}' for v in s['values'])} | {', '.join(map(str, s['seeds']))} |\n")
     print(open(stem + ".md").read(), end="")
 

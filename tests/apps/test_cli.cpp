@@ -228,6 +228,12 @@ TEST_CASE("cli: quantized training is recorded, eval and info rebuild the quanti
   REQUIRE_MESSAGE(r.status == 0, r.out);
   const std::string trained = accuracy_text(r.out);
   REQUIRE_FALSE(trained.empty());
+  {
+    std::ifstream results(d / "run" / "results.json");
+    const std::string text((std::istreambuf_iterator<char>(results)), std::istreambuf_iterator<char>());
+    CHECK(has(text, "\"quant\""));  // the results file says how the model was quantized
+    CHECK(has(text, "\"dorefa\""));
+  }
 
   const std::string model = (d / "run" / "model.lbar").string();
   // eval must rebuild the DoReFa W2A2 model (not an fp32 LeNet-5 with the same weights): same number as training.
