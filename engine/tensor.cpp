@@ -1,11 +1,9 @@
 #include "engine/tensor.h"
 
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
+#include "engine/allocator.h"
 #include "engine/error.h"
 
 namespace lowbit {
@@ -56,33 +54,12 @@ bool Shape::operator==(const Shape& o) const {
 
 // ---- storage ----
 
-namespace {
-// Training allocates and frees the same activation-sized blocks (up to a few MB) every step. glibc serves blocks
-// above its mmap threshold with fresh mmaps, so every step would page-fault and zero them again (measured: ~8 %
-// of a ResNet-20 step). Keep such blocks in the heap instead and do not trim it eagerly. Done once, on the first
-// tensor allocation.
-void tune_malloc_once() {
-#if defined(__GLIBC__) && !defined(LOWBIT_FIRMWARE)
-  static const bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    return true;
-  }();
-  (void)done;
-#endif
-}
-}  // namespace
-
 std::shared_ptr<float> alloc_aligned_floats(int64_t n) {
-  tune_malloc_once();
   LOWBIT_CHECK(n >= 0, "alloc_aligned_floats: negative size {}", n);
-  // aligned_alloc needs a size that is a multiple of the alignment; never 0 so an empty tensor is defined.
-  size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  bytes = (bytes + 63) / 64 * 64;
-  if (bytes == 0) bytes = 64;
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw Error(fmt::format("out of memory allocating {} floats", n));
-  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+  // Never 0 bytes, so an empty tensor is still defined. The caching allocator (allocator.h) reuses blocks of
+  // the same size class across training steps instead of returning them to the system.
+  const size_t bytes = std::max<size_t>(static_cast<size_t>(n) * sizeof(float), 64);
+  return std::shared_ptr<float>(static_cast<float*>(alloc_block(bytes)), [bytes](float* q) { alloc_free(q, bytes); });
 }
 
 // ---- Tensor ----

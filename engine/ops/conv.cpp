@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/allocator.h"
 #include "engine/gemm.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
@@ -158,7 +159,7 @@ bool backward_input_as_conv(const ConvGeom& g) {
 
 void conv_backward_input_as_conv(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t Cg = g.Cg(), Og = g.Og(), KK = g.KH * g.KW;
-  std::vector<float> wt(static_cast<size_t>(g.C * Og * KK));
+  ScratchFloats wt(g.C * Og * KK);
   for (int64_t gi = 0; gi < g.G; ++gi)
     for (int64_t o = 0; o < Og; ++o)
       for (int64_t c = 0; c < Cg; ++c) {
@@ -179,7 +180,7 @@ void conv_backward_input_gemm(const ConvGeom& g, const float* dy, const float* w
   const bool pw = g.pointwise();
   LOWBIT_OMP(parallel num_threads(nt))
   {
-    std::vector<float> dcol(pw ? 0 : static_cast<size_t>(K * P));
+    ScratchFloats dcol(pw ? 0 : K * P);
     auto gemm = nt > 1 ? sgemm_serial : sgemm;
     LOWBIT_OMP(for schedule(static))
     for (int64_t n = 0; n < g.N; ++n) {
@@ -204,14 +205,14 @@ void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* 
   const int64_t wsize = g.O * K;
   const int nt = batch_threads(g.N);
   const bool pw = g.pointwise();
-  std::vector<float> partial(static_cast<size_t>(std::max(0, nt - 1)) * static_cast<size_t>(wsize));
+  ScratchFloats partial(std::max(0, nt - 1) * wsize);
   std::fill(dw, dw + wsize, 0.0f);
   LOWBIT_OMP(parallel num_threads(nt))
   {
     const int t = thread_id();
     float* acc = t == 0 ? dw : partial.data() + (t - 1) * wsize;
     std::fill(acc, acc + wsize, 0.0f);
-    std::vector<float> col(pw ? 0 : static_cast<size_t>(K * P));
+    ScratchFloats col(pw ? 0 : K * P);
     auto gemm = nt > 1 ? sgemm_serial : sgemm;
     LOWBIT_OMP(for schedule(static))
     for (int64_t n = 0; n < g.N; ++n) {
