@@ -31,8 +31,8 @@
 // float expression is monotone in dot because rounding is monotone).
 //
 // Scratch: optimized variants repack B into column panels (layout private to each variant, documented in its file)
-// in caller-provided scratch of scratch_words(N, kw) words (8-byte aligned; 64-byte alignment is faster). The
-// reference needs none (0 words; scratch may then be null). Kernels never allocate.
+// in caller-provided scratch of scratch_words(N, kw) words (8-byte aligned is enough: the variants align their per-thread
+// panel slots to 64 bytes inside it). The reference needs none (0 words; scratch may then be null). Kernels never allocate.
 // Threads: `threads` ≥ 1 splits output blocks with OpenMP (0 = default_threads()); every element is computed by one
 // thread with integer arithmetic, so results are bit-identical for any thread count.
 // Preconditions (LOWBIT_KASSERTed): M, N, K ≥ 1; kw ≥ packed_words(K); lda, ldb ≥ kw; for f32/i32 the output

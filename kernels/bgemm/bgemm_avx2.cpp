@@ -7,20 +7,15 @@
 // but is left out: this variant is the fallback for CPUs without AVX-512.
 //
 // Register tile 4 × 8: 4 rows of A (broadcast from A, which is not repacked) × 2 ymm of B = 8 byte accumulators.
-// B panel layout (private, in caller scratch): panels of 8 columns, word k, column j of panel p → slot[k·8 + j]
-// (= B[(8p + j)·ldb + k], 0 past N). Work items are (panel, 64-row block), handed out dynamically; each thread
-// packs its item's panel into its own scratch slot, as in the AVX-512 variant.
+// B panel layout, packing, threads and work split: bgemm_driver.h with panels of 8 columns (word k, column j of
+// panel p → slot[k·8 + j]) and work items of (panel, 64-row block), as in the AVX-512 variant.
 //
 // Output transforms are scalar per element on the 4×8 int64 dots (this fallback is popcount-bound): dot = K −
 // 2·pop − correction, then i32 / f32 (bgemm_affine: multiply and add rounded separately) / bits, the bits of a
 // 64-row block collected per column in a register word and stored once with flip and tail applied.
 #include <immintrin.h>
 
-#include <type_traits>
-
-#include "kernels/bgemm/bgemm.h"
-#include "kernels/kassert.h"
-#include "kernels/omp.h"
+#include "kernels/bgemm/bgemm_driver.h"
 
 namespace lowbit::kernels {
 
@@ -30,21 +25,6 @@ constexpr size_t kNR = 8;   // panel width: 2 ymm × 4 columns
 constexpr int kMR = 4;      // rows per register tile
 constexpr size_t kMB = 64;  // rows per work item
 constexpr size_t kChunk = 31;  // words summed in 8-bit lanes before widening
-
-size_t scratch_words_avx2(size_t N, size_t kw) { return (N + kNR - 1) / kNR * kNR * kw; }
-
-void pack_panel(const BgemmOperands& op, size_t p, bword* dst) {
-  const size_t n0 = p * kNR;
-  for (size_t j = 0; j < kNR; ++j) {
-    const size_t n = n0 + j;
-    if (n < op.N) {
-      const bword* src = op.B + n * op.ldb;
-      for (size_t k = 0; k < op.kw; ++k) dst[k * kNR + j] = src[k];
-    } else {
-      for (size_t k = 0; k < op.kw; ++k) dst[k * kNR + j] = 0;
-    }
-  }
-}
 
 inline __m256i popcount_bytes(__m256i x, __m256i lut, __m256i low) {
   const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
@@ -149,74 +129,33 @@ void item(const BgemmOperands& op, const bword* panel, size_t p, size_t m_block0
   }
 }
 
-// Threads worth starting: no more than there are items, and one for calls too small to amortise waking a
-// second thread (~64K word-ops ≈ 10 µs of work).
-int useful_threads(int threads, long long items, long long panels, size_t word_ops) {
-  long long nt = threads > 0 ? threads : default_threads();
-  if (nt > items) nt = items;
-  if (nt > panels) nt = panels;  // one scratch panel slot per thread
-  if (word_ops < (size_t{1} << 16)) nt = 1;
-  return static_cast<int>(nt < 1 ? 1 : nt);
-}
-
-template <class MakeEpi>
-void run(const BgemmOperands& op, bword* scratch, int threads, MakeEpi make_epi) {
-  LOWBIT_KASSERT(op.M > 0 && op.N > 0 && op.K > 0);
-  LOWBIT_KASSERT(op.kw >= packed_words(op.K) && op.lda >= op.kw && op.ldb >= op.kw);
-  LOWBIT_KASSERT(op.A && op.B && scratch && (!op.col_class || op.class_corr));
-  const long long panels = static_cast<long long>((op.N + kNR - 1) / kNR);
-  const long long blocks = static_cast<long long>((op.M + kMB - 1) / kMB);
-  const long long items = panels * blocks;
-  const int nt = useful_threads(threads, items, panels, op.M * op.N * op.kw);
-  (void)nt;
-  // Each thread packs the panel of its current item into its own slot of the scratch (slot t = panel-sized block
-  // t; nt ≤ panels so the slots fit), repacking only when its next item is on another panel. No barrier and a
-  // dynamic schedule: a thread the OS deschedules does not hold the other one up, and any thread count computes
-  // every element the same way.
-  const long long chunk = panels >= 4LL * nt ? blocks * (panels / (4LL * nt)) : 1;  // ~4 grabs per thread
-  (void)chunk;
-  LOWBIT_OMP(parallel num_threads(nt))
-  {
-    int slot = 0;
-#if defined(_OPENMP)
-    slot = omp_get_thread_num();
-#endif
-    bword* mine = scratch + static_cast<size_t>(slot) * kNR * op.kw;
-    size_t packed = SIZE_MAX;
-    // Whole panels (all row blocks, about a quarter of a thread's share) per grab when there are enough panels
-    // to balance: little repacking, few atomic grabs, and two threads never write neighbouring words of one
-    // output row (bits output: false sharing). Few panels: one item per grab.
-    LOWBIT_OMP(for schedule(dynamic, chunk) nowait)
-    for (long long it = 0; it < items; ++it) {
-      const size_t p = static_cast<size_t>(it / blocks), m_block0 = static_cast<size_t>(it % blocks) * kMB;
-      if (packed != p) {
-        pack_panel(op, p, mine);
-        packed = p;
-      }
-      auto epi = make_epi(m_block0);
-      item(op, mine, p, m_block0, epi);
-      if constexpr (std::is_same_v<decltype(epi), EpiBits>) epi.finish(op, p * kNR);
-    }
-  }
-}
-
 void bgemm_b1b1_i32_avx2(const BgemmOperands& op, const BgemmOutI32& out, bword* scratch, int threads) {
-  run(op, scratch, threads, [&](size_t) { return EpiI32{out}; });
+  drive_items<kNR, kMB>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
+    EpiI32 epi{out};
+    item(op, panel, p, m_block0, epi);
+  });
 }
 
 void bgemm_b1b1_f32_avx2(const BgemmOperands& op, const BgemmOutF32& out, bword* scratch, int threads) {
-  run(op, scratch, threads, [&](size_t) { return EpiF32{out}; });
+  drive_items<kNR, kMB>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
+    EpiF32 epi{out};
+    item(op, panel, p, m_block0, epi);
+  });
 }
 
 void bgemm_b1b1_bits_avx2(const BgemmOperands& op, const BgemmOutBits& out, bword* scratch, int threads) {
   LOWBIT_KASSERT(out.threshold && out.ldc >= packed_words(op.M));
-  run(op, scratch, threads, [&](size_t m_block0) { return EpiBits{out, m_block0}; });
+  drive_items<kNR, kMB>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
+    EpiBits epi{out, m_block0};
+    item(op, panel, p, m_block0, epi);
+    epi.finish(op, p * kNR);
+  });
 }
 
 }  // namespace
 
 extern const BgemmKernels kBgemmAvx2;
 const BgemmKernels kBgemmAvx2 = {bgemm_b1b1_i32_avx2, bgemm_b1b1_f32_avx2, bgemm_b1b1_bits_avx2,
-                                 scratch_words_avx2};
+                                 driver_scratch_words<kNR>};
 
 }  // namespace lowbit::kernels

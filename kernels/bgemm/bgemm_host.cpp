@@ -63,7 +63,11 @@ Status bgemm_check(const BgemmOperands& op) {
   return Status::ok;
 }
 
-Status bgemm_check(const BgemmOperands& op, const BgemmOutI32& out) {
+namespace {
+
+// The i32 and f32 outputs share their checks: a non-null C and strides that do not collapse two elements.
+template <class Out>
+Status check_dense_out(const BgemmOperands& op, const Out& out) {
   const Status s = bgemm_check(op);
   if (s != Status::ok) return s;
   if (!out.C) return Status::null_pointer;
@@ -72,14 +76,11 @@ Status bgemm_check(const BgemmOperands& op, const BgemmOutI32& out) {
   return Status::ok;
 }
 
-Status bgemm_check(const BgemmOperands& op, const BgemmOutF32& out) {
-  const Status s = bgemm_check(op);
-  if (s != Status::ok) return s;
-  if (!out.C) return Status::null_pointer;
-  if (out.cs_m == 0 && op.M > 1) return Status::bad_size;
-  if (out.cs_n == 0 && op.N > 1) return Status::bad_size;
-  return Status::ok;
-}
+}  // namespace
+
+Status bgemm_check(const BgemmOperands& op, const BgemmOutI32& out) { return check_dense_out(op, out); }
+
+Status bgemm_check(const BgemmOperands& op, const BgemmOutF32& out) { return check_dense_out(op, out); }
 
 Status bgemm_check(const BgemmOperands& op, const BgemmOutBits& out) {
   const Status s = bgemm_check(op);

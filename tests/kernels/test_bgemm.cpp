@@ -221,6 +221,23 @@ TEST_CASE("bgemm: 1 and 2 threads give identical results for every ISA") {
   }
 }
 
+TEST_CASE("bgemm: shapes big enough to run on two threads equal ref (whole-panel and single-item splits)") {
+  // The optimized variants start a second thread only above a minimum amount of work (bgemm_driver.h) and hand
+  // out whole B panels when there are at least 4 per thread, single (panel, 64-row block) items otherwise. These
+  // shapes are above the threshold in both regimes, with ragged M, N and K, corrections and both output layouts.
+  Rng rng(26);
+  struct Shape { size_t M, N, K; };
+  const Shape shapes[] = {{130, 250, 600}, {67, 401, 1000}, {300, 40, 1500}, {513, 23, 2100}, {70, 1100, 130}};
+  for (Isa isa : runnable_isas()) {
+    const BgemmKernels* t = bgemm_kernels_for(isa);
+    if (!t || isa == Isa::ref) continue;
+    CAPTURE(isa_name(isa));
+    for (const Shape& s : shapes)
+      for (int variant = 0; variant < 2; ++variant)
+        compare_with_ref(*t, rng, s.M, s.N, s.K, variant == 0, variant == 1, 2);
+  }
+}
+
 TEST_CASE("bgemm: a kernel that drops the last partial word is caught (tail test)") {
   // A and B differ only in bit K−1 (the last element, alone in the tail word): dot must be K − 2.
   for (Isa isa : runnable_isas()) {
