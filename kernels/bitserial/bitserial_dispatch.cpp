@@ -1,38 +1,19 @@
 // Dispatch table selection for bitserial (kernels/bitserial/bitserial.h).
 #include "kernels/bitserial/bitserial.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::kernels {
 
-extern const BitserialKernels kBitserialRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-extern const BitserialKernels kBitserialAvx2;
-extern const BitserialKernels kBitserialAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-extern const BitserialKernels kBitserialNeon;
-#endif
+// The ISA variants are defined only where their files are built (kernels/dispatch_table.h).
+extern const BitserialKernels kBitserialRef, kBitserialAvx2, kBitserialAvx512, kBitserialNeon;
+constexpr IsaTables<BitserialKernels> kBitserialTables = {&kBitserialRef, LOWBIT_X86_VARIANT(kBitserialAvx2),
+    LOWBIT_X86_VARIANT(kBitserialAvx512), LOWBIT_NEON_VARIANT(kBitserialNeon)};
 
-const BitserialKernels* bitserial_kernels_for(Isa isa) {
-  if (!isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case Isa::ref: return &kBitserialRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return &kBitserialAvx2;
-    case Isa::avx512: return &kBitserialAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-    case Isa::neon: return &kBitserialNeon;
-#endif
-    default: return nullptr;
-  }
-}
+const BitserialKernels* bitserial_kernels_for(Isa isa) { return table_for_isa(isa, kBitserialTables); }
 
 const BitserialKernels& bitserial_kernels() {
-  static const BitserialKernels* table = [] {
-    const BitserialKernels* t = bitserial_kernels_for(active_isa());
-    return t ? t : &kBitserialRef;
-  }();
-  return *table;
+  static const BitserialKernels& table = active_table(kBitserialTables);
+  return table;
 }
 
 }  // namespace lowbit::kernels

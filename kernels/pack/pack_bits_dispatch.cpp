@@ -1,37 +1,19 @@
 // Dispatch for the sign-packing family: one table per ISA, chosen once from kernels/isa.h.
 #include "kernels/pack/pack_bits.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::kernels {
 
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-extern const PackBitsKernels kPackBitsAvx2;
-extern const PackBitsKernels kPackBitsAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-extern const PackBitsKernels kPackBitsNeon;
-#endif
+// The ISA variants are defined only where their files are built (kernels/dispatch_table.h).
+extern const PackBitsKernels kPackBitsAvx2, kPackBitsAvx512, kPackBitsNeon;
+constexpr IsaTables<PackBitsKernels> kPackBitsTables = {&kPackBitsRef, LOWBIT_X86_VARIANT(kPackBitsAvx2),
+    LOWBIT_X86_VARIANT(kPackBitsAvx512), LOWBIT_NEON_VARIANT(kPackBitsNeon)};
 
-const PackBitsKernels* pack_bits_kernels_for(Isa isa) {
-  if (!isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case Isa::ref: return &kPackBitsRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return &kPackBitsAvx2;
-    case Isa::avx512: return &kPackBitsAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-    case Isa::neon: return &kPackBitsNeon;
-#endif
-    default: return nullptr;
-  }
-}
+const PackBitsKernels* pack_bits_kernels_for(Isa isa) { return table_for_isa(isa, kPackBitsTables); }
 
 const PackBitsKernels& pack_bits_kernels() {
-  static const PackBitsKernels* table = [] {
-    const PackBitsKernels* t = pack_bits_kernels_for(active_isa());
-    return t ? t : &kPackBitsRef;
-  }();
-  return *table;
+  static const PackBitsKernels& table = active_table(kPackBitsTables);
+  return table;
 }
 
 }  // namespace lowbit::kernels

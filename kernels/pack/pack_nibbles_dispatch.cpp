@@ -1,38 +1,20 @@
 // Dispatch and validating entry points for int4 / int2 packing. AVX-512 CPUs use the AVX2 variant: packing is a
 // one-off, memory-bound pass over the weights, and the 256-bit version already runs at load/store speed.
 #include "kernels/pack/pack_nibbles.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::kernels {
 
-extern const PackNibblesKernels kPackNibblesRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-extern const PackNibblesKernels kPackNibblesAvx2;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-extern const PackNibblesKernels kPackNibblesNeon;
-#endif
+// The ISA variants are defined only where their files are built (kernels/dispatch_table.h).
+extern const PackNibblesKernels kPackNibblesRef, kPackNibblesAvx2, kPackNibblesNeon;
+constexpr IsaTables<PackNibblesKernels> kPackNibblesTables = {&kPackNibblesRef, LOWBIT_X86_VARIANT(kPackNibblesAvx2),
+    LOWBIT_X86_VARIANT(kPackNibblesAvx2), LOWBIT_NEON_VARIANT(kPackNibblesNeon)};
 
-const PackNibblesKernels* pack_nibbles_kernels_for(Isa isa) {
-  if (!isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case Isa::ref: return &kPackNibblesRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2:
-    case Isa::avx512: return &kPackNibblesAvx2;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-    case Isa::neon: return &kPackNibblesNeon;
-#endif
-    default: return nullptr;
-  }
-}
+const PackNibblesKernels* pack_nibbles_kernels_for(Isa isa) { return table_for_isa(isa, kPackNibblesTables); }
 
 const PackNibblesKernels& pack_nibbles_kernels() {
-  static const PackNibblesKernels* table = [] {
-    const PackNibblesKernels* t = pack_nibbles_kernels_for(active_isa());
-    return t ? t : &kPackNibblesRef;
-  }();
-  return *table;
+  static const PackNibblesKernels& table = active_table(kPackNibblesTables);
+  return table;
 }
 
 namespace {

@@ -1,38 +1,19 @@
 // Dispatch and validating entry points for ternary / bit-plane packing.
 #include "kernels/pack/pack_planes.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::kernels {
 
-extern const PackPlanesKernels kPackPlanesRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-extern const PackPlanesKernels kPackPlanesAvx2;
-extern const PackPlanesKernels kPackPlanesAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-extern const PackPlanesKernels kPackPlanesNeon;
-#endif
+// The ISA variants are defined only where their files are built (kernels/dispatch_table.h).
+extern const PackPlanesKernels kPackPlanesRef, kPackPlanesAvx2, kPackPlanesAvx512, kPackPlanesNeon;
+constexpr IsaTables<PackPlanesKernels> kPackPlanesTables = {&kPackPlanesRef, LOWBIT_X86_VARIANT(kPackPlanesAvx2),
+    LOWBIT_X86_VARIANT(kPackPlanesAvx512), LOWBIT_NEON_VARIANT(kPackPlanesNeon)};
 
-const PackPlanesKernels* pack_planes_kernels_for(Isa isa) {
-  if (!isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case Isa::ref: return &kPackPlanesRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return &kPackPlanesAvx2;
-    case Isa::avx512: return &kPackPlanesAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-    case Isa::neon: return &kPackPlanesNeon;
-#endif
-    default: return nullptr;
-  }
-}
+const PackPlanesKernels* pack_planes_kernels_for(Isa isa) { return table_for_isa(isa, kPackPlanesTables); }
 
 const PackPlanesKernels& pack_planes_kernels() {
-  static const PackPlanesKernels* table = [] {
-    const PackPlanesKernels* t = pack_planes_kernels_for(active_isa());
-    return t ? t : &kPackPlanesRef;
-  }();
-  return *table;
+  static const PackPlanesKernels& table = active_table(kPackPlanesTables);
+  return table;
 }
 
 Status pack_ternary_planes(const int8_t* src, size_t rows, size_t k, size_t lds, bword* mask, bword* sign,

@@ -1,38 +1,19 @@
 // Dispatch table selection for qgemm (kernels/qgemm/qgemm.h).
 #include "kernels/qgemm/qgemm.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::kernels {
 
-extern const QgemmKernels kQgemmRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-extern const QgemmKernels kQgemmAvx2;
-extern const QgemmKernels kQgemmAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-extern const QgemmKernels kQgemmNeon;
-#endif
+// The ISA variants are defined only where their files are built (kernels/dispatch_table.h).
+extern const QgemmKernels kQgemmRef, kQgemmAvx2, kQgemmAvx512, kQgemmNeon;
+constexpr IsaTables<QgemmKernels> kQgemmTables = {&kQgemmRef, LOWBIT_X86_VARIANT(kQgemmAvx2),
+    LOWBIT_X86_VARIANT(kQgemmAvx512), LOWBIT_NEON_VARIANT(kQgemmNeon)};
 
-const QgemmKernels* qgemm_kernels_for(Isa isa) {
-  if (!isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case Isa::ref: return &kQgemmRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return &kQgemmAvx2;
-    case Isa::avx512: return &kQgemmAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-    case Isa::neon: return &kQgemmNeon;
-#endif
-    default: return nullptr;
-  }
-}
+const QgemmKernels* qgemm_kernels_for(Isa isa) { return table_for_isa(isa, kQgemmTables); }
 
 const QgemmKernels& qgemm_kernels() {
-  static const QgemmKernels* table = [] {
-    const QgemmKernels* t = qgemm_kernels_for(active_isa());
-    return t ? t : &kQgemmRef;
-  }();
-  return *table;
+  static const QgemmKernels& table = active_table(kQgemmTables);
+  return table;
 }
 
 void qgemm_i32(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, int32_t x_zero, int32_t* c, size_t ldc,

@@ -1,38 +1,19 @@
 // Dispatch table selection for tgemm (kernels/tgemm/tgemm.h).
 #include "kernels/tgemm/tgemm.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::kernels {
 
-extern const TgemmKernels kTgemmRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-extern const TgemmKernels kTgemmAvx2;
-extern const TgemmKernels kTgemmAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-extern const TgemmKernels kTgemmNeon;
-#endif
+// The ISA variants are defined only where their files are built (kernels/dispatch_table.h).
+extern const TgemmKernels kTgemmRef, kTgemmAvx2, kTgemmAvx512, kTgemmNeon;
+constexpr IsaTables<TgemmKernels> kTgemmTables = {&kTgemmRef, LOWBIT_X86_VARIANT(kTgemmAvx2),
+    LOWBIT_X86_VARIANT(kTgemmAvx512), LOWBIT_NEON_VARIANT(kTgemmNeon)};
 
-const TgemmKernels* tgemm_kernels_for(Isa isa) {
-  if (!isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case Isa::ref: return &kTgemmRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return &kTgemmAvx2;
-    case Isa::avx512: return &kTgemmAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-    case Isa::neon: return &kTgemmNeon;
-#endif
-    default: return nullptr;
-  }
-}
+const TgemmKernels* tgemm_kernels_for(Isa isa) { return table_for_isa(isa, kTgemmTables); }
 
 const TgemmKernels& tgemm_kernels() {
-  static const TgemmKernels* table = [] {
-    const TgemmKernels* t = tgemm_kernels_for(active_isa());
-    return t ? t : &kTgemmRef;
-  }();
-  return *table;
+  static const TgemmKernels& table = active_table(kTgemmTables);
+  return table;
 }
 
 }  // namespace lowbit::kernels
