@@ -43,25 +43,26 @@ inline __m256i load_words(const bword* p, size_t n) {  // n ≤ 4 words, zero-fi
   return _mm256_maskload_epi64(reinterpret_cast<const long long*>(p), live);
 }
 
+// Zeroes a register tile of accumulators (fully unrolled: the tile lives in registers).
+template <int A, int B, int C>
+inline void set_zero(__m256i (&v)[A][B][C]) {
+  #pragma GCC unroll 16
+  for (int a = 0; a < A; ++a)
+    #pragma GCC unroll 16
+    for (int b = 0; b < B; ++b)
+      #pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) v[a][b][c] = _mm256_setzero_si256();
+}
+
 template <class Op, int MR, int NR, class Out>
 inline void tile(const Args& a, size_t m0, size_t n0, Out* c, size_t ldc) {
   const size_t words = packed_words(a.K);
   int64_t tot[MR][NR][Op::NACC] = {};
   __m256i wide[MR][NR][Op::NACC];
-  #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-    #pragma GCC unroll 16
-    for (int j = 0; j < NR; ++j)
-      #pragma GCC unroll 16
-      for (int s = 0; s < Op::NACC; ++s) wide[r][j][s] = _mm256_setzero_si256();
+  set_zero(wide);
   for (size_t k0 = 0; k0 < words;) {
     __m256i accb[MR][NR][Op::NACC];
-    #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r)
-      #pragma GCC unroll 16
-      for (int j = 0; j < NR; ++j)
-        #pragma GCC unroll 16
-        for (int s = 0; s < Op::NACC; ++s) accb[r][j][s] = _mm256_setzero_si256();
+    set_zero(accb);
     for (int step = 0; step < Op::FLUSH && k0 < words; ++step, k0 += 4) {
       const size_t n = words - k0;
       __m256i x[NR][Op::XP];
@@ -129,5 +130,14 @@ void run(const Args& a, Out* c, size_t ldc, int threads) {
       for (size_t m = m0; m < a.M && m < m0 + Op::MR; ++m) tile<Op, 1, 1>(a, m, n, c, ldc);
   }
 }
+
+// run() as a type, for the families' entry-point templates (kernels/tgemm/tgemm_driver.h,
+// kernels/bitserial/bitserial_driver.h).
+struct Driver {
+  template <class Op, class Out>
+  static void run(const Args& a, Out* c, size_t ldc, int threads) {
+    plane_gemm_avx2::run<Op>(a, c, ldc, threads);
+  }
+};
 
 }  // namespace lowbit::kernels::plane_gemm_avx2

@@ -133,4 +133,13 @@ void run(const Args& a, Out* c, size_t ldc, int threads) {
 
 inline __m512i bcast(const bword* p) { return _mm512_set1_epi64(static_cast<long long>(*p)); }
 
+// run() as a type, for the families' entry-point templates (kernels/tgemm/tgemm_driver.h,
+// kernels/bitserial/bitserial_driver.h).
+struct Driver {
+  template <class Op, class Out>
+  static void run(const Args& a, Out* c, size_t ldc, int threads) {
+    plane_gemm::run<Op>(a, c, ldc, threads);
+  }
+};
+
 }  // namespace lowbit::kernels::plane_gemm

@@ -5,9 +5,8 @@
 //   t2 × t2:  both += popcnt(t),  neg += popcnt(t ∧ (sw ⊕ sx)),  t = mw ∧ mx;   dot = both − 2·neg
 // Byte counts grow by ≤ 8 per group, so they are flushed to 64-bit lanes (vpsadbw) every 31 groups.
 // Register tile 2 rows × 2 columns.
-#include "kernels/kassert.h"
 #include "kernels/tgemm/plane_gemm_avx2.h"
-#include "kernels/tgemm/tgemm.h"
+#include "kernels/tgemm/tgemm_driver.h"
 
 namespace lowbit::kernels {
 namespace {
@@ -32,49 +31,8 @@ struct T2T2 {
   static inline int64_t partial(const int64_t (&t)[NACC]) { return t[0] - 2 * t[1]; }
 };
 
-inline int nthreads(int t) { return t > 0 ? t : default_threads(); }
-
-void tgemm_t2b1_i32_avx2(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                         const int32_t* w_nnz, const bword* x, size_t ldx, int32_t* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[1] = {x};
-  const plane_gemm::Args a{M, N, K, wp, ldw, xp, ldx, w_nnz, nullptr, nullptr, nullptr, 1.0f};
-  plane_gemm_avx2::run<T2B1>(a, c, ldc, nthreads(threads));
-}
-
-void tgemm_t2b1_f32_avx2(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                         const int32_t* w_nnz, const bword* x, size_t ldx, const float* scale, const float* bias,
-                         float* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N && scale);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[1] = {x};
-  const plane_gemm::Args a{M, N, K, wp, ldw, xp, ldx, w_nnz, nullptr, scale, bias, 1.0f};
-  plane_gemm_avx2::run<T2B1>(a, c, ldc, nthreads(threads));
-}
-
-void tgemm_t2t2_i32_avx2(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                         const bword* xmask, const bword* xsign, size_t ldx, int32_t* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[2] = {xmask, xsign};
-  const plane_gemm::Args a{M, N, K, wp, ldw, xp, ldx, nullptr, nullptr, nullptr, nullptr, 1.0f};
-  plane_gemm_avx2::run<T2T2>(a, c, ldc, nthreads(threads));
-}
-
-void tgemm_t2t2_f32_avx2(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                         const bword* xmask, const bword* xsign, size_t ldx, const float* scale, const float* bias,
-                         float* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N && scale);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[2] = {xmask, xsign};
-  const plane_gemm::Args a{M, N, K, wp, ldw, xp, ldx, nullptr, nullptr, scale, bias, 1.0f};
-  plane_gemm_avx2::run<T2T2>(a, c, ldc, nthreads(threads));
-}
-
 }  // namespace
 
-extern const TgemmKernels kTgemmAvx2 = {tgemm_t2b1_i32_avx2, tgemm_t2b1_f32_avx2, tgemm_t2t2_i32_avx2,
-                                        tgemm_t2t2_f32_avx2};
+extern const TgemmKernels kTgemmAvx2 = tgemm_driver::kernels_table<plane_gemm_avx2::Driver, T2B1, T2T2>();
 
 }  // namespace lowbit::kernels

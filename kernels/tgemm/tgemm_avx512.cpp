@@ -10,9 +10,8 @@
 //   both += popcnt(t);  neg += popcnt(vpternlogq(t, sw, sx, 0x60));   dot = both − 2·neg
 // (and + ternlog + 2 popcounts + 2 adds per 512 triples). Register tile 3 rows × 16 columns.
 // The per-chunk partial is linear (−2·neg, both − 2·neg) so K chunks add up in C; nnz is the row base.
-#include "kernels/kassert.h"
 #include "kernels/tgemm/plane_gemm_avx512.h"
-#include "kernels/tgemm/tgemm.h"
+#include "kernels/tgemm/tgemm_driver.h"
 
 namespace lowbit::kernels {
 namespace {
@@ -56,50 +55,8 @@ struct T2T2 {
   }
 };
 
-plane_gemm::Args args(size_t M, size_t N, size_t K, const bword* const* wp, size_t ldw, const bword* const* xp,
-                      size_t ldx, const int32_t* row_base, const float* scale, const float* bias) {
-  return plane_gemm::Args{M, N, K, wp, ldw, xp, ldx, row_base, nullptr, scale, bias, 1.0f};
-}
-
-inline int nthreads(int t) { return t > 0 ? t : default_threads(); }
-
-void tgemm_t2b1_i32_avx512(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                           const int32_t* w_nnz, const bword* x, size_t ldx, int32_t* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[1] = {x};
-  plane_gemm::run<T2B1>(args(M, N, K, wp, ldw, xp, ldx, w_nnz, nullptr, nullptr), c, ldc, nthreads(threads));
-}
-
-void tgemm_t2b1_f32_avx512(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                           const int32_t* w_nnz, const bword* x, size_t ldx, const float* scale, const float* bias,
-                           float* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N && scale);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[1] = {x};
-  plane_gemm::run<T2B1>(args(M, N, K, wp, ldw, xp, ldx, w_nnz, scale, bias), c, ldc, nthreads(threads));
-}
-
-void tgemm_t2t2_i32_avx512(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                           const bword* xmask, const bword* xsign, size_t ldx, int32_t* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[2] = {xmask, xsign};
-  plane_gemm::run<T2T2>(args(M, N, K, wp, ldw, xp, ldx, nullptr, nullptr, nullptr), c, ldc, nthreads(threads));
-}
-
-void tgemm_t2t2_f32_avx512(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-                           const bword* xmask, const bword* xsign, size_t ldx, const float* scale, const float* bias,
-                           float* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && ldw >= packed_words(K) && ldx >= packed_words(K) && ldc >= N && scale);
-  const bword* wp[2] = {wmask, wsign};
-  const bword* xp[2] = {xmask, xsign};
-  plane_gemm::run<T2T2>(args(M, N, K, wp, ldw, xp, ldx, nullptr, scale, bias), c, ldc, nthreads(threads));
-}
-
 }  // namespace
 
-extern const TgemmKernels kTgemmAvx512 = {tgemm_t2b1_i32_avx512, tgemm_t2b1_f32_avx512, tgemm_t2t2_i32_avx512,
-                                          tgemm_t2t2_f32_avx512};
+extern const TgemmKernels kTgemmAvx512 = tgemm_driver::kernels_table<plane_gemm::Driver, T2B1, T2T2>();
 
 }  // namespace lowbit::kernels

@@ -44,45 +44,63 @@ inline void check(size_t M, size_t N, size_t K, size_t ldw, size_t ldx, size_t l
   (void)M, (void)N, (void)words, (void)ldw, (void)ldx, (void)ldc;
 }
 
-// out(m, n, dot) for every output of t2 × b1.
-template <class Out>
-void t2b1_dots(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
-               const int32_t* w_nnz, const bword* x, size_t ldx, int threads, const Out& out) {
-  constexpr int MR = 4, NR = 3;
+// out(m, n, dot(m, counts of (m, n))) for every output; weights {wmask, wsign}, activations b (Op::kB planes).
+template <class Op, int MR, int NR, class Dot, class Out>
+void dots(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
+          const bword* const (&b)[Op::kB], size_t ldx, int threads, const Dot& dot, const Out& out) {
   const bword* const a[2] = {wmask, wsign};
-  const bword* const b[1] = {x};
-  neon::popcount_gemm<T2B1, MR, NR>(
+  neon::popcount_gemm<Op, MR, NR>(
       M, N, packed_words(K), a, ldw, b, ldx, threads,
-      [&](size_t m0, size_t n0, size_t mr, size_t nr, const uint32_t (&cnt)[MR][NR][1]) {
+      [&](size_t m0, size_t n0, size_t mr, size_t nr, const uint32_t (&cnt)[MR][NR][Op::kCounts]) {
         for (size_t i = 0; i < mr; ++i)
-          for (size_t j = 0; j < nr; ++j)
-            out(m0 + i, n0 + j, w_nnz[m0 + i] - 2 * static_cast<int32_t>(cnt[i][j][0]));
+          for (size_t j = 0; j < nr; ++j) out(m0 + i, n0 + j, dot(m0 + i, cnt[i][j]));
       });
 }
 
-// out(m, n, dot) for every output of t2 × t2.
+// t2 × b1 in register tiles of 4 W rows × 3 X rows: dot = nnz − 2·neg.
+template <class Out>
+void t2b1_dots(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
+               const int32_t* w_nnz, const bword* x, size_t ldx, int threads, const Out& out) {
+  const bword* const b[1] = {x};
+  dots<T2B1, 4, 3>(M, N, K, wmask, wsign, ldw, b, ldx, threads,
+                   [&](size_t m, const uint32_t (&cnt)[1]) { return w_nnz[m] - 2 * static_cast<int32_t>(cnt[0]); },
+                   out);
+}
+
+// t2 × t2 in register tiles of 2 W rows × 4 X rows: dot = both − 2·neg.
 template <class Out>
 void t2t2_dots(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
                const bword* xmask, const bword* xsign, size_t ldx, int threads, const Out& out) {
-  constexpr int MR = 2, NR = 4;
-  const bword* const a[2] = {wmask, wsign};
   const bword* const b[2] = {xmask, xsign};
-  neon::popcount_gemm<T2T2, MR, NR>(
-      M, N, packed_words(K), a, ldw, b, ldx, threads,
-      [&](size_t m0, size_t n0, size_t mr, size_t nr, const uint32_t (&cnt)[MR][NR][2]) {
-        for (size_t i = 0; i < mr; ++i)
-          for (size_t j = 0; j < nr; ++j)
-            out(m0 + i, n0 + j, static_cast<int32_t>(cnt[i][j][0]) - 2 * static_cast<int32_t>(cnt[i][j][1]));
-      });
+  dots<T2T2, 2, 4>(M, N, K, wmask, wsign, ldw, b, ldx, threads,
+                   [](size_t, const uint32_t (&cnt)[2]) {
+                     return static_cast<int32_t>(cnt[0]) - 2 * static_cast<int32_t>(cnt[1]);
+                   },
+                   out);
 }
+
+// The output writers: C = dot (int32) or scale[m]·float(dot) + bias[m] (float, two roundings as the reference).
+struct StoreI32 {
+  int32_t* c;
+  size_t ldc;
+  void operator()(size_t m, size_t n, int32_t dot) const { c[m * ldc + n] = dot; }
+};
+struct StoreF32 {
+  const float* scale;
+  const float* bias;
+  float* c;
+  size_t ldc;
+  void operator()(size_t m, size_t n, int32_t dot) const {
+    c[m * ldc + n] = scale[m] * float(dot) + (bias ? bias[m] : 0.0f);
+  }
+};
 
 }  // namespace
 
 void tgemm_t2b1_i32_neon(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
                          const int32_t* w_nnz, const bword* x, size_t ldx, int32_t* c, size_t ldc, int threads) {
   check(M, N, K, ldw, ldx, ldc);
-  t2b1_dots(M, N, K, wmask, wsign, ldw, w_nnz, x, ldx, threads,
-            [&](size_t m, size_t n, int32_t dot) { c[m * ldc + n] = dot; });
+  t2b1_dots(M, N, K, wmask, wsign, ldw, w_nnz, x, ldx, threads, StoreI32{c, ldc});
 }
 
 void tgemm_t2b1_f32_neon(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
@@ -90,16 +108,13 @@ void tgemm_t2b1_f32_neon(size_t M, size_t N, size_t K, const bword* wmask, const
                          float* c, size_t ldc, int threads) {
   check(M, N, K, ldw, ldx, ldc);
   LOWBIT_KASSERT(scale);
-  t2b1_dots(M, N, K, wmask, wsign, ldw, w_nnz, x, ldx, threads, [&](size_t m, size_t n, int32_t dot) {
-    c[m * ldc + n] = scale[m] * float(dot) + (bias ? bias[m] : 0.0f);
-  });
+  t2b1_dots(M, N, K, wmask, wsign, ldw, w_nnz, x, ldx, threads, StoreF32{scale, bias, c, ldc});
 }
 
 void tgemm_t2t2_i32_neon(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
                          const bword* xmask, const bword* xsign, size_t ldx, int32_t* c, size_t ldc, int threads) {
   check(M, N, K, ldw, ldx, ldc);
-  t2t2_dots(M, N, K, wmask, wsign, ldw, xmask, xsign, ldx, threads,
-            [&](size_t m, size_t n, int32_t dot) { c[m * ldc + n] = dot; });
+  t2t2_dots(M, N, K, wmask, wsign, ldw, xmask, xsign, ldx, threads, StoreI32{c, ldc});
 }
 
 void tgemm_t2t2_f32_neon(size_t M, size_t N, size_t K, const bword* wmask, const bword* wsign, size_t ldw,
@@ -107,9 +122,7 @@ void tgemm_t2t2_f32_neon(size_t M, size_t N, size_t K, const bword* wmask, const
                          float* c, size_t ldc, int threads) {
   check(M, N, K, ldw, ldx, ldc);
   LOWBIT_KASSERT(scale);
-  t2t2_dots(M, N, K, wmask, wsign, ldw, xmask, xsign, ldx, threads, [&](size_t m, size_t n, int32_t dot) {
-    c[m * ldc + n] = scale[m] * float(dot) + (bias ? bias[m] : 0.0f);
-  });
+  t2t2_dots(M, N, K, wmask, wsign, ldw, xmask, xsign, ldx, threads, StoreF32{scale, bias, c, ldc});
 }
 
 extern const TgemmKernels kTgemmNeon = {tgemm_t2b1_i32_neon, tgemm_t2b1_f32_neon, tgemm_t2t2_i32_neon,
