@@ -19,55 +19,43 @@ inline int32_t dot_codes(const bword* w, int wbits, const bword* x, int xbits, s
   return d;
 }
 
-inline void check(size_t M, size_t N, size_t K, int wbits, size_t ldw, int xbits, size_t ldx, size_t ldc) {
+// Calls out(m, n, D[m][n]) for every output, rows split over threads (each output written by one thread).
+template <class Out>
+void for_each_dot(size_t M, size_t N, size_t K, int wbits, const bword* w, size_t ldw, int xbits, const bword* x,
+                  size_t ldx, size_t ldc, int threads, Out out) {
   const size_t words = packed_words(K);
-  (void)M, (void)N, (void)words, (void)ldw, (void)ldx, (void)ldc, (void)wbits, (void)xbits;
+  (void)ldc;
   LOWBIT_KASSERT(M > 0 && N > 0 && K > 0 && wbits >= 1 && wbits <= kBitserialMaxBits && xbits >= 1 &&
                  xbits <= kBitserialMaxBits && ldw >= size_t(wbits) * words && ldx >= size_t(xbits) * words &&
                  ldc >= N);
+  const int nt = threads > 0 ? threads : default_threads();
+  (void)nt;
+  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
+  for (long m = 0; m < long(M); ++m)
+    for (size_t n = 0; n < N; ++n) out(size_t(m), n, dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words));
 }
 
 }  // namespace
 
 void bitserial_i32_ref(size_t M, size_t N, size_t K, int wbits, const bword* w, size_t ldw, int xbits,
                        const bword* x, size_t ldx, int32_t* c, size_t ldc, int threads) {
-  check(M, N, K, wbits, ldw, xbits, ldx, ldc);
-  const size_t words = packed_words(K);
-  const int nt = threads > 0 ? threads : default_threads();
-  (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
-  for (long m = 0; m < long(M); ++m)
-    for (size_t n = 0; n < N; ++n) c[m * ldc + n] = dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words);
+  for_each_dot(M, N, K, wbits, w, ldw, xbits, x, ldx, ldc, threads,
+               [&](size_t m, size_t n, int32_t d) { c[m * ldc + n] = d; });
 }
 
 void bitserial_dorefa_i32_ref(size_t M, size_t N, size_t K, int wbits, const bword* w, size_t ldw, int xbits,
                               const bword* x, size_t ldx, const int32_t* x_sum, int32_t* c, size_t ldc, int threads) {
-  check(M, N, K, wbits, ldw, xbits, ldx, ldc);
-  const size_t words = packed_words(K);
-  const int nt = threads > 0 ? threads : default_threads();
-  (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
-  for (long m = 0; m < long(M); ++m)
-    for (size_t n = 0; n < N; ++n)
-      c[m * ldc + n] = bitserial_dorefa_s(dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words), wbits, x_sum[n]);
+  for_each_dot(M, N, K, wbits, w, ldw, xbits, x, ldx, ldc, threads,
+               [&](size_t m, size_t n, int32_t d) { c[m * ldc + n] = bitserial_dorefa_s(d, wbits, x_sum[n]); });
 }
 
 void bitserial_dorefa_f32_ref(size_t M, size_t N, size_t K, int wbits, const bword* w, size_t ldw, int xbits,
                               const bword* x, size_t ldx, const int32_t* x_sum, const float* scale, const float* bias,
                               float* c, size_t ldc, int threads) {
-  check(M, N, K, wbits, ldw, xbits, ldx, ldc);
-  const size_t words = packed_words(K);
   const float inv = bitserial_dorefa_inv(wbits, xbits);
-  const int nt = threads > 0 ? threads : default_threads();
-  (void)nt;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(nt) if(nt > 1 && M * N * words >= kParallelMinWords))
-  for (long m = 0; m < long(M); ++m) {
-    const float sm = scale[m] * inv, bm = bias ? bias[m] : 0.0f;
-    for (size_t n = 0; n < N; ++n)
-      c[m * ldc + n] =
-          float(bitserial_dorefa_s(dot_codes(w + m * ldw, wbits, x + n * ldx, xbits, words), wbits, x_sum[n])) * sm +
-          bm;
-  }
+  for_each_dot(M, N, K, wbits, w, ldw, xbits, x, ldx, ldc, threads, [&](size_t m, size_t n, int32_t d) {
+    c[m * ldc + n] = float(bitserial_dorefa_s(d, wbits, x_sum[n])) * (scale[m] * inv) + (bias ? bias[m] : 0.0f);
+  });
 }
 
 extern const BitserialKernels kBitserialRef = {bitserial_i32_ref, bitserial_dorefa_i32_ref, bitserial_dorefa_f32_ref};
