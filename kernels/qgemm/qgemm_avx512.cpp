@@ -21,13 +21,12 @@
 #include <cstring>
 #include <type_traits>
 
-#include "kernels/kassert.h"
 #include "kernels/qgemm/qgemm_driver.h"
 
 namespace lowbit::kernels {
 namespace {
 
-using qgemm_detail::Split;
+using qgemm_detail::Epilogue;
 
 template <QWeight WT>
 constexpr int groups_per_block() {
@@ -72,13 +71,6 @@ inline int32_t row_sum(const uint8_t* x, size_t K, bool s8) {
   for (int64_t v : lanes) total += v;
   return static_cast<int32_t>(total - (s8 ? int64_t(128) * int64_t(K) : 0));
 }
-
-struct Epilogue {
-  const float* scale;
-  const float* bias;
-  int32_t off, zp;
-  const int32_t* wsum;
-};
 
 // Computes one MR×NR tile over all K and writes rows [16·p0, min(16·(p0+MR), M)) × columns [n0, n0+ncols).
 template <QWeight WT, bool S8, int MR, int NR, bool PREFETCH, class Out>
@@ -157,77 +149,31 @@ void tile(const QgemmWeights& w, size_t panel_bytes, size_t p0, const uint8_t* c
 }
 
 template <QWeight WT, bool S8, int MR, int NR, bool PREFETCH, class Out>
-void run(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Epilogue& e, Out* c, size_t ldc,
-         int threads) {
+void run_tiles(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Epilogue& e, Out* c, size_t ldc,
+               int threads) {
   const size_t panel_bytes = qgemm_packed_bytes(WT, w.M, w.K) / qgemm_panels(w.M);
-  const Split s = qgemm_detail::make_split(w.M, N, MR, NR, threads);
-  const long items = long(s.items());
-  const size_t pblock = qgemm_detail::panels_per_block(panel_bytes, MR);
-  // Tiny problems are not worth waking a second thread (results do not depend on the split anyway).
-  const bool par = threads > 1 && w.M * N * w.K >= kQgemmParallelMinMacs;
-  (void)par;
-  LOWBIT_OMP(parallel for schedule(static) num_threads(threads) if(par))
-  for (long it = 0; it < items; ++it) {
-    size_t p0, p1, b0, b1;
-    s.mrange(size_t(it) / s.nsplit, &p0, &p1);
-    s.nrange(size_t(it) % s.nsplit, &b0, &b1);
-    for (size_t mb = p0; mb < p1; mb += pblock) {
-      const size_t me = mb + pblock < p1 ? mb + pblock : p1;
-      for (size_t blk = b0; blk < b1; ++blk) {
-        const size_t n0 = blk * NR;
-        const size_t ncols = N - n0 < size_t(NR) ? N - n0 : size_t(NR);
-        const uint8_t* xr[NR];
-        int32_t xsum[NR];
-        #pragma GCC unroll 16
-        for (int j = 0; j < NR; ++j) {
-          xr[j] = x + (n0 + (size_t(j) < ncols ? size_t(j) : 0)) * ldx;
-          xsum[j] = row_sum(xr[j], w.K, S8);
-        }
-        size_t p = mb;
-        for (; p + MR <= me; p += MR) tile<WT, S8, MR, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
-        for (; p < me; ++p) tile<WT, S8, 1, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
-      }
-    }
+  qgemm_detail::for_each_tile<MR, NR>(
+      w, panel_bytes, N, x, ldx, threads, [&](const uint8_t* xr) { return row_sum(xr, w.K, S8); },
+      [&](auto rows, size_t p, const uint8_t* const* xr, size_t n0, size_t ncols, const int32_t* xsum) {
+        tile<WT, S8, decltype(rows)::value, NR, PREFETCH>(w, panel_bytes, p, xr, n0, ncols, xsum, e, c, ldc);
+      });
+}
+
+// The driver policy (kernels/qgemm/qgemm_driver.h): the register tile for this N (see the top of the file).
+struct Avx512Vnni {
+  template <QWeight WT, bool S8, class Out>
+  static void run(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Epilogue& e, Out* c,
+                  size_t ldc, int threads) {
+    if (N == 1) return run_tiles<WT, S8, 4, 1, true>(w, N, x, ldx, e, c, ldc, threads);
+    if (N == 2) return run_tiles<WT, S8, 4, 2, true>(w, N, x, ldx, e, c, ldc, threads);
+    if (N <= 4) return run_tiles<WT, S8, 4, 4, false>(w, N, x, ldx, e, c, ldc, threads);
+    if (N <= 8) return run_tiles<WT, S8, 2, 8, false>(w, N, x, ldx, e, c, ldc, threads);
+    run_tiles<WT, S8, 2, 12, false>(w, N, x, ldx, e, c, ldc, threads);
   }
-}
-
-template <QWeight WT, bool S8, class Out>
-void dispatch_shape(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, const Epilogue& e, Out* c,
-                    size_t ldc, int threads) {
-  if (N == 1) return run<WT, S8, 4, 1, true>(w, N, x, ldx, e, c, ldc, threads);
-  if (N == 2) return run<WT, S8, 4, 2, true>(w, N, x, ldx, e, c, ldc, threads);
-  if (N <= 4) return run<WT, S8, 4, 4, false>(w, N, x, ldx, e, c, ldc, threads);
-  if (N <= 8) return run<WT, S8, 2, 8, false>(w, N, x, ldx, e, c, ldc, threads);
-  return run<WT, S8, 2, 12, false>(w, N, x, ldx, e, c, ldc, threads);
-}
-
-template <QWeight WT, class Out>
-void qgemm_any(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, int32_t x_zero, const float* scale,
-               const float* bias, Out* c, size_t ldc, int threads) {
-  LOWBIT_KASSERT(w.data && w.wtype == WT && N > 0 && ldx >= w.K && ldc >= N && (w.xtype == QAct::u8 || x_zero == 0));
-  const Epilogue e{scale, bias, qgemm_code_offset(WT, w.xtype), x_zero, w.wsum};
-  const int nt = threads > 0 ? threads : default_threads();
-  if (w.xtype == QAct::s8)
-    dispatch_shape<WT, true>(w, N, x, ldx, e, c, ldc, nt);
-  else
-    dispatch_shape<WT, false>(w, N, x, ldx, e, c, ldc, nt);
-}
-
-template <QWeight WT>
-void qgemm_i32_avx512vnni(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, int32_t x_zero, int32_t* c,
-                          size_t ldc, int threads) {
-  qgemm_any<WT, int32_t>(w, N, x, ldx, x_zero, nullptr, nullptr, c, ldc, threads);
-}
-template <QWeight WT>
-void qgemm_f32_avx512vnni(const QgemmWeights& w, size_t N, const uint8_t* x, size_t ldx, int32_t x_zero,
-                          const float* scale, const float* bias, float* c, size_t ldc, int threads) {
-  qgemm_any<WT, float>(w, N, x, ldx, x_zero, scale, bias, c, ldc, threads);
-}
+};
 
 }  // namespace
 
-extern const QgemmKernels kQgemmAvx512 = {
-    {qgemm_i32_avx512vnni<QWeight::i2>, qgemm_i32_avx512vnni<QWeight::i4>, qgemm_i32_avx512vnni<QWeight::i8>},
-    {qgemm_f32_avx512vnni<QWeight::i2>, qgemm_f32_avx512vnni<QWeight::i4>, qgemm_f32_avx512vnni<QWeight::i8>}};
+extern const QgemmKernels kQgemmAvx512 = qgemm_detail::kernels_table<Avx512Vnni>();
 
 }  // namespace lowbit::kernels
