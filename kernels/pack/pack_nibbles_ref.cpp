@@ -4,17 +4,25 @@
 
 namespace lowbit::kernels {
 
-bool pack_i4_ref(const int8_t* src, size_t rows, size_t k, size_t lds, uint8_t* dst, size_t ldd) {
+namespace {
+
+// Packs 8/BITS fields per byte, low field first (the last byte's unused fields are 0). False if a value is
+// outside [−2^(BITS−1), 2^(BITS−1) − 1]; every value is still written (as its low BITS bits).
+template <int BITS>
+bool pack_fields(const int8_t* src, size_t rows, size_t k, size_t lds, uint8_t* dst, size_t ldd) {
+  constexpr size_t kPerByte = 8 / BITS;
+  constexpr int kLo = -(1 << (BITS - 1)), kHi = (1 << (BITS - 1)) - 1;
+  constexpr unsigned kMask = (1u << BITS) - 1;
   bool ok = true;
   for (size_t r = 0; r < rows; ++r) {
     const int8_t* s = src + r * lds;
     uint8_t* d = dst + r * ldd;
-    for (size_t j = 0; j < packed_bytes_i4(k); ++j) {
+    for (size_t j = 0; j < (k + kPerByte - 1) / kPerByte; ++j) {
       unsigned byte = 0;
-      for (size_t t = 0; t < 2 && 2 * j + t < k; ++t) {
-        const int v = s[2 * j + t];
-        ok &= v >= -8 && v <= 7;
-        byte |= (unsigned(v) & 0xFu) << (4 * t);
+      for (size_t t = 0; t < kPerByte && kPerByte * j + t < k; ++t) {
+        const int v = s[kPerByte * j + t];
+        ok &= v >= kLo && v <= kHi;
+        byte |= (unsigned(v) & kMask) << (BITS * t);
       }
       d[j] = static_cast<uint8_t>(byte);
     }
@@ -22,22 +30,14 @@ bool pack_i4_ref(const int8_t* src, size_t rows, size_t k, size_t lds, uint8_t* 
   return ok;
 }
 
+}  // namespace
+
+bool pack_i4_ref(const int8_t* src, size_t rows, size_t k, size_t lds, uint8_t* dst, size_t ldd) {
+  return pack_fields<4>(src, rows, k, lds, dst, ldd);
+}
+
 bool pack_i2_ref(const int8_t* src, size_t rows, size_t k, size_t lds, uint8_t* dst, size_t ldd) {
-  bool ok = true;
-  for (size_t r = 0; r < rows; ++r) {
-    const int8_t* s = src + r * lds;
-    uint8_t* d = dst + r * ldd;
-    for (size_t j = 0; j < packed_bytes_i2(k); ++j) {
-      unsigned byte = 0;
-      for (size_t t = 0; t < 4 && 4 * j + t < k; ++t) {
-        const int v = s[4 * j + t];
-        ok &= v >= -2 && v <= 1;
-        byte |= (unsigned(v) & 0x3u) << (2 * t);
-      }
-      d[j] = static_cast<uint8_t>(byte);
-    }
-  }
-  return ok;
+  return pack_fields<2>(src, rows, k, lds, dst, ldd);
 }
 
 void unpack_i4(const uint8_t* src, size_t rows, size_t k, size_t lds, int8_t* dst, size_t ldd) {
