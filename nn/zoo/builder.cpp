@@ -83,6 +83,31 @@ bool ZooBuilder::maybe_pool(Sequential& seq, const std::string& name) {
   return true;
 }
 
+void ZooBuilder::conv_bn_act(Sequential& seq, int k, int out, int kernel, int stride, int pad) {
+  const std::string n = std::to_string(k);
+  seq.add("conv" + n, conv("conv" + n, out, kernel, stride, pad)).add("bn" + n, bn2d()).add("act" + n, act());
+}
+
+void ZooBuilder::mlp_head(Sequential& seq, int first_bn, std::initializer_list<int> hidden) {
+  seq.add("flatten", std::make_shared<Flatten>());
+  int in = c_ * h_ * w_, i = 1;
+  for (int out : hidden) {
+    const std::string n = std::to_string(i), bn = std::to_string(first_bn + i - 1);
+    maybe_dropout(seq, "drop" + n);
+    seq.add("fc" + n, linear("fc" + n, in, out, false, false)).add("bn" + bn, bn1d(out)).add("act" + bn, act());
+    in = out;
+    ++i;
+  }
+  const std::string fc = "fc" + std::to_string(i);
+  seq.add(fc, linear(fc, in, o_.num_classes, true, true));
+}
+
+void ZooBuilder::global_pool_head(Sequential& seq) {
+  seq.add("pool", std::make_shared<GlobalAvgPool>());
+  maybe_dropout(seq, "drop");
+  seq.add("fc", linear("fc", c_, o_.num_classes, true, true));
+}
+
 void ZooBuilder::finish(const Module& root) const {
   LOWBIT_ASSERT(saw_last_, "model '{}': no weight layer was marked last", model_);
   for (const auto& m : made_)

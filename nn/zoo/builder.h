@@ -2,6 +2,7 @@
 // names and first/last flags, tracks the feature-map size so FC widths follow the input shape, and checks
 // at the end that every spec name resolves to the layer made for it.
 #pragma once
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,15 @@ class ZooBuilder {
   // 2×2 max pool, stride 2; skipped (returns false) when the map is already smaller than 2×2, so deep VGGs
   // still take 28×28 inputs.
   bool maybe_pool(Sequential& seq, const std::string& name);
+
+  // Blocks several models share (names as in the model files' comments).
+  // conv<k> → bn<k> → act<k>: the unit of the plain conv stacks (LeNet, AlexNet, VGG) and of the stems.
+  void conv_bn_act(Sequential& seq, int k, int out, int kernel, int stride, int pad);
+  // The LeNet / AlexNet classifier: flatten, then for each hidden width i = 1, 2, ...: drop<i> (when dropout is
+  // on) → fc<i> → bn<first_bn + i − 1> → act<first_bn + i − 1>; then fc<hidden + 1> to the classes (last layer).
+  void mlp_head(Sequential& seq, int first_bn, std::initializer_list<int> hidden);
+  // The ResNet / MobileNet head: pool (global average) → drop (when dropout is on) → fc to the classes.
+  void global_pool_head(Sequential& seq);
 
   int c() const { return c_; }
   int h() const { return h_; }

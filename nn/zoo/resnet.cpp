@@ -5,7 +5,6 @@
 // Names: conv1, bn1, act1, layer{1,2,3}.{0..n-1}.{conv1,bn1,act1,conv2,bn2,shortcut,act2}, pool, fc.
 #include "engine/error.h"
 #include "nn/layers/basic_block.h"
-#include "nn/layers/pool.h"
 #include "nn/layers/sequential.h"
 #include "nn/zoo/builder.h"
 #include "nn/zoo/models.h"
@@ -19,7 +18,7 @@ std::shared_ptr<Module> build_resnet(int depth, const ModelOptions& o) {
   const std::string model = "resnet" + std::to_string(depth);
   ZooBuilder b(model, o);
   auto net = std::make_shared<Sequential>("ResNet" + std::to_string(depth));
-  net->add("conv1", b.conv("conv1", 16, 3, 1, 1)).add("bn1", b.bn2d()).add("act1", b.act());
+  b.conv_bn_act(*net, 1, 16, 3, 1, 1);
   const int widths[3] = {16, 32, 64};
   for (int stage = 0; stage < 3; ++stage) {
     const std::string sname = "layer" + std::to_string(stage + 1);
@@ -39,9 +38,7 @@ std::shared_ptr<Module> build_resnet(int depth, const ModelOptions& o) {
     }
     net->add(sname, seq);
   }
-  net->add("pool", std::make_shared<GlobalAvgPool>());
-  b.maybe_dropout(*net, "drop");
-  net->add("fc", b.linear("fc", b.c(), o.num_classes, true, true));
+  b.global_pool_head(*net);
   b.finish(*net);
   return net;
 }

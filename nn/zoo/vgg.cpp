@@ -27,8 +27,7 @@ std::shared_ptr<Module> build_vgg(const std::string& model, const std::string& t
       b.maybe_pool(*net, "pool" + std::to_string(++pool));
       continue;
     }
-    const std::string k = std::to_string(++conv);
-    net->add("conv" + k, b.conv("conv" + k, v, 3, 1, 1)).add("bn" + k, b.bn2d()).add("act" + k, b.act());
+    b.conv_bn_act(*net, ++conv, v, 3, 1, 1);
   }
   net->add("flatten", std::make_shared<Flatten>());
   b.maybe_dropout(*net, "drop");

@@ -71,43 +71,22 @@ TEST_CASE("zoo: model_names lists every buildable model") {
                        doctest::Contains("conv1: Conv2d: expected input [N, 1, H, W]"), Error);
 }
 
-// One test case per model so ctest can run them in parallel.
-TEST_CASE("zoo: lenet5 forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("lenet5", 1, 28);
-  forward_backward("lenet5", 3, 32);
-}
-TEST_CASE("zoo: resnet8 forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("resnet8", 1, 28);
-  forward_backward("resnet8", 3, 32);
-}
-TEST_CASE("zoo: resnet20 forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("resnet20", 1, 28);
-  forward_backward("resnet20", 3, 32);
-}
-TEST_CASE("zoo: resnet32 forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("resnet32", 1, 28);
-  forward_backward("resnet32", 3, 32);
-}
-TEST_CASE("zoo: resnet56 forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("resnet56", 1, 28);
-  forward_backward("resnet56", 3, 32);
-}
-TEST_CASE("zoo: vgg_small forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("vgg_small", 1, 28);
-  forward_backward("vgg_small", 3, 32);
-}
-TEST_CASE("zoo: vgg11 forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("vgg11", 1, 28);
-  forward_backward("vgg11", 3, 32);
-}
-TEST_CASE("zoo: alexnet forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("alexnet", 1, 28);
-  forward_backward("alexnet", 3, 32);
-}
-TEST_CASE("zoo: mobilenet_v1 forward/backward on 1x28x28 and 3x32x32") {
-  forward_backward("mobilenet_v1", 1, 28);
-  forward_backward("mobilenet_v1", 3, 32);
-}
+// One test case per model so ctest can run them in parallel (model_names() lists the same nine: see the first
+// test case).
+#define ZOO_FORWARD_BACKWARD_TEST(model)                                  \
+  TEST_CASE("zoo: " model " forward/backward on 1x28x28 and 3x32x32") { \
+    forward_backward(model, 1, 28);                                       \
+    forward_backward(model, 3, 32);                                       \
+  }
+ZOO_FORWARD_BACKWARD_TEST("lenet5")
+ZOO_FORWARD_BACKWARD_TEST("resnet8")
+ZOO_FORWARD_BACKWARD_TEST("resnet20")
+ZOO_FORWARD_BACKWARD_TEST("resnet32")
+ZOO_FORWARD_BACKWARD_TEST("resnet56")
+ZOO_FORWARD_BACKWARD_TEST("vgg_small")
+ZOO_FORWARD_BACKWARD_TEST("vgg11")
+ZOO_FORWARD_BACKWARD_TEST("alexnet")
+ZOO_FORWARD_BACKWARD_TEST("mobilenet_v1")
 
 TEST_CASE("zoo: parameter counts match hand derivations") {
   // LeNet-5 at 1×28×28: conv1 6·1·25 + BN 12, conv2 16·6·25 + BN 32, fc1 400·120 + BN 240,
