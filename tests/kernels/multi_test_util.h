@@ -56,4 +56,12 @@ std::vector<Isa> isas_with(Fn for_isa) {
   return out;
 }
 
+// Every table this build and CPU can run, ref first; call as all_tables(tgemm_kernels_for).
+template <class Table>
+std::vector<const Table*> all_tables(const Table* (*for_isa)(Isa)) {
+  std::vector<const Table*> out{for_isa(Isa::ref)};
+  for (Isa i : isas_with(for_isa)) out.push_back(for_isa(i));
+  return out;
+}
+
 }  // namespace lowbit::kernels::multi_test

@@ -28,12 +28,6 @@ struct Codes {  // rows × K unsigned codes and their bit planes
   }
 };
 
-std::vector<const BitserialKernels*> all_tables() {
-  std::vector<const BitserialKernels*> t{bitserial_kernels_for(Isa::ref)};
-  for (Isa i : isas_with(bitserial_kernels_for)) t.push_back(bitserial_kernels_for(i));
-  return t;
-}
-
 void check_shape(Rng& rng, size_t M, size_t N, size_t K, int wb, int xb, const std::vector<const BitserialKernels*>& tabs) {
   Codes w(rng, M, K, wb), x(rng, N, K, xb);
   const size_t ldc = N + rng.size(0, 2);
@@ -77,7 +71,7 @@ void check_shape(Rng& rng, size_t M, size_t N, size_t K, int wb, int xb, const s
 
 TEST_CASE("bitserial: every ISA equals the integer dot and the DoReFa formula on a sweep of widths and shapes") {
   Rng rng(41);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(bitserial_kernels_for);
   for (int wb = 1; wb <= kBitserialMaxBits; ++wb)
     for (int xb = 1; xb <= kBitserialMaxBits; ++xb)
       for (size_t K : {1, 65, 190})
@@ -87,7 +81,7 @@ TEST_CASE("bitserial: every ISA equals the integer dot and the DoReFa formula on
 
 TEST_CASE("bitserial: every ISA equals ref on thousands of random shapes") {
   Rng rng(42);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(bitserial_kernels_for);
   for (int iter = 0; iter < 2000; ++iter)
     check_shape(rng, rng.size(1, 12), rng.size(1, 33), rng.size(1, iter % 10 == 0 ? 700 : 150), rng.uniform(1, 4),
                 rng.uniform(1, 4), tabs);
@@ -95,7 +89,7 @@ TEST_CASE("bitserial: every ISA equals ref on thousands of random shapes") {
 
 TEST_CASE("bitserial: the last code of a ragged row counts") {
   for (size_t K : {1, 65, 130})
-    for (const BitserialKernels* t : all_tables()) {
+    for (const BitserialKernels* t : all_tables(bitserial_kernels_for)) {
       std::vector<uint8_t> wv(K, 0), xv(K, 3);
       wv[K - 1] = 2;
       const size_t ld = 2 * packed_words(K);
@@ -110,7 +104,7 @@ TEST_CASE("bitserial: the last code of a ragged row counts") {
 
 TEST_CASE("bitserial: 1 and 2 threads give identical results above the parallel threshold") {
   Rng rng(43);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(bitserial_kernels_for);
   check_shape(rng, 70, 130, 2000, 2, 2, tabs);
   check_shape(rng, 200, 5, 5000, 1, 3, tabs);
   check_shape(rng, 9, 400, 4200, 4, 2, tabs);

@@ -8,15 +8,6 @@
 using namespace lowbit::kernels;
 using namespace lowbit::kernels::multi_test;
 
-namespace {
-std::vector<const PackNibblesKernels*> tables() {
-  std::vector<const PackNibblesKernels*> t;
-  for (int i = 0; i < kIsaCount; ++i)
-    if (auto* k = pack_nibbles_kernels_for(static_cast<Isa>(i))) t.push_back(k);
-  return t;
-}
-}  // namespace
-
 TEST_CASE("int4 / int2 packing: every ISA matches ref, round-trips, zeroes unused fields") {
   Rng rng(21);
   for (int iter = 0; iter < 400; ++iter) {
@@ -37,7 +28,7 @@ TEST_CASE("int4 / int2 packing: every ISA matches ref, round-trips, zeroes unuse
       const size_t per = four ? 2 : 4, used = k % per;
       if (used) CHECK((p0[r * ldd + rb - 1] >> (used * (8 / per))) == 0);
     }
-    for (const PackNibblesKernels* t : tables()) {
+    for (const PackNibblesKernels* t : all_tables(pack_nibbles_kernels_for)) {
       std::vector<uint8_t> p1(rows * ldd, 0xFF);
       REQUIRE((four ? t->i4 : t->i2)(src.data(), rows, k, lds, p1.data(), ldd));
       for (size_t r = 0; r < rows; ++r)
@@ -51,7 +42,7 @@ TEST_CASE("int4 / int2 packing rejects out-of-range values and bad sizes") {
   std::vector<int8_t> s(k, 1);
   std::vector<uint8_t> d(64);
   for (size_t pos : {size_t(0), size_t(31), size_t(32), size_t(63), k - 1})
-    for (const PackNibblesKernels* t : tables()) {
+    for (const PackNibblesKernels* t : all_tables(pack_nibbles_kernels_for)) {
       s[pos] = 8;
       CHECK_FALSE(t->i4(s.data(), 1, k, k, d.data(), 64));
       s[pos] = -9;

@@ -8,15 +8,6 @@
 using namespace lowbit::kernels;
 using namespace lowbit::kernels::multi_test;
 
-namespace {
-std::vector<const PackPlanesKernels*> tables() {
-  std::vector<const PackPlanesKernels*> t;
-  for (int i = 0; i < kIsaCount; ++i)
-    if (auto* k = pack_planes_kernels_for(static_cast<Isa>(i))) t.push_back(k);
-  return t;
-}
-}  // namespace
-
 TEST_CASE("ternary planes: every ISA round-trips, matches ref, zeroes tails, ignores source beyond K") {
   Rng rng(11);
   for (int iter = 0; iter < 300; ++iter) {
@@ -37,7 +28,7 @@ TEST_CASE("ternary planes: every ISA round-trips, matches ref, zeroes tails, ign
       CHECK((s0[last] & ~tail_mask(k)) == 0);
       for (size_t w = 0; w < packed_words(k); ++w) CHECK((s0[r * ldd + w] & ~m0[r * ldd + w]) == 0);
     }
-    for (const PackPlanesKernels* t : tables()) {
+    for (const PackPlanesKernels* t : all_tables(pack_planes_kernels_for)) {
       std::vector<bword> m1(rows * ldd, ~bword{0}), s1(rows * ldd, ~bword{0});
       REQUIRE(t->ternary(src.data(), rows, k, lds, m1.data(), s1.data(), ldd));
       for (size_t r = 0; r < rows; ++r)
@@ -75,7 +66,7 @@ TEST_CASE("bit planes: every ISA round-trips, matches ref, zeroes tails, code su
       for (int b = 0; b < bits; ++b)
         CHECK((p0[r * ldd + size_t(b + 1) * packed_words(k) - 1] & ~tail_mask(k)) == 0);
     }
-    for (const PackPlanesKernels* t : tables()) {
+    for (const PackPlanesKernels* t : all_tables(pack_planes_kernels_for)) {
       std::vector<bword> p1(rows * ldd, ~bword{0});
       REQUIRE(t->bit_planes(src.data(), rows, k, lds, bits, p1.data(), ldd));
       for (size_t r = 0; r < rows; ++r)
@@ -90,7 +81,7 @@ TEST_CASE("plane packing rejects bad values and sizes on every ISA") {
   std::vector<uint8_t> c(k, 3);
   std::vector<bword> a(16), b(16);
   for (size_t pos : {size_t(0), size_t(63), size_t(64), k - 1}) {
-    for (const PackPlanesKernels* tab : tables()) {
+    for (const PackPlanesKernels* tab : all_tables(pack_planes_kernels_for)) {
       t[pos] = 2;
       CHECK_FALSE(tab->ternary(t.data(), 1, k, k, a.data(), b.data(), 3));
       t[pos] = -2;

@@ -12,12 +12,6 @@ using namespace lowbit::kernels::multi_test;
 
 namespace {
 
-std::vector<const QgemmKernels*> all_tables() {
-  std::vector<const QgemmKernels*> t{qgemm_kernels_for(Isa::ref)};
-  for (Isa i : isas_with(qgemm_kernels_for)) t.push_back(qgemm_kernels_for(i));
-  return t;
-}
-
 struct Packed {
   std::vector<int8_t> w;  // M×K signed values
   Buf<uint8_t> data;
@@ -103,7 +97,7 @@ TEST_CASE("qgemm: packed layout reads back every weight") {
 
 TEST_CASE("qgemm: every ISA equals a plain int32 GEMM on a shape sweep (all weight/activation types)") {
   Rng rng(51);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(qgemm_kernels_for);
   for (QWeight wt : kW)
     for (QAct xt : kX)
       for (size_t K : {1, 3, 16, 17, 259})
@@ -113,7 +107,7 @@ TEST_CASE("qgemm: every ISA equals a plain int32 GEMM on a shape sweep (all weig
 
 TEST_CASE("qgemm: every ISA equals the int32 GEMM on thousands of random shapes") {
   Rng rng(52);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(qgemm_kernels_for);
   for (int iter = 0; iter < 2000; ++iter)
     check_shape(rng, kW[iter % 3], kX[(iter / 3) % 2], rng.size(1, 40), rng.size(1, 20),
                 rng.size(1, iter % 20 == 0 ? 600 : 80), tabs);
@@ -137,7 +131,7 @@ TEST_CASE("qgemm: extreme values do not saturate (u8 255 / s8 −128 against the
       REQUIRE(qgemm_pack_weights(wt, xt, canon.data(), M, K, lds, data.data(), data.size(), wsum.data(), &v) == Status::ok);
       Buf<uint8_t> x(N * K);
       for (size_t i = 0; i < N * K; ++i) x[i] = xt == QAct::u8 ? 255 : 0x80;
-      for (const QgemmKernels* t : all_tables()) {
+      for (const QgemmKernels* t : all_tables(qgemm_kernels_for)) {
         std::vector<int32_t> c(M * N);
         t->i32[static_cast<int>(wt)](v, N, x.data(), K, 0, c.data(), N, 2);
         for (size_t m = 0; m < M; ++m) {
@@ -164,7 +158,7 @@ TEST_CASE("qgemm: packing validates its arguments") {
 
 TEST_CASE("qgemm: 1 and 2 threads give identical results above the parallel threshold") {
   Rng rng(53);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(qgemm_kernels_for);
   check_shape(rng, QWeight::i2, QAct::s8, 200, 40, 300, tabs);
   check_shape(rng, QWeight::i4, QAct::u8, 530, 1, 2100, tabs);  // GEMV split over M
   check_shape(rng, QWeight::i8, QAct::s8, 33, 100, 700, tabs);

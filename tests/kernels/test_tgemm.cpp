@@ -72,17 +72,11 @@ void check_shape(Rng& rng, size_t M, size_t N, size_t K, const std::vector<const
     }
 }
 
-std::vector<const TgemmKernels*> all_tables() {
-  std::vector<const TgemmKernels*> t{tgemm_kernels_for(Isa::ref)};
-  for (Isa i : isas_with(tgemm_kernels_for)) t.push_back(tgemm_kernels_for(i));
-  return t;
-}
-
 }  // namespace
 
 TEST_CASE("tgemm: every ISA equals the naive ternary dot on a shape sweep (ragged M/N/K, tails)") {
   Rng rng(31);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(tgemm_kernels_for);
   for (size_t K : {1, 63, 64, 65, 191, 577})
     for (size_t M : {1, 3, 4, 7, 17})
       for (size_t N : {1, 7, 8, 9, 23, 24, 25, 49}) check_shape(rng, M, N, K, tabs);
@@ -90,7 +84,7 @@ TEST_CASE("tgemm: every ISA equals the naive ternary dot on a shape sweep (ragge
 
 TEST_CASE("tgemm: every ISA equals ref on thousands of random shapes") {
   Rng rng(32);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(tgemm_kernels_for);
   for (int iter = 0; iter < 2000; ++iter)
     check_shape(rng, rng.size(1, 20), rng.size(1, 40), rng.size(1, iter % 10 == 0 ? 1200 : 200), tabs);
 }
@@ -110,7 +104,7 @@ TEST_CASE("tgemm: a bit at K-1 counts and source garbage beyond K does not") {
       for (size_t i = 0; i < K + 64; ++i) xsrc[n * (K + 64) + i] = i < K ? xv[n * K + i] : -1;
     REQUIRE(pack_ternary_planes(xsrc.data(), 2, K, K + 64, xm.data(), xs.data(), ld) == Status::ok);
     const int32_t nnz = 1;
-    for (const TgemmKernels* t : all_tables()) {
+    for (const TgemmKernels* t : all_tables(tgemm_kernels_for)) {
       int32_t c[2] = {0, 0};
       t->t2b1_i32(1, 2, K, wm.data(), ws.data(), ld, &nnz, xs.data(), ld, c, 2, 1);
       CHECK(c[0] == -xv[K - 1]);
@@ -121,7 +115,7 @@ TEST_CASE("tgemm: a bit at K-1 counts and source garbage beyond K does not") {
 
 TEST_CASE("tgemm: 1 and 2 threads give identical results above the parallel threshold") {
   Rng rng(33);
-  const auto tabs = all_tables();
+  const auto tabs = all_tables(tgemm_kernels_for);
   for (auto [M, N, K] : {std::array<size_t, 3>{67, 150, 1100}, {300, 9, 4100}, {8, 700, 3000}})
     check_shape(rng, M, N, K, tabs);  // check_shape runs 1 and 2 threads and compares with the naive dot
 }
