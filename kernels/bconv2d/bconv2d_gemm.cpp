@@ -9,6 +9,15 @@
 //                                 instead of 9, so the GEMM does 3× less work on the small-channel layers of
 //                                 CIFAR ResNets; the dot is unchanged because only zero bits are dropped.
 //   wcompact   out_c·pw words    the weights in the same compact format (compact mode only; rebuilt per call)
+//   rows       (in_h + 1)·rw     compact mode only: the image of the current batch item with its channel padding
+//                                 squeezed out and the left/right zero padding put in, one bit string per image row:
+//                                 row iy, bits [(x + pad_w)·Cin, +Cin) = the Cin channel bits of pixel x, 0 in the
+//                                 padding; rw = packed_words((in_w + 2·pad_w)·Cin) + 1 (a spare word for 8-byte
+//                                 loads at any byte offset). The extra last row is all zero (rows above / below).
+//                                 A kernel row of output pixel (oy, ox) is then the kw·Cin consecutive bits at bit
+//                                 ox·stride_w·Cin of row oy·stride_h + ky − pad_h, copied in ≤ 56-bit pieces with
+//                                 one unaligned 8-byte load each (Cin = 16, k = 3: one load per kernel row, 3 per
+//                                 patch, instead of 9 per-tap shifts and a bounds test per tap).
 //   col_class  P int32           class id of each output pixel (zero padding only; 0 = interior, no correction)
 //   row_cls    out_h int32, col_cls out_w int32, ranges (lo, hi) of each row / column class
 //   class_corr classes·out_c int32   corr[(ry·ncx + cx)·out_c + m] = Σ_{taps outside the valid rectangle}
@@ -18,6 +27,11 @@
 // Class enumeration per axis: the valid kernel range [lo, hi) of output position o is lo = clamp(pad − s·o),
 // hi = clamp(in + pad − s·o) into [0, k]. Both are non-increasing in o, so equal ranges are consecutive; the full
 // range (0, k) is forced to index 0 on both axes, which makes class id 0 exactly the interior.
+//
+// Threads: the im2col of an image splits output rows over `threads` once it writes at least kMinIm2colWords words
+// (smaller layers run it on the calling thread: waking a worker costs about what 2K words of patches do); the GEMM
+// then splits by its own rule (bgemm_driver.h: at least 2^14 word-ops per thread, so e.g. ResNet-20 stage 1 at
+// 16×1024×3 words uses two threads). Both steps give every output element to exactly one thread.
 #include <cstring>
 
 #include "kernels/bconv2d/bconv2d_gemm.h"
@@ -27,6 +41,8 @@
 namespace lowbit::kernels {
 
 namespace {
+
+constexpr size_t kMinIm2colWords = size_t{1} << 11;
 
 struct Range {
   int32_t lo, hi;
@@ -72,6 +88,8 @@ struct Layout {
   bool compact;
   bword* col = nullptr;
   bword* wcompact = nullptr;
+  bword* rows = nullptr;
+  size_t rw = 0;  // words per row of `rows`
   int32_t* col_class = nullptr;
   int32_t* row_cls = nullptr;
   int32_t* col_cls = nullptr;
@@ -85,7 +103,7 @@ struct Layout {
   Layout(const BgemmKernels& g, const Bconv2dShape& s, bword* base)
       : P(s.out_h() * s.out_w()),
         pw(s.patch_words()),
-        compact(s.in_c % kBitsPerWord != 0 && packed_words(s.patch_bits()) < s.patch_words()) {
+        compact(s.in_c % kBitsPerWord != 0 && packed_words(s.patch_bits()) < s.patch_words() && s.kernel_h <= 64) {
     if (compact) pw = packed_words(s.patch_bits());
     const bool zero = s.padding == Bconv2dPadding::zero;
     if (zero) {
@@ -99,7 +117,11 @@ struct Layout {
       return p;
     };
     col = take(P * pw);
-    if (compact) wcompact = take(s.out_c * pw);
+    if (compact) {
+      wcompact = take(s.out_c * pw);
+      rw = packed_words((s.in_w + 2 * s.pad_w) * s.in_c) + 1;
+      rows = take((s.in_h + 1) * rw);
+    }
     if (zero) {
       col_class = reinterpret_cast<int32_t*>(take(words_for_i32(P)));
       row_cls = reinterpret_cast<int32_t*>(take(words_for_i32(s.out_h())));
@@ -157,97 +179,89 @@ void build_corrections(const Bconv2dShape& s, const bword* weights, Layout& L) {
     }
 }
 
-// ORs the first nbits bits of src (bits past nbits are 0 by the packing convention) into dst at bit offset pos.
-// dst must hold pos + nbits bits and start zeroed; nothing is written past the last word holding a set bit.
-inline void append_bits(bword* dst, size_t pos, const bword* src, size_t nbits) {
-  bword* d = dst + pos / kBitsPerWord;
-  const unsigned sh = static_cast<unsigned>(pos % kBitsPerWord);
-  const size_t words = packed_words(nbits);
-  if (sh == 0) {
-    for (size_t i = 0; i < words; ++i) d[i] |= src[i];
-    return;
+// Writes a bit string front to back, each word once: put(v, n) appends the n low bits of v (bits above n must be
+// 0). Keeping the partial word in a register avoids a read-modify-write chain through memory per piece.
+struct BitStream {
+  bword* dst;
+  bword acc = 0;
+  unsigned nacc = 0;  // pending bits in acc, < 64
+  explicit BitStream(bword* d, size_t start_bit = 0)
+      : dst(d + start_bit / kBitsPerWord), nacc(static_cast<unsigned>(start_bit % kBitsPerWord)) {}
+  void put(bword v, unsigned n) {  // 1 ≤ n ≤ 64
+    acc |= v << nacc;
+    if (nacc + n >= kBitsPerWord) {
+      *dst++ = acc;
+      acc = nacc ? v >> (kBitsPerWord - nacc) : 0;
+      nacc = nacc + n - static_cast<unsigned>(kBitsPerWord);
+    } else {
+      nacc += n;
+    }
   }
-  for (size_t i = 0; i < words; ++i) {
-    d[i] |= src[i] << sh;
-    const bword hi = src[i] >> (kBitsPerWord - sh);
-    if (hi) d[i + 1] |= hi;
+  // The first `bits` bits of a packed row (bits past them are 0 by the packing convention).
+  void put_row(const bword* src, size_t bits) {
+    for (; bits > kBitsPerWord; bits -= kBitsPerWord) put(*src++, static_cast<unsigned>(kBitsPerWord));
+    put(*src, static_cast<unsigned>(bits));
   }
+  void flush() {
+    if (nacc > 0) *dst = acc;
+  }
+};
+
+// n ≤ 56 bits of a bit string starting at bit `pos`, from one unaligned 8-byte load (pos % 8 + n ≤ 63).
+inline bword load_bits(const bword* base, size_t pos, unsigned n) {
+  bword v;
+  std::memcpy(&v, reinterpret_cast<const unsigned char*>(base) + pos / 8, sizeof(v));
+  return (v >> (pos % 8)) & ((bword{1} << n) - 1);
 }
 
 // Weights [out_c][kh·kw][Cw] → compact rows of L.pw words (tap t at bit t·Cin).
 void compact_weights(const Bconv2dShape& s, const bword* weights, Layout& L) {
   const size_t cw = s.in_words(), taps = s.kernel_h * s.kernel_w;
   for (size_t m = 0; m < s.out_c; ++m) {
-    bword* row = L.wcompact + m * L.pw;
-    std::memset(row, 0, L.pw * sizeof(bword));
-    for (size_t t = 0; t < taps; ++t) append_bits(row, t * s.in_c, weights + (m * taps + t) * cw, s.in_c);
+    BitStream w(L.wcompact + m * L.pw);
+    for (size_t t = 0; t < taps; ++t) w.put_row(weights + (m * taps + t) * cw, s.in_c);
+    w.flush();
   }
 }
 
-// Compact patches of image b into L.col (padded taps stay 0 = +1, the one-padding bits).
-void im2col_bits_compact(const Bconv2dShape& s, const bword* input, size_t b, Layout& L, int nt) {
-  const size_t cw = s.in_words(), oh = s.out_h(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w;
+// L.rows for image b (layout in the header comment).
+void squeeze_rows(const Bconv2dShape& s, const bword* input, size_t b, Layout& L) {
+  const size_t cw = s.in_words();
   const bword* img = input + b * s.in_h * s.in_w * cw;
-  const long long rows = static_cast<long long>(oh);
+  std::memset(L.rows, 0, (s.in_h + 1) * L.rw * sizeof(bword));
+  for (size_t iy = 0; iy < s.in_h; ++iy) {
+    BitStream w(L.rows + iy * L.rw, s.pad_w * s.in_c);
+    const bword* px = img + iy * s.in_w * cw;
+    for (size_t x = 0; x < s.in_w; ++x, px += cw) w.put_row(px, s.in_c);
+    w.flush();
+  }
+}
+
+// Compact patches of image b into L.col from L.rows (padded taps are 0 bits = +1, the one-padding value).
+void im2col_bits_compact(const Bconv2dShape& s, Layout& L, int nt) {
+  const size_t ow = s.out_w(), kh = s.kernel_h, cin = s.in_c;
+  const size_t row_bits = s.kernel_w * cin;  // one kernel row of a patch
+  const bword* zero_row = L.rows + s.in_h * L.rw;
+  const long long rows = static_cast<long long>(s.out_h());
   (void)nt;
   LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
   for (long long oy_ = 0; oy_ < rows; ++oy_) {
     const size_t oy = static_cast<size_t>(oy_);
-    const Range ry = valid_range(s.in_h, kh, s.stride_h, s.pad_h, oy);
-    if (cw == 1) {
-      // Cin < 64: one word per tap. The patch is written as a bit stream: `acc` holds the `nacc` pending bits, a
-      // full word is stored as soon as it completes. Keeping the partial word in a register avoids the
-      // read-modify-write chain through memory that OR-ing each tap into the row would create.
-      const unsigned cin = static_cast<unsigned>(s.in_c);
-      for (size_t ox = 0; ox < ow; ++ox) {
-        const Range rx = valid_range(s.in_w, kw, s.stride_w, s.pad_w, ox);
-        const long long ix0 = static_cast<long long>(ox * s.stride_w) - static_cast<long long>(s.pad_w);
-        bword* dst = L.col + (oy * ow + ox) * L.pw;
-        bword acc = 0;
-        unsigned nacc = 0;
-        auto put = [&](bword v) {
-          acc |= v << nacc;  // nacc < 64 always
-          if (nacc + cin >= kBitsPerWord) {
-            *dst++ = acc;
-            acc = v >> (kBitsPerWord - nacc);  // nacc > 0 here because cin < 64
-            nacc = nacc + cin - static_cast<unsigned>(kBitsPerWord);
-          } else {
-            nacc += cin;
-          }
-        };
-        if (ry.lo == 0 && ry.hi == static_cast<int32_t>(kh) && rx.lo == 0 && rx.hi == static_cast<int32_t>(kw)) {
-          // Interior pixel: every tap is in the image, no bounds tests.
-          const bword* src = img + (oy * s.stride_h - s.pad_h) * s.in_w + static_cast<size_t>(ix0);
-          for (size_t ky = 0; ky < kh; ++ky, src += s.in_w)
-            for (size_t kx = 0; kx < kw; ++kx) put(src[kx]);
-          if (nacc > 0) *dst = acc;
-          continue;
-        }
-        for (size_t ky = 0; ky < kh; ++ky) {
-          const bool row_in = static_cast<int32_t>(ky) >= ry.lo && static_cast<int32_t>(ky) < ry.hi;
-          const bword* src = row_in ? img + (oy * s.stride_h + ky - s.pad_h) * s.in_w : nullptr;
-          for (size_t kx = 0; kx < kw; ++kx) {
-            const bool in = row_in && static_cast<int32_t>(kx) >= rx.lo && static_cast<int32_t>(kx) < rx.hi;
-            put(in ? src[static_cast<size_t>(ix0 + static_cast<long long>(kx))] : 0);
-          }
-        }
-        if (nacc > 0) *dst = acc;
-      }
-      continue;
+    const bword* src[64];  // the image row of each kernel row (zero_row in the padding); kh ≤ 64 here
+    for (size_t ky = 0; ky < kh; ++ky) {
+      const long long iy = static_cast<long long>(oy * s.stride_h + ky) - static_cast<long long>(s.pad_h);
+      src[ky] = iy < 0 || iy >= static_cast<long long>(s.in_h) ? zero_row : L.rows + static_cast<size_t>(iy) * L.rw;
     }
     for (size_t ox = 0; ox < ow; ++ox) {
-      bword* dst = L.col + (oy * ow + ox) * L.pw;
-      std::memset(dst, 0, L.pw * sizeof(bword));
-      for (size_t ky = 0; ky < kh; ++ky) {
-        const long long iy = static_cast<long long>(oy * s.stride_h + ky) - static_cast<long long>(s.pad_h);
-        if (iy < 0 || iy >= static_cast<long long>(s.in_h)) continue;
-        const bword* src_row = img + static_cast<size_t>(iy) * s.in_w * cw;
-        for (size_t kx = 0; kx < kw; ++kx) {
-          const long long ix = static_cast<long long>(ox * s.stride_w + kx) - static_cast<long long>(s.pad_w);
-          if (ix < 0 || ix >= static_cast<long long>(s.in_w)) continue;
-          append_bits(dst, (ky * kw + kx) * s.in_c, src_row + static_cast<size_t>(ix) * cw, s.in_c);
+      BitStream w(L.col + (oy * ow + ox) * L.pw);
+      const size_t pos0 = ox * s.stride_w * cin;
+      for (size_t ky = 0; ky < kh; ++ky)
+        for (size_t done = 0; done < row_bits;) {
+          const unsigned n = static_cast<unsigned>(row_bits - done < 56 ? row_bits - done : 56);
+          w.put(load_bits(src[ky], pos0 + done, n), n);
+          done += n;
         }
-      }
+      w.flush();
     }
   }
 }
@@ -310,15 +324,17 @@ void drive(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, con
   LOWBIT_KASSERT(bconv2d_check(s) == Status::ok && input && weights && scratch);
   Layout L(g, s, scratch);
   int nt = threads > 0 ? threads : default_threads();
-  if (L.P * L.pw < (size_t{1} << 14)) nt = 1;  // too little im2col work to wake a second thread
+  if (L.P * L.pw < kMinIm2colWords) nt = 1;
   if (s.padding == Bconv2dPadding::zero) build_corrections(s, weights, L);
   if (L.compact) compact_weights(s, weights, L);
   const BgemmOperands op = gemm_operands(s, weights, L);
   for (size_t b = 0; b < s.batch; ++b) {
-    if (L.compact)
-      im2col_bits_compact(s, input, b, L, nt);
-    else
+    if (L.compact) {
+      squeeze_rows(s, input, b, L);
+      im2col_bits_compact(s, L, nt);
+    } else {
       im2col_bits(s, input, b, L, nt);
+    }
     run_image(b, op, L.gemm, threads);
   }
 }

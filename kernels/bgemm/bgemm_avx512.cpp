@@ -13,7 +13,8 @@
 // B panels (bgemm_driver.h): 24 columns, word k of column j at slot[k·24 + j], so one k step reads 3 consecutive
 // zmm (192 contiguous bytes) and a whole panel (24·kw words, 7 KB at K = 2304) stays in L1 while the row blocks
 // of A stream past it. Columns past N are zero words: computed (dot = K), never stored. Work units and threads:
-// bgemm_driver.h (whole panels per grab, guided schedule; row blocks of 64 rows = one bits output word).
+// bgemm_driver.h (whole panels per grab, guided schedule; items of 64 rows = one word for the bits output, of
+// 16 rows for i32/f32).
 //
 // Output transforms, applied to the accumulators while they are still in registers (the tile loops are fully
 // unrolled so the 12 accumulators never go through the stack; an earlier version indexed them with a run-time
@@ -39,8 +40,11 @@ namespace {
 constexpr size_t kNR = 24;  // panel width: 3 zmm × 8 columns
 constexpr int kNV = 3;      // zmm per panel row
 constexpr int kMR = 4;      // rows per register tile
-constexpr size_t kMB = 64;  // rows per work item
-static_assert(kMB % kMR == 0 && kMR == 4, "row blocks hold whole tiles; tail_rows covers 1..3 rows");
+constexpr size_t kMB = 64;  // rows per work item of the bits output (one output word)
+// Rows per work item of the i32/f32 outputs: nothing ties them to a word, and small layers with few panels (e.g.
+// 64×64×576: 3 panels) then still split evenly over two threads (12 items instead of 3).
+constexpr size_t kMBDense = 16;
+static_assert(kMB % kMR == 0 && kMBDense % kMR == 0 && kMR == 4, "row blocks hold whole tiles; tail_rows covers 1..3");
 
 template <int MR, int NV>
 inline void micro_tile(const bword* a, size_t lda, const bword* bp, size_t kw, __m512i (&acc)[MR][NV]) {
@@ -232,12 +236,12 @@ inline void block_rows(const BgemmOperands& op, const bword* bp, size_t m_block0
 }
 
 // One work item: rows [m_block0, m_block0 + 64) × the 24 columns of panel p.
-template <class Epi>
+template <size_t MB, class Epi>
 void item(const BgemmOperands& op, const bword* panel, size_t p, size_t m_block0, Epi& epi) {
   const size_t panel_n0 = p * kNR;
   const size_t cols = op.N - panel_n0 < kNR ? op.N - panel_n0 : kNR;
   const int nv = static_cast<int>((cols + 7) / 8);
-  const size_t m_end = m_block0 + kMB < op.M ? m_block0 + kMB : op.M;
+  const size_t m_end = m_block0 + MB < op.M ? m_block0 + MB : op.M;
   const PanelCorr pc = panel_corr(op, panel_n0);
   if (pc.any) {
     switch (nv) {
@@ -256,16 +260,16 @@ void item(const BgemmOperands& op, const bword* panel, size_t p, size_t m_block0
 }
 
 void bgemm_b1b1_i32_avx512(const BgemmOperands& op, const BgemmOutI32& out, bword* scratch, int threads) {
-  drive_items<kNR, kMB>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
+  drive_items<kNR, kMBDense>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
     EpiI32 epi{out.C, out.cs_m, out.cs_n};
-    item(op, panel, p, m_block0, epi);
+    item<kMBDense>(op, panel, p, m_block0, epi);
   });
 }
 
 void bgemm_b1b1_f32_avx512(const BgemmOperands& op, const BgemmOutF32& out, bword* scratch, int threads) {
-  drive_items<kNR, kMB>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
+  drive_items<kNR, kMBDense>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
     EpiF32 epi{out.C, out.cs_m, out.cs_n, out.scale, out.bias};
-    item(op, panel, p, m_block0, epi);
+    item<kMBDense>(op, panel, p, m_block0, epi);
   });
 }
 
@@ -273,7 +277,7 @@ void bgemm_b1b1_bits_avx512(const BgemmOperands& op, const BgemmOutBits& out, bw
   LOWBIT_KASSERT(out.threshold && out.ldc >= packed_words(op.M));
   drive_items<kNR, kMB>(op, scratch, threads, [&](const bword* panel, size_t p, size_t m_block0) {
     EpiBits epi{out, out.threshold, m_block0};
-    item(op, panel, p, m_block0, epi);
+    item<kMB>(op, panel, p, m_block0, epi);
   });
 }
 

@@ -66,10 +66,11 @@ inline void driver_check(const BgemmOperands& op, const bword* scratch) {
   (void)scratch;
 }
 
-// Minimum work (word XOR-popcounts, M·N·kw) per thread before a second thread is woken: 2^16 word-ops is ~10 µs
-// of AVX-512 work, several times the cost of waking and joining an OpenMP worker (~2-5 µs with a short
-// GOMP_SPINCOUNT); below it the call runs on the calling thread alone.
-constexpr size_t kMinWordOpsPerThread = size_t{1} << 16;
+// Minimum work (word XOR-popcounts, M·N·kw) per thread before another thread is used: 2^14 word-ops is ~2.5-4 µs
+// of AVX-512 work including the transforms, against ~1 µs to fork and join a spinning OpenMP worker (much more if
+// it has gone to sleep: GOMP_SPINCOUNT). The ResNet-20 stage-1 conv (16×1024×3 words, 49K) thus runs on two
+// threads, LeNet-5 conv2 (16×100×3) on one.
+constexpr size_t kMinWordOpsPerThread = size_t{1} << 14;
 
 inline int driver_threads(int threads, long long panels, long long items, size_t word_ops) {
   long long nt = threads > 0 ? threads : default_threads();

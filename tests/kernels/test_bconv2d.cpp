@@ -203,6 +203,39 @@ TEST_CASE("bconv2d: every ISA equals ref on random shapes, 1 and 2 threads ident
   }
 }
 
+TEST_CASE("bconv2d: real layer shapes (LeNet, ResNet-20 stages and downsampling, wide tails) equal ref, 1 and 2 threads") {
+  // Full-size CIFAR shapes: big enough for the optimized paths to use two threads and for every row/column padding
+  // class to occur many times; channel counts that take the compact (squeezed-channel) im2col with one-word (6, 16,
+  // 32) and multi-word (72, 100) pixels, and the word-aligned one (64).
+  Rng rng(34);
+  struct L { size_t c, hw, cout, k, stride, pad; };
+  const L layers[] = {{6, 14, 16, 5, 1, 0},  {16, 32, 16, 3, 1, 1}, {16, 32, 32, 3, 2, 1}, {32, 16, 32, 3, 1, 1},
+                      {64, 8, 64, 3, 1, 1},  {72, 9, 40, 3, 1, 1},  {100, 7, 20, 3, 2, 2}, {32, 16, 70, 1, 1, 0}};
+  int n = 0;
+  for (const L& l : layers) {
+    Bconv2dShape s;
+    s.in_c = l.c; s.in_h = s.in_w = l.hw; s.out_c = l.cout; s.kernel_h = s.kernel_w = l.k;
+    s.stride_h = s.stride_w = l.stride; s.pad_h = s.pad_w = l.pad;
+    s.padding = n++ % 2 ? Bconv2dPadding::one : Bconv2dPadding::zero;
+    REQUIRE(bconv2d_check(s) == Status::ok);
+    const Conv c = make_conv(rng, s);
+    const Results want = run(kBconv2dRef, c, 1);
+    for (Isa isa : runnable_isas()) {
+      const Bconv2dKernels* t = bconv2d_kernels_for(isa);
+      if (!t || isa == Isa::ref) continue;
+      CAPTURE(isa_name(isa)); CAPTURE(l.c); CAPTURE(l.hw); CAPTURE(l.cout); CAPTURE(l.k); CAPTURE(l.stride);
+      for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        const Results got = run(*t, c, threads);
+        REQUIRE(got.i32_nchw == want.i32_nchw);
+        REQUIRE(got.i32_nhwc == want.i32_nhwc);
+        REQUIRE(std::memcmp(got.f32_nchw.data(), want.f32_nchw.data(), want.f32_nchw.size() * sizeof(float)) == 0);
+        REQUIRE(got.bits == want.bits);
+      }
+    }
+  }
+}
+
 TEST_CASE("bconv2d: chained layers — the bits output is the next layer's input") {
   Rng rng(33);
   Bconv2dShape s1;
