@@ -79,6 +79,7 @@ LayerOverride parse_override(const std::string& match, const nlohmann::json& bod
 // with the config's default scheme and bits for what the override leaves out; a scheme switch fills the bits
 // the scheme fixes (fp32: 32/32, bnn: 1/1, twn: ternary).
 Precision apply(Precision p, const LayerOverride& o, const Precision& defaults) {
+  if (o.has_abits || o.has_scheme) p.image_input = false;  // the override decides the input rule
   if (!o.has_scheme && p.scheme == Scheme::fp32 && defaults.scheme != Scheme::fp32) p = defaults;
   if (o.has_scheme) {
     p.scheme = o.scheme;
@@ -115,7 +116,7 @@ Scheme parse_scheme(const std::string& name) {
 std::string Precision::str() const {
   if (scheme == Scheme::fp32) return "fp32";
   const std::string w = scheme == Scheme::twn && wbits == 2 ? "t" : std::to_string(wbits);
-  return fmt::format("{} W{}A{}", scheme_name(scheme), w, abits);
+  return fmt::format("{} W{}A{}{}", scheme_name(scheme), w, abits, image_input ? "img" : "");
 }
 
 void validate(const Precision& p, const std::string& where) {
@@ -123,6 +124,15 @@ void validate(const Precision& p, const std::string& where) {
   auto bad = [&](const char* which, int b, const char* valid) {
     detail::throw_error(fmt::format("{}: {} {}={} is not valid (valid: {})", where, s, which, b, valid));
   };
+  if (p.image_input) {  // 8-bit image codes, whatever the scheme's activation rule; the weights as usual
+    LOWBIT_CHECK(p.scheme != Scheme::fp32 && p.abits == 8, "{}: an 8-bit image input needs a quantizing scheme and abits 8, got {}",
+                 where, p.str());
+    Precision w = p;
+    w.image_input = false;
+    w.abits = w.scheme == Scheme::bnn || w.scheme == Scheme::xnor ? 1 : 8;
+    validate(w, where);
+    return;
+  }
   switch (p.scheme) {
     case Scheme::fp32:
       if (p.wbits != 32) bad("wbits", p.wbits, "32");
@@ -287,14 +297,19 @@ Precision PrecisionConfig::resolve(const std::string& name, bool first, bool las
         p.wbits = 8;
         p.abits = first ? 32 : 8;  // the first layer's input is the normalised image
         break;
-      case EdgePolicy::q: break;
+      case EdgePolicy::q:
+        if (first && p.quantizes_activations()) {  // the image stays 8-bit data (see precision.h)
+          p.abits = 8;
+          p.image_input = true;
+        }
+        break;
     }
   }
   for (const auto& o : overrides)
     if (o.is_glob() && nn::glob_match(o.match, name)) p = apply(p, o, defaults);
   for (const auto& o : overrides)
     if (!o.is_glob() && o.match == name) p = apply(p, o, defaults);
-  if (p.scheme == Scheme::fp32) p.wbits = p.abits = 32;
+  if (p.scheme == Scheme::fp32) p.wbits = p.abits = 32, p.image_input = false;
   validate(p, "layer " + name);
   return p;
 }

@@ -32,6 +32,14 @@
 // First/last policy "8": the first layer gets 8-bit weights and fp32 input (its input is the normalised
 // image, which the unsigned activation quantizers would clip); the last layer gets W8A8. The 8-bit scheme is
 // the config's scheme when it supports 8 bits (dorefa, lsq, pact), else dorefa.
+// First/last policy "q": both layers take the config's weight bits and scheme; the last layer's input is a
+// hidden activation and gets the config's activation bits. The FIRST layer's input is the image, which IS
+// 8-bit data: it is kept at 8 bits (Precision::image_input, abits 8 — the affine codes of quant/rules.h
+// image_input_u8, i.e. the pixel bytes themselves) instead of being forced through the scheme's activation
+// rule (1-bit DoReFa/BNN would binarize the picture). This is the practice of DoReFa-Net, XNOR-Net and Larq
+// Compute Engine and still "all layers quantized": every weight layer and every hidden activation has the
+// config's bits, and the first layer runs on the integer kernels (e.g. 1-bit weights × 8-bit input codes).
+// An override that sets abits or a scheme on the first layer replaces this input rule.
 #pragma once
 #include <string>
 #include <vector>
@@ -50,12 +58,15 @@ std::vector<std::string> scheme_names();
 struct Precision {
   int wbits = 32, abits = 32;
   Scheme scheme = Scheme::fp32;
+  // The layer reads the network input and quantizes it to 8-bit affine codes (image_input_u8, range
+  // calibrated once from data) instead of the scheme's activation rule; abits is 8. Set by policy "q".
+  bool image_input = false;
   bool quantizes_weights() const { return scheme != Scheme::fp32 && wbits < 32; }
   bool quantizes_activations() const { return scheme != Scheme::fp32 && abits < 32; }
   bool is_fp32() const { return !quantizes_weights() && !quantizes_activations(); }
-  std::string str() const;  // "dorefa W1A2", "fp32", "twn WtA32"
+  std::string str() const;  // "dorefa W1A2", "fp32", "twn WtA32", "dorefa W1A8img"
   bool operator==(const Precision& o) const {
-    return wbits == o.wbits && abits == o.abits && scheme == o.scheme;
+    return wbits == o.wbits && abits == o.abits && scheme == o.scheme && image_input == o.image_input;
   }
 };
 // Throws lowbit::Error naming `where` (a layer, file or flag) when the bits do not fit the scheme.

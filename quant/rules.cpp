@@ -432,4 +432,45 @@ Var pact_alpha_penalty(const Var& alpha, float lambda) {
   return mul(sum(square(alpha)), 0.5f * lambda);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// 8-bit image input: affine uint8 codes with an integer zero point (formulas in rules.h). The range is
+// calibrated once (the layer keeps it in a buffer), so training, evaluation and the deployed model agree.
+// ---------------------------------------------------------------------------------------------------------
+InputRange image_input_range(const Tensor& x) {
+  LOWBIT_CHECK(x.numel() > 0, "image_input_range: empty input {}", x.shape().str());
+  float lo = 0.0f, hi = 0.0f;
+  const float* d = x.data();
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) lo = std::min(lo, d[i]), hi = std::max(hi, d[i]);
+  LOWBIT_CHECK(std::isfinite(lo) && std::isfinite(hi), "image_input_range: the input holds inf or NaN");
+  if (hi - lo <= 0.0f) hi = lo + 1.0f;
+  return {lo, hi};
+}
+
+Quantized image_input_u8(const Var& x, InputRange r) {
+  check_input(x, "image_input_u8", "x");
+  LOWBIT_CHECK(r.lo <= 0.0f && r.hi >= 0.0f && r.hi > r.lo, "image_input_u8: range [{}, {}] must contain 0",
+               r.lo, r.hi);
+  const float s = (r.hi - r.lo) / 255.0f;
+  const float z = std::min(std::max(round_code(-r.lo / s), 0.0f), 255.0f);
+  const Tensor& xv = x.value();
+  Quantized out;
+  out.codes = make_codes(CodeFormat::uint, 8, xv.shape(), {s}, z);
+  Tensor val = Tensor::empty(xv.shape());
+  const float* xd = xv.data();
+  int16_t* c = out.codes.code.data();
+  float* vd = val.data();
+  for_each_index(xv.numel(), [&](int64_t i) {
+    c[i] = static_cast<int16_t>(std::min(std::max(round_code(xd[i] / s) + z, 0.0f), 255.0f));
+    vd[i] = s * (static_cast<float>(c[i]) - z);
+  });
+  out.value = Var::make(val, {x}, [xv, s, z](const Tensor& g, std::vector<Var>& in) {
+    const float* xd = xv.data();
+    in[0].add_grad(masked_grad(g, [xd, s, z](int64_t i) {
+      const float u = xd[i] / s + z;
+      return u >= 0.0f && u <= 255.0f;
+    }));
+  });
+  return out;
+}
+
 }  // namespace lowbit::quant

@@ -74,4 +74,17 @@ Quantized pact_activation(const Var& x, const Var& alpha, int bits);
 // The L2 decay on α as a loss term: 0.5·λ·α² (add it to the loss; its gradient is λ·α).
 Var pact_alpha_penalty(const Var& alpha, float lambda);
 
+// ---- 8-bit image input (first layer under policy "q", quant/precision.h) ----
+// The range the codes cover, from a batch of network inputs: [min(x, 0), max(x, 0)] (zero must be exactly
+// representable, it is the conv's padding value); a constant input gets a unit-wide range.
+struct InputRange {
+  float lo, hi;
+};
+InputRange image_input_range(const Tensor& x);
+// Affine uint8 codes over [lo, hi]: s = (hi − lo)/255, z = clamp(round(−lo/s), 0, 255) (an integer, so the
+// value 0 is the code z exactly), c = clamp(round(x/s) + z, 0, 255), x̂ = s·(c − z). For an image normalised
+// as (p/255 − μ)/σ with range [−μ/σ, (1 − μ)/σ], s = 1/(255σ) and c is the pixel byte p itself.
+// Backward: STE inside the range, g_x = g·1[0 ≤ x/s + z ≤ 255].       codes: uint 8-bit, scale s, zero point z.
+Quantized image_input_u8(const Var& x, InputRange r);
+
 }  // namespace lowbit::quant

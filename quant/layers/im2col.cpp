@@ -19,7 +19,7 @@ ConvGeom make_conv_geom(int64_t C, int64_t H, int64_t W, int kh, int kw, int str
   return g;
 }
 
-void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int64_t ld) {
+void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int64_t ld, uint8_t pad) {
   const size_t cg = static_cast<size_t>(g.Cg());
   for (int64_t oh = 0; oh < g.OH; ++oh) {
     for (int64_t ow = 0; ow < g.OW; ++ow) {
@@ -31,7 +31,7 @@ void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int
           if (h >= 0 && h < g.H && w >= 0 && w < g.W)
             std::memcpy(r, nhwc + (h * g.W + w) * static_cast<int64_t>(cg), cg);
           else
-            std::memset(r, 0, cg);
+            std::memset(r, pad, cg);
         }
       }
     }

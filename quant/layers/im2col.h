@@ -43,9 +43,10 @@ void im2col_rows(const In* x, const ConvGeom& g, int64_t c0, Out* rows, int64_t 
 }
 
 // The integer path's layout, tap-major: rows[p·ld + (i·KW + j)·Cg + c] from channel-last bytes
-// nhwc[(h·W + w)·Cg + c] of one sample (one group's channels); padding bytes are 0. Each tap is one contiguous
-// copy of Cg bytes, which is why the kernel path reorders weights to [Cout][KH][KW][Cg] (pack_layer).
-void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int64_t ld);
+// nhwc[(h·W + w)·Cg + c] of one sample (one group's channels); padding bytes are `pad` (the code of the value
+// 0: 0, or the zero point of affine codes). Each tap is one contiguous copy of Cg bytes, which is why the
+// kernel path reorders weights to [Cout][KH][KW][Cg] (pack_layer).
+void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int64_t ld, uint8_t pad = 0);
 
 // Adds rows (the layout above) back into dx [C][H][W] of one sample, channels [c0, c0 + Cg).
 void col2im_rows_add(const float* rows, const ConvGeom& g, int64_t c0, int64_t ld, float* dx);

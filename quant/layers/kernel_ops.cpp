@@ -1,12 +1,15 @@
 // Kernel-path forward and fp32 backward of the quantized conv / linear layers.
 //
 // Rescaling (derivation in quant/layers/int_gemm.h): with weight kernel codes kc (real_w = s_m·mult·(kc − zk))
-// and activation codes xc (real_x = sx·xc, zero padding = code 0 or a corrected binary position),
-//   y[n][m] = (s_m·mult)·sx·(D[m][n] − zk·xsum[n]) + bias[m],   D = Σ_k kc·xc exactly in int32,
+// and activation codes xc (real_x = sx·(xc − zx), zx an integer zero point, 0 except for the 8-bit image
+// input; zero padding = code zx, or a corrected binary position),
+//   Σ_k (kc − zk)(xc − zx) = D − zk·xsum[n] − zx·wsum[m] + zk·zx·K,   D = Σ_k kc·xc exactly in int32,
+//   y[n][m] = (s_m·mult)·sx·(that) + bias[m],
 // evaluated in double from exact integers and rounded once to float.
 #include "quant/layers/kernel_ops.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/error.h"
 #include "engine/gemm.h"
@@ -41,8 +44,10 @@ std::vector<Var> op_inputs(const Var& x, const Var& w, const Var& bias) {
 ActKind act_kind_of(const QCodes& x) {
   LOWBIT_CHECK(x.defined(), "quantized layer: the kernel path needs integer activation codes");
   if (x.format == CodeFormat::binary) return ActKind::binary;
-  LOWBIT_CHECK(x.format == CodeFormat::uint && x.bits <= 8 && !x.per_channel() && x.zero_point == 0.0f,
-               "quantized layer: activation codes must be binary or unsigned ≤ 8 bit with one scale");
+  LOWBIT_CHECK(x.format == CodeFormat::uint && x.bits <= 8 && !x.per_channel() && x.zero_point >= 0.0f &&
+                   x.zero_point <= float(x.qmax()) && x.zero_point == std::floor(x.zero_point),
+               "quantized layer: activation codes must be binary or unsigned ≤ 8 bit with one scale and an "
+               "integer zero point");
   return ActKind::uint;
 }
 
@@ -65,7 +70,14 @@ void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backen
   out.groups.clear();
   for (int64_t g = 0; g < groups; ++g) out.groups.push_back(pack_int_weights(*src, g * Mg, Mg, K, backend));
   out.out_scale.resize(static_cast<size_t>(cout));
-  for (int64_t m = 0; m < cout; ++m) out.out_scale[m] = w.scale_of(m * static_cast<int64_t>(K)) * out.groups[0].mult;
+  out.wsum.assign(static_cast<size_t>(cout), 0);
+  for (int64_t m = 0; m < cout; ++m) {
+    out.out_scale[m] = w.scale_of(m * static_cast<int64_t>(K)) * out.groups[0].mult;
+    const int8_t* kc = out.groups[m / Mg].kc.data() + (m % Mg) * K;
+    int32_t s = 0;
+    for (size_t k = 0; k < K; ++k) s += kc[k];
+    out.wsum[m] = s;
+  }
   out.backend = backend;
   out.version = version;
   out.corr_H = out.corr_W = -1;
@@ -98,6 +110,7 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   }
   Tensor y = Tensor::empty(Shape{N, cout, g.OH, g.OW});
   const float sx = x.codes.scale[0];
+  const int32_t zx = static_cast<int32_t>(x.codes.zero_point);  // 0 for binary codes
   const float* bptr = bias.defined() ? bias.value().data() : nullptr;
   const int threads = num_threads();
   s.rows.resize(rowsN * static_cast<size_t>(Kg));
@@ -115,7 +128,7 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
         const int16_t* src = codes + b * CHW + (gi * cg + c) * HW;
         for (int64_t i = 0; i < HW; ++i) dst[i * cg + c] = code_byte(src[i]);
       }
-      im2col_rows_nhwc(dst, g, rows + b * P * Kg, Kg);
+      im2col_rows_nhwc(dst, g, rows + b * P * Kg, Kg, static_cast<uint8_t>(zx));
     }
     const IntWeights& w = packed.groups[gi];
     IntActs a;
@@ -143,10 +156,12 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
       const int64_t b = bm / Mg, m = bm % Mg, co = gi * Mg + m;
       const double sc = double(packed.out_scale[co]) * sx;
       const float bv = bptr ? bptr[co] : 0.0f;
+      // The zero-point terms: −zx·wsum + zk·zx·K (both 0 unless the codes are the 8-bit image input).
+      const double zterm = double(zx) * (double(w.zk) * double(Kg) - double(packed.wsum[co]));
       const int32_t* Dr = D + m * rowsN + b * P;
       float* out = yd + (b * cout + co) * P;
       for (int64_t p = 0; p < P; ++p) {
-        const double acc = zk ? double(Dr[p]) - double(w.zk) * xsum[b * P + p] : double(Dr[p]);
+        const double acc = (zk ? double(Dr[p]) - double(w.zk) * xsum[b * P + p] : double(Dr[p])) + zterm;
         out[p] = static_cast<float>(sc * acc) + bv;
       }
     }
@@ -201,10 +216,12 @@ Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, Pack
   }
   Tensor y = Tensor::empty(Shape{N, O});
   const float sx = x.codes.scale[0];
+  const double zx = x.codes.zero_point;  // 0 except for the 8-bit image input
   const float* bptr = bias.defined() ? bias.value().data() : nullptr;
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o) {
-      const double acc = zk ? double(s.D[o * N + n]) - double(w.zk) * s.xsum[n] : double(s.D[o * N + n]);
+      const double acc = (zk ? double(s.D[o * N + n]) - double(w.zk) * s.xsum[n] : double(s.D[o * N + n])) +
+                         zx * (double(w.zk) * double(F) - double(packed.wsum[o]));
       y[n * O + o] = static_cast<float>(double(packed.out_scale[o]) * sx * acc) + (bptr ? bptr[o] : 0.0f);
     }
   // w_value is undefined only in inference with a cached pack (no graph is recorded then).

@@ -24,6 +24,7 @@ struct PackedLayer {
   IntBackend backend = IntBackend::reference;
   std::vector<IntWeights> groups;
   std::vector<float> out_scale;  // [Cout] = weight scale[m]·mult
+  std::vector<int32_t> wsum;     // [Cout] = Σ_k kc[m][k] (activation zero-point term)
   // Binary activations in a padded conv: pixel classes and, per group, [classes][Mg] corrections.
   int64_t corr_H = -1, corr_W = -1;
   std::vector<int32_t> pixel_class;
@@ -43,6 +44,7 @@ void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backen
                 PackedLayer& out);
 
 // Activation kind of a code tensor (binary ±1 or unsigned); throws for formats the kernel path cannot take.
+// Unsigned codes may have an integer zero point zx (the 8-bit image input); padding then holds the byte zx.
 ActKind act_kind_of(const QCodes& x);
 
 // Conv forward through the kernels. x: quantized input (value [N, C, H, W] + codes), w_value: the dequantized

@@ -30,7 +30,8 @@ Var QConv2d::forward(const Var& x) {
   } else {
     y = conv2d(xq.value, wq.value, bias(), params());
   }
-  if (prec_.scheme == Scheme::xnor && opts_.xnor_scale_activations && prec_.quantizes_activations())
+  if (prec_.scheme == Scheme::xnor && opts_.xnor_scale_activations && prec_.quantizes_activations() &&
+      !prec_.image_input)
     y = scale_positions(y, xnor_input_scale_conv(x, o.kernel_h, o.kernel_w, o.stride, o.stride, o.pad, o.pad));
   return finish_output(y);
 }

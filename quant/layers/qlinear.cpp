@@ -30,7 +30,8 @@ Var QLinear::forward(const Var& x) {
   } else {
     y = linear(xq.value, wq.value, bias());
   }
-  if (prec_.scheme == Scheme::xnor && opts_.xnor_scale_activations && prec_.quantizes_activations())
+  if (prec_.scheme == Scheme::xnor && opts_.xnor_scale_activations && prec_.quantizes_activations() &&
+      !prec_.image_input)
     y = scale_positions(y, xnor_input_scale_linear(x));
   return finish_output(y);
 }

@@ -74,6 +74,13 @@ Quantized QuantizedLayer::quantize_weight(const Var& w, bool& skipped) {
 
 Quantized QuantizedLayer::quantize_input(const Var& x) {
   if (!prec_.quantizes_activations()) return Quantized{x, {}};
+  if (prec_.image_input) {
+    if (input_range_[2] == 0.0f) {
+      const InputRange r = image_input_range(x.value());
+      input_range_[0] = r.lo, input_range_[1] = r.hi, input_range_[2] = 1.0f;
+    }
+    return image_input_u8(x, InputRange{input_range_[0], input_range_[1]});
+  }
   switch (prec_.scheme) {
     case Scheme::dorefa:
     case Scheme::twn: return dorefa_activation(x, prec_.abits);

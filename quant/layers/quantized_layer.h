@@ -3,6 +3,8 @@
 //   kernel — integer codes → low-bit kernels → rescale (the deployed computation); backward fp32 on the
 //            dequantized values (quant/layers/kernel_ops.h). Used whenever both operands have integer codes.
 //   fake   — fp32 conv/linear on the dequantized values (the "fake-quant" simulation).
+// A first layer under policy "q" (Precision::image_input) quantizes its input to 8-bit affine codes
+// (image_input_u8) with a range calibrated on the first batch, whatever the scheme's activation rule.
 // Layers whose activations stay fp32 (TWN/BWN with abits 32, first layers under policy "8") have no integer
 // product to run: both paths are the fp32 computation on the quantized weights.
 //
@@ -54,10 +56,12 @@ class QuantizedLayer {
   void init_quant_params(RegParam reg_param, RegBuffer reg_buffer) {
     const bool lsq = prec_.scheme == Scheme::lsq;
     if (lsq && prec_.quantizes_weights()) w_step_ = reg_param("w_step", Tensor::ones(Shape{1}));
-    if (lsq && prec_.quantizes_activations()) a_step_ = reg_param("a_step", Tensor::ones(Shape{1}));
+    if (lsq && prec_.quantizes_activations() && !prec_.image_input) a_step_ = reg_param("a_step", Tensor::ones(Shape{1}));
     if (lsq && !prec_.is_fp32()) lsq_ready_ = reg_buffer("lsq_ready", Tensor::zeros(Shape{2}));
-    if (prec_.scheme == Scheme::pact && prec_.quantizes_activations())
+    if (prec_.scheme == Scheme::pact && prec_.quantizes_activations() && !prec_.image_input)
       alpha_ = reg_param("alpha", Tensor::full(Shape{1}, opts_.pact_alpha_init));
+    // [lo, hi, calibrated]: the 8-bit image input's range, from the first batch seen (kept in checkpoints).
+    if (prec_.image_input) input_range_ = reg_buffer("input_range", Tensor::zeros(Shape{3}));
   }
   // The quantized weight (value = w when weights stay fp32). May skip the rule (returns undefined value)
   // when no graph is recorded and the packed cache is current: `skipped` says so.
@@ -79,6 +83,7 @@ class QuantizedLayer {
   std::optional<IntBackend> last_backend_;
   Var w_step_, a_step_, alpha_;  // registered by the concrete layer when the scheme uses them
   Tensor lsq_ready_;             // buffer [2]: weight / activation step initialised
+  Tensor input_range_;           // buffer [3] when prec_.image_input
   uint64_t version_ = 1;
   int64_t pack_count_ = 0;
   uint64_t packed_hash_ = 0;

@@ -72,6 +72,9 @@ std::vector<Case> precisions() {
       {{4, 4, Scheme::lsq}, -1.0f, 3.0f},     {{8, 8, Scheme::lsq}, -1.0f, 3.0f},
       {{3, 5, Scheme::lsq}, -1.0f, 3.0f},     {{2, 2, Scheme::pact}, -2.0f, 10.0f},
       {{4, 4, Scheme::pact}, -2.0f, 10.0f},
+      // The first layer under policy "q": 8-bit image codes with a zero point (padding = the zero point).
+      {{1, 8, Scheme::dorefa, true}, -0.8f, 2.0f},  {{1, 8, Scheme::bnn, true}, -0.8f, 2.0f},
+      {{2, 8, Scheme::twn, true}, -0.8f, 2.0f},     {{4, 8, Scheme::lsq, true}, -0.8f, 2.0f},
   };
 }
 
@@ -331,6 +334,8 @@ TEST_CASE("factory: a precision config maps onto zoo models") {
   auto lenet = make_quantized_model("lenet5", mo, all);
   for (const auto& [name, m] : lenet->named_modules())
     if (m->type_name() == "Conv2d" || m->type_name() == "Linear") FAIL("fp32 layer left: " << name);
+  for (const auto& [name, q] : quantized_layers(*lenet))
+    CHECK(q->precision() == (name == "conv1" ? Precision{1, 8, Scheme::bnn, true} : Precision{1, 1, Scheme::bnn}));
   {
     NoGradGuard ng;
     Var y = (*lenet)(Var(random_tensor(Shape{2, 1, 28, 28}, 1, -1, 1)));

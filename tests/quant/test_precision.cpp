@@ -32,7 +32,26 @@ TEST_CASE("precision: flags give per-scheme defaults and the first/last policy")
   CHECK(c.resolve("layer1.0.conv1", false, false) == Precision{1, 2, Scheme::dorefa});
 
   PrecisionConfig q = PrecisionConfig::from_flags("bnn", -1, -1, "q");
-  CHECK(q.resolve("conv1", true, false) == Precision{1, 1, Scheme::bnn});
+  CHECK(q.resolve("conv1", true, false) == Precision{1, 8, Scheme::bnn, true});  // the image stays 8-bit
+  CHECK(q.resolve("fc", false, true) == Precision{1, 1, Scheme::bnn});
+  CHECK(q.resolve("conv2", false, false) == Precision{1, 1, Scheme::bnn});
+  CHECK(q.resolve("conv1", true, false).str() == "bnn W1A8img");
+  // Activations that stay fp32 everywhere (BWN) keep the fp32 input; a first layer that is also last too.
+  CHECK(PrecisionConfig::from_flags("xnor", 1, 32, "q").resolve("conv1", true, false) == Precision{1, 32, Scheme::xnor});
+  CHECK(PrecisionConfig::from_flags("dorefa", 1, 1, "q").resolve("fc", true, true) == Precision{1, 8, Scheme::dorefa, true});
+  // An override that sets the first layer's abits or scheme replaces the image-input rule; wbits alone keeps it.
+  const auto ov = [](const char* body) {
+    return PrecisionConfig::from_json_text(std::string(R"({"scheme":"dorefa","wbits":1,"abits":1,"first_last":"q","layers":[)") +
+                                               body + "]}",
+                                           "t.json")
+        .resolve("conv1", true, false);
+  };
+  CHECK(ov(R"({"match":"conv1","abits":32})") == Precision{1, 32, Scheme::dorefa});
+  CHECK(ov(R"({"match":"conv1","abits":4})") == Precision{1, 4, Scheme::dorefa});
+  CHECK(ov(R"({"match":"conv1","wbits":2})") == Precision{2, 8, Scheme::dorefa, true});
+  CHECK(ov(R"({"match":"conv1","scheme":"fp32"})").is_fp32());
+  CHECK_THROWS_AS(validate(Precision{1, 4, Scheme::dorefa, true}, "x"), Error);  // image input is 8-bit
+  CHECK_THROWS_AS(validate(Precision{32, 8, Scheme::fp32, true}, "x"), Error);
 
   PrecisionConfig e = PrecisionConfig::from_flags("xnor", -1, -1, "8");
   CHECK(e.resolve("conv1", true, false) == Precision{8, 32, Scheme::dorefa});  // first: fp32 input
@@ -58,7 +77,7 @@ TEST_CASE("precision: JSON overrides, exact names beat globs, later entries win"
   CHECK(c.resolve("layer1.0.conv1", false, false) == Precision{3, 2, Scheme::dorefa});
   CHECK(c.resolve("layer1.1.conv1", false, false) == Precision{3, 4, Scheme::dorefa});
   CHECK(c.resolve("layer2.0.conv2", false, false) == Precision{3, 4, Scheme::dorefa});
-  CHECK(c.resolve("conv1", true, false) == Precision{2, 4, Scheme::dorefa});
+  CHECK(c.resolve("conv1", true, false) == Precision{2, 8, Scheme::dorefa, true});  // policy q: 8-bit image
   CHECK(c.resolve("fc", false, true).is_fp32());
   CHECK(c.options.dorefa_grad_bits == 8);
   CHECK(c.options.xnor_scale_activations);

@@ -284,3 +284,33 @@ TEST_CASE("rules reject bad bit widths and empty inputs with lowbit::Error") {
   CHECK_THROWS_AS(bnn_sign(Var()), Error);
   CHECK_THROWS_AS(xnor_weight(w), Error);  // rank 1: no output axis
 }
+
+TEST_CASE("image_input_u8: a normalised 8-bit image gets its pixel bytes back as codes") {
+  const float mu = 0.2860f, sd = 0.3530f;  // Fashion-MNIST's statistics
+  std::vector<float> x;
+  for (int p = 0; p < 256; ++p) x.push_back((float(p) / 255.0f - mu) / sd);
+  Var v = leaf(x);
+  const InputRange r = image_input_range(v.value());
+  CHECK(r.lo == x.front());
+  CHECK(r.hi == x.back());
+  const Quantized q = image_input_u8(v, r);
+  check_codes_match(q);
+  CHECK(q.codes.bits == 8);
+  CHECK(q.codes.zero_point == std::nearbyint(255.0f * mu));  // an integer: 0 is exactly representable
+  for (int p = 0; p < 256; ++p) CHECK(q.codes.code[p] == p);
+  for (int p = 0; p < 256; ++p) CHECK(std::fabs(q.value.value()[p] - x[p]) <= 0.5f * q.codes.scale[0]);
+  // Zero maps to the zero point exactly; out-of-range values clamp and stop the gradient.
+  Var z = leaf({0.0f, -100.0f, 100.0f, 0.5f});
+  const Quantized qz = image_input_u8(z, r);
+  CHECK(qz.value.value()[0] == 0.0f);
+  CHECK(qz.codes.code[1] == 0);
+  CHECK(qz.codes.code[2] == 255);
+  CHECK(grad_of(z, qz.value, {1, 1, 1, 1}) == std::vector<float>{1, 0, 0, 1});
+  // Ranges always contain 0; a constant input gets a unit-wide range; a range without 0 is refused.
+  const InputRange pos = image_input_range(Tensor::full(Shape{3}, 2.0f));
+  CHECK(pos.lo == 0.0f);
+  CHECK(pos.hi == 2.0f);
+  const InputRange zero = image_input_range(Tensor::zeros(Shape{3}));
+  CHECK(zero.hi - zero.lo == 1.0f);
+  CHECK_THROWS_AS(image_input_u8(z, InputRange{0.5f, 1.0f}), Error);
+}
