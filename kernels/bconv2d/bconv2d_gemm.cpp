@@ -252,6 +252,24 @@ void im2col_bits_compact(const Bconv2dShape& s, Layout& L, int nt) {
       const long long iy = static_cast<long long>(oy * s.stride_h + ky) - static_cast<long long>(s.pad_h);
       src[ky] = iy < 0 || iy >= static_cast<long long>(s.in_h) ? zero_row : L.rows + static_cast<size_t>(iy) * L.rw;
     }
+    if (row_bits <= 56) {
+      // One piece per kernel row (e.g. Cin = 16, kw = 3: 48 bits): no inner loop, one mask for the whole call.
+      const unsigned n = static_cast<unsigned>(row_bits);
+      const bword mask = (bword{1} << n) - 1;
+      for (size_t ox = 0; ox < ow; ++ox) {
+        BitStream w(L.col + (oy * ow + ox) * L.pw);
+        const size_t pos = ox * s.stride_w * cin;
+        const size_t byte = pos / 8;
+        const unsigned shift = static_cast<unsigned>(pos % 8);
+        for (size_t ky = 0; ky < kh; ++ky) {
+          bword v;
+          std::memcpy(&v, reinterpret_cast<const unsigned char*>(src[ky]) + byte, sizeof(v));
+          w.put((v >> shift) & mask, n);
+        }
+        w.flush();
+      }
+      continue;
+    }
     for (size_t ox = 0; ox < ow; ++ox) {
       BitStream w(L.col + (oy * ow + ox) * L.pw);
       const size_t pos0 = ox * s.stride_w * cin;

@@ -46,16 +46,15 @@ inline bword* align_slots(bword* scratch) {
 
 template <size_t NR>
 void pack_panel(const BgemmOperands& op, size_t p, bword* dst) {
-  const size_t n0 = p * NR;
-  for (size_t j = 0; j < NR; ++j) {
-    const size_t n = n0 + j;
-    if (n < op.N) {
-      const bword* src = op.B + n * op.ldb;
-      for (size_t k = 0; k < op.kw; ++k) dst[k * NR + j] = src[k];
-    } else {
-      for (size_t k = 0; k < op.kw; ++k) dst[k * NR + j] = 0;
-    }
-  }
+  // Sizes in locals: dst is a bword (unsigned long) pointer like size_t, so the compiler would otherwise reload
+  // op.kw / op.ldb after every store (measured ~10 % of a small conv's GEMM).
+  const size_t n0 = p * NR, kw = op.kw, ldb = op.ldb;
+  const size_t cols = op.N - n0 < NR ? op.N - n0 : NR;
+  const bword* src = op.B + n0 * ldb;
+  for (size_t j = 0; j < cols; ++j, src += ldb)
+    for (size_t k = 0; k < kw; ++k) dst[k * NR + j] = src[k];
+  for (size_t j = cols; j < NR; ++j)
+    for (size_t k = 0; k < kw; ++k) dst[k * NR + j] = 0;
 }
 
 inline void driver_check(const BgemmOperands& op, const bword* scratch) {
