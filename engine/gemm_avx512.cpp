@@ -2,10 +2,10 @@
 //
 //   for each column block jc of C (NC columns)
 //     for each depth block pc (KC)
-//       pack op(B)[pc, jc] into NR-wide panels  Bp[panel][k][NR]  (zero-padded to a multiple of NR)
 //       pack op(A)[:, pc]  into MR-tall panels  Ap[panel][k][MR]  (zero-padded to a multiple of MR)
-//       for each B panel (kc·NR floats = 32 KB at KC = 256: stays in L1)
-//         for each A panel: C[MR×NR tile] (+)= alpha · Ap_panel · Bp_panel
+//       for each NR-wide panel of op(B)[pc, jc]
+//         pack it: Bp[k][NR] (zero-padded to NR columns; kc·NR floats = 32 KB at KC = 256: stays in L1)
+//         for each A panel: C[MR×NR tile] (+)= alpha · Ap_panel · Bp
 //
 // Micro-kernel: MR = 8 rows × NR = 32 columns = 16 zmm accumulators. Per k step it loads two B vectors and
 // broadcasts 8 A scalars into 16 FMAs, so it is FMA-bound (one 512-bit FMA per cycle on Zen 4, two on Intel
@@ -201,21 +201,22 @@ void sgemm_avx512_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha,
   }
   const int64_t Mp = (M + MR - 1) / MR * MR;
   const int64_t kc_max = std::min(K, KC);
-  const int64_t nc_max = (std::min(N, NC) + NR - 1) / NR * NR;
   float* ap = PackBuffers::grow(t_pack.a, t_pack.a_cap, Mp * kc_max);
-  float* bp = PackBuffers::grow(t_pack.b, t_pack.b_cap, nc_max * kc_max);
+  float* bp = PackBuffers::grow(t_pack.b, t_pack.b_cap, NR * kc_max);
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const bool acc = pc > 0 || beta != 0.0f;
-      pack(ctx, pc, kc, jc, nc, bp);
       pack_a(trans_a, A, lda, M, pc, kc, ap);
       for (int64_t jr = 0; jr < nc; jr += NR) {
-        const float* bpanel = bp + (jr / NR) * kc * NR;
+        // One B panel at a time, packed right before the micro-kernels read it: it is written to and read
+        // from L1. Packing the whole kc×NC block first (~300 KB) sent every packed value through L2 and back,
+        // which made packing (im2col for conv) cost as much as the multiply for small M.
         const int64_t cols = std::min(NR, nc - jr);
+        pack(ctx, pc, kc, jc + jr, cols, bp);
         for (int64_t ir = 0; ir < M; ir += MR) {
-          micro_kernel(kc, ap + (ir / MR) * kc * MR, bpanel, C + ir * ldc + jc + jr, ldc, std::min(MR, M - ir), cols,
+          micro_kernel(kc, ap + (ir / MR) * kc * MR, bp, C + ir * ldc + jc + jr, ldc, std::min(MR, M - ir), cols,
                        alpha, acc);
         }
       }

@@ -8,8 +8,8 @@
 //   dx: for stride 1 and "same" padding (p = (k−1)/2) it is again a convolution, dx = conv(dy, W̃) with the
 //       flipped, channel-transposed kernel W̃[c][o][kh][kw] = W[o][c][KH−1−kh][KW−1−kw]; otherwise
 //       dcol[K, P] = W_gᵀ · dy[n, g] followed by col2im, which scatter-adds dcol back onto dx[n, g].
-//   dW_g += dy[n, g] · colᵀ   (im2col recomputed instead of stored: it is cheap next to the GEMM and keeping it
-//                             would cost K·P floats per image per layer)
+//   dW_g += dy[n, g] · colᵀ   (im2col recomputed instead of stored, a slice of output rows at a time so the slice
+//                             stays in L2: keeping col would cost K·P floats per image per layer)
 //   db[c] = Σ_{n, p} dy[n, c, p]
 // Images are processed in parallel (static schedule, per-thread scratch). The weight gradient is accumulated per
 // thread and the per-thread partials are summed in thread order, so results are bit-identical for a fixed thread
@@ -39,42 +39,6 @@ namespace {
 // Strided row helpers with __restrict so the compiler vectorises them (they run once per (c, kh, kw, oh)).
 inline void add_row(float* __restrict dst, const float* __restrict src, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
-inline void copy_row(float* __restrict dst, const float* __restrict src, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-
-// col[(c·KH + kh)·KW + kw][oh·OW + ow] = x[c][oh·sh − ph + kh][ow·sw − pw + kw] (0 outside the image).
-void im2col(const float* x, const ConvGeom& g, float* col) {
-  const int64_t C = g.Cg(), H = g.H, W = g.W, OH = g.OH, OW = g.OW;
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t kh = 0; kh < g.KH; ++kh)
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        float* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
-        const float* xc = x + c * H * W;
-        // Output columns whose input column lies inside [0, W): ow in [ow_lo, ow_hi).
-        const int64_t off = kw - g.pw;
-        int64_t ow_lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
-        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.sw - 1) / g.sw;
-        ow_lo = std::min(ow_lo, OW);
-        ow_hi = std::min(std::max(ow_hi, ow_lo), OW);
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          float* r = row + oh * OW;
-          const int64_t ih = oh * g.sh - g.ph + kh;
-          if (ih < 0 || ih >= H) {
-            std::memset(r, 0, static_cast<size_t>(OW) * sizeof(float));
-            continue;
-          }
-          const float* xr = xc + ih * W + off;
-          for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = 0.0f;
-          if (g.sw == 1) {
-            copy_row(r + ow_lo, xr + ow_lo, ow_hi - ow_lo);
-          } else {
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xr[ow * g.sw];
-          }
-          for (int64_t ow = ow_hi; ow < OW; ++ow) r[ow] = 0.0f;
-        }
-      }
 }
 
 // dx[c][ih][iw] += Σ dcol over all (kh, kw, oh, ow) that read it: the adjoint of im2col.
@@ -199,12 +163,17 @@ void conv_backward_input_gemm(const ConvGeom& g, const float* dy, const float* w
   }
 }
 
-// dw = Σ_n dy[n]·col[n]ᵀ, accumulated per thread then reduced in thread order.
+// dw = Σ_n dy[n]·col[n]ᵀ, accumulated per thread then reduced in thread order. col is unfolded a slice of
+// output rows at a time (about kWgradSliceFloats floats = 128 KB, at least one row), so it stays in L2 between
+// im2col and the GEMM that reads it instead of streaming K·P floats per image through memory.
+constexpr int64_t kWgradSliceFloats = 32 * 1024;
+
 void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* x, float* dw) {
   const int64_t K = g.K(), P = g.P(), Og = g.Og(), Cg = g.Cg();
   const int64_t wsize = g.O * K;
   const int nt = batch_threads(g.N);
   const bool pw = g.pointwise();
+  const int64_t slice_rows = std::max<int64_t>(1, std::min(g.OH, kWgradSliceFloats / (K * g.OW)));
   ScratchFloats partial(std::max(0, nt - 1) * wsize);
   std::fill(dw, dw + wsize, 0.0f);
   LOWBIT_OMP(parallel num_threads(nt))
@@ -212,19 +181,24 @@ void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* 
     const int t = thread_id();
     float* acc = t == 0 ? dw : partial.data() + (t - 1) * wsize;
     std::fill(acc, acc + wsize, 0.0f);
-    ScratchFloats col(pw ? 0 : K * P);
+    ScratchFloats col(pw ? 0 : K * slice_rows * g.OW);
+    const Im2colFn im2col = im2col_kernel();
     auto gemm = nt > 1 ? sgemm_serial : sgemm;
     LOWBIT_OMP(for schedule(static))
     for (int64_t n = 0; n < g.N; ++n) {
       for (int64_t gi = 0; gi < g.G; ++gi) {
         const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
         const float* dyg = dy + (n * g.O + gi * Og) * P;
-        const float* src = xg;
-        if (!pw) {
-          im2col(xg, g, col.data());
-          src = col.data();
+        float* accg = acc + gi * Og * K;
+        if (pw) {
+          gemm(false, true, Og, K, P, 1.0f, dyg, P, xg, P, 1.0f, accg, K);
+          continue;
         }
-        gemm(false, true, Og, K, P, 1.0f, dyg, P, src, P, 1.0f, acc + gi * Og * K, K);
+        for (int64_t oh0 = 0; oh0 < g.OH; oh0 += slice_rows) {
+          const int64_t oh1 = std::min(g.OH, oh0 + slice_rows), Pc = (oh1 - oh0) * g.OW;
+          im2col(xg, g, oh0, oh1, col.data());
+          gemm(false, true, Og, K, Pc, 1.0f, dyg + oh0 * g.OW, P, col.data(), Pc, 1.0f, accg, K);
+        }
       }
     }
   }

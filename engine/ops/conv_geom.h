@@ -1,5 +1,6 @@
 // Internal to engine/ops: convolution geometry and the im2col-into-GEMM-panels packers (conv2d's B operand).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -50,10 +51,19 @@ struct Im2colTables {
   }
 };
 
-// PackBFn implementation (ctx = const Im2colPanelCtx*). An AVX-512 variant assembling each panel row from
-// merge-masked loads was tried and measured slower on Zen 4 than this plain version (memcpy of contiguous runs),
-// so there is only the portable one; im2col_panels_kernel() is the hook for ISA variants.
+// PackBFn implementations (ctx = const Im2colPanelCtx*): the portable one (im2col_panels.cpp) and the AVX-512
+// one (im2col_avx512.cpp, masked 16-lane run copies; stride 1 only, it delegates strided layers to the portable
+// one). im2col_panels_kernel() picks one for the active ISA.
 void im2col_panels_ref(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst);
+void im2col_panels_avx512(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst);
 PackBFn im2col_panels_kernel();
+
+// The unfolded matrix of one image and group for output rows [oh0, oh1), materialised (conv's weight
+// gradient takes it in L2-sized slices of output rows), with row length Pc = (oh1 − oh0)·OW:
+//   col[((c·KH + kh)·KW + kw)·Pc + (oh − oh0)·OW + ow] = x[c][oh·sh − ph + kh][ow·sw − pw + kw]  (0 outside).
+using Im2colFn = void (*)(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col);
+void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col);
+void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col);
+Im2colFn im2col_kernel();
 
 }  // namespace lowbit::ops_detail

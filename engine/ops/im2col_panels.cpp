@@ -1,7 +1,10 @@
-// Portable im2col-into-panels packer (see conv_geom.h and sgemm_serial_cb in engine/gemm.h).
+// Portable im2col packers (into GEMM panels and materialised; see conv_geom.h and sgemm_serial_cb in
+// engine/gemm.h) and the choice between them and the AVX-512 ones (im2col_avx512.cpp).
 #include <algorithm>
+#include <cstring>
 
 #include "engine/ops/conv_geom.h"
+#include "kernels/isa.h"
 
 namespace lowbit::ops_detail {
 
@@ -60,6 +63,51 @@ void im2col_panels_ref(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int
   }
 }
 
-PackBFn im2col_panels_kernel() { return im2col_panels_ref; }
+void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col) {
+  const int64_t C = g.Cg(), H = g.H, W = g.W, OW = g.OW, Pc = (oh1 - oh0) * OW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        float* row = col + ((c * g.KH + kh) * g.KW + kw) * Pc;
+        const float* xc = x + c * H * W;
+        // Output columns whose input column lies inside [0, W): ow in [ow_lo, ow_hi).
+        const int64_t off = kw - g.pw;
+        int64_t ow_lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.sw - 1) / g.sw;
+        ow_lo = std::min(ow_lo, OW);
+        ow_hi = std::min(std::max(ow_hi, ow_lo), OW);
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          float* r = row + (oh - oh0) * OW;
+          const int64_t ih = oh * g.sh - g.ph + kh;
+          if (ih < 0 || ih >= H) {
+            std::memset(r, 0, static_cast<size_t>(OW) * sizeof(float));
+            continue;
+          }
+          const float* xr = xc + ih * W + off;
+          for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = 0.0f;
+          if (g.sw == 1) {
+            copy_row(r + ow_lo, xr + ow_lo, ow_hi - ow_lo);
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xr[ow * g.sw];
+          }
+          for (int64_t ow = ow_hi; ow < OW; ++ow) r[ow] = 0.0f;
+        }
+      }
+}
+
+// Chosen per call (a cached table lookup): LOWBIT_ISA may force another ISA for tests.
+PackBFn im2col_panels_kernel() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_panels_avx512;
+#endif
+  return im2col_panels_ref;
+}
+
+Im2colFn im2col_kernel() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_avx512;
+#endif
+  return im2col_ref;
+}
 
 }  // namespace lowbit::ops_detail

@@ -1,0 +1,60 @@
+// The ISA im2col packers (materialised rows and GEMM panels) against the portable ones, bit for bit, over
+// geometries that exercise the padding prefix/suffix masks, runs shorter and longer than 16 lanes, panels that
+// span several output rows and ragged panel tails, and strides (which the AVX-512 packers hand to the portable
+// ones).
+#include <doctest/doctest.h>
+
+#include <utility>
+#include <vector>
+
+#include "engine/ops/conv_geom.h"
+#include "engine/rng.h"
+#include "kernels/isa.h"
+
+using namespace lowbit;
+using namespace lowbit::ops_detail;
+
+namespace {
+ConvGeom geom(int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride, int64_t pad) {
+  ConvGeom g{};
+  g.N = 1, g.C = C, g.H = H, g.W = W, g.O = 4, g.KH = K, g.KW = K;
+  g.sh = g.sw = stride, g.ph = g.pw = pad, g.G = 1;
+  g.OH = (H + 2 * pad - K) / stride + 1;
+  g.OW = (W + 2 * pad - K) / stride + 1;
+  return g;
+}
+}  // namespace
+
+TEST_CASE("im2col: AVX-512 packers equal the portable ones") {
+  if (!kernels::isa_supported(kernels::Isa::avx512)) return;  // nothing to compare on this CPU
+#if defined(__x86_64__) || defined(_M_X64)
+  Rng rng(5);
+  for (const ConvGeom& g : {geom(3, 32, 32, 3, 1, 1), geom(2, 16, 16, 3, 1, 1), geom(2, 8, 8, 3, 1, 1),
+                            geom(3, 7, 5, 3, 1, 1), geom(2, 9, 21, 5, 1, 2), geom(2, 6, 40, 3, 1, 0),
+                            geom(2, 11, 13, 3, 2, 1), geom(1, 4, 3, 1, 1, 0), geom(2, 5, 37, 7, 1, 3)}) {
+    CAPTURE(g.H); CAPTURE(g.W); CAPTURE(g.KH); CAPTURE(g.sh); CAPTURE(g.ph);
+    std::vector<float> x(static_cast<size_t>(g.C * g.H * g.W));
+    for (float& v : x) v = rng.uniform(-1.0f, 1.0f);
+    const int64_t K = g.K(), P = g.P();
+    std::vector<float> a(static_cast<size_t>(K * P), 7.0f), b(static_cast<size_t>(K * P), -7.0f);
+    for (auto [oh0, oh1] : {std::pair<int64_t, int64_t>{0, g.OH}, {g.OH / 2, g.OH}, {1, std::min<int64_t>(2, g.OH)}}) {
+      if (oh0 >= oh1) continue;
+      im2col_ref(x.data(), g, oh0, oh1, a.data());
+      im2col_avx512(x.data(), g, oh0, oh1, b.data());
+      CHECK(a == b);
+    }
+
+    const Im2colTables tab(g);
+    const Im2colPanelCtx ctx{x.data(), &g, tab.off.data(), tab.kh.data(), tab.kw.data()};
+    for (int64_t n0 : {int64_t(0), int64_t(32), P / 2 / 32 * 32}) {
+      if (n0 >= P) continue;
+      const int64_t nc = std::min<int64_t>(P - n0, kSgemmMaxNc), k0 = K > 2 ? 1 : 0, kc = K - k0;
+      const size_t len = static_cast<size_t>((nc + 31) / 32 * 32 * kc);
+      std::vector<float> pa(len, 3.0f), pb(len, -3.0f);
+      im2col_panels_ref(&ctx, k0, kc, n0, nc, pa.data());
+      im2col_panels_avx512(&ctx, k0, kc, n0, nc, pb.data());
+      CHECK(pa == pb);
+    }
+  }
+#endif
+}
