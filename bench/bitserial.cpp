@@ -86,15 +86,7 @@ BENCHMARK(BM_bitserial_dorefa_f32_avx2)->Apply([](benchmark::internal::Benchmark
 
 void gemm_args(benchmark::internal::Benchmark* b) { bench::add_gemm_args(b, shapes()); }
 
-#if defined(LOWBIT_HAVE_DNNL)
-using bench::BM_peer_dnnl_u8s8s32;  // bench/common/gemm_peers.h
-BENCHMARK(BM_peer_dnnl_u8s8s32)->Apply(gemm_args);
-#endif
-
-#if defined(LOWBIT_HAVE_OPENBLAS)
-using bench::BM_peer_openblas_sgemm;  // bench/common/gemm_peers.h
-BENCHMARK(BM_peer_openblas_sgemm)->Apply(gemm_args);
-#endif
+[[maybe_unused]] const bool kPeersRegistered = bench::register_gemm_peers(gemm_args);  // bench/common/gemm_peers.h
 
 }  // namespace
 

@@ -111,15 +111,7 @@ LOWBIT_QGEMM_BENCH(avx2, i2, s8, false, i2s8_i32_avx2)
 LOWBIT_QGEMM_BENCH(avx2, i4, u8, false, i4u8_i32_avx2)
 LOWBIT_QGEMM_BENCH(avx2, i8, u8, false, i8u8_i32_avx2)
 
-#if defined(LOWBIT_HAVE_DNNL)
-using bench::BM_peer_dnnl_u8s8s32;  // bench/common/gemm_peers.h
-BENCHMARK(BM_peer_dnnl_u8s8s32)->Apply(gemm_args);
-#endif
-
-#if defined(LOWBIT_HAVE_OPENBLAS)
-using bench::BM_peer_openblas_sgemm;  // bench/common/gemm_peers.h
-BENCHMARK(BM_peer_openblas_sgemm)->Apply(gemm_args);
-#endif
+[[maybe_unused]] const bool kPeersRegistered = bench::register_gemm_peers(gemm_args);  // bench/common/gemm_peers.h
 
 }  // namespace
 

@@ -93,15 +93,7 @@ BENCHMARK(BM_tgemm_t2t2_i32_avx512)->Apply(gemm_args);
 BENCHMARK(BM_tgemm_t2b1_i32_avx2)->Apply(gemm_args);
 BENCHMARK(BM_tgemm_t2t2_i32_avx2)->Apply(gemm_args);
 
-#if defined(LOWBIT_HAVE_OPENBLAS)
-using bench::BM_peer_openblas_sgemm;  // bench/common/gemm_peers.h
-BENCHMARK(BM_peer_openblas_sgemm)->Apply(gemm_args);
-#endif
-
-#if defined(LOWBIT_HAVE_DNNL)
-using bench::BM_peer_dnnl_u8s8s32;  // bench/common/gemm_peers.h
-BENCHMARK(BM_peer_dnnl_u8s8s32)->Apply(gemm_args);
-#endif
+[[maybe_unused]] const bool kPeersRegistered = bench::register_gemm_peers(gemm_args);  // bench/common/gemm_peers.h
 
 }  // namespace
 

@@ -47,4 +47,15 @@ void BM_peer_dnnl_u8s8s32(benchmark::State& state) {
 }
 #endif
 
+bool register_gemm_peers(void (*args)(benchmark::internal::Benchmark*)) {
+#if defined(LOWBIT_HAVE_DNNL)
+  benchmark::RegisterBenchmark("BM_peer_dnnl_u8s8s32", BM_peer_dnnl_u8s8s32)->Apply(args);
+#endif
+#if defined(LOWBIT_HAVE_OPENBLAS)
+  benchmark::RegisterBenchmark("BM_peer_openblas_sgemm", BM_peer_openblas_sgemm)->Apply(args);
+#endif
+  (void)args;
+  return true;
+}
+
 }  // namespace lowbit::bench

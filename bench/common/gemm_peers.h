@@ -1,14 +1,18 @@
 // The same-run GEMM baselines of the low-bit GEMM benches (bench/qgemm.cpp, bench/tgemm.cpp,
-// bench/bitserial.cpp): one body each, registered by every program over its own shapes, e.g.
-//   using lowbit::bench::BM_peer_openblas_sgemm;
-//   BENCHMARK(BM_peer_openblas_sgemm)->Apply(gemm_args);       // args {M, N, K, threads}: add_gemm_args()
-// so that the rows keep the name bench/tools/results_table.py pairs with the kernel rows of the same arguments.
-// Each exists only when this build links the peer (LOWBIT_HAVE_OPENBLAS, LOWBIT_HAVE_DNNL).
+// bench/bitserial.cpp): one body each, registered by every program over its own shapes with
+//   [[maybe_unused]] const bool kPeersRegistered = lowbit::bench::register_gemm_peers(gemm_args);
+// (gemm_args: the program's {M, N, K, threads} rows, bench::add_gemm_args()), so that the rows keep the names
+// bench/tools/results_table.py pairs with the kernel rows of the same arguments. Each peer exists only when this
+// build links it (LOWBIT_HAVE_OPENBLAS, LOWBIT_HAVE_DNNL).
 #pragma once
 
 #include <benchmark/benchmark.h>
 
 namespace lowbit::bench {
+
+// Registers BM_peer_dnnl_u8s8s32 and BM_peer_openblas_sgemm (those this build has) with argument rows `args`.
+// Returns true, for use in a namespace-scope initialiser (as BENCHMARK() registers).
+bool register_gemm_peers(void (*args)(benchmark::internal::Benchmark*));
 
 #if defined(LOWBIT_HAVE_OPENBLAS)
 // fp32 C[M×N] = A[M×K]·B[K×N] with cblas_sgemm (cblas_sgemv at N = 1), counters against fp32_fma.
