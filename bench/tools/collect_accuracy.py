@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 """Collects `lowbit train` run directories (their results.json) into one accuracy record:
-   bench/tools/collect_accuracy.py OUT_STEM [LABEL=]RUN_DIR [[LABEL=]RUN_DIR ...]
+   bench/tools/collect_accuracy.py [--notes FILE] OUT_STEM [LABEL=]RUN_DIR [[LABEL=]RUN_DIR ...]
 (runs with the same label, model, dataset and epochs form one row; the label defaults to the model)
 writes OUT_STEM.json (every run with its provenance, and mean ± sample std per model/dataset/epochs) and
-OUT_STEM.md. Standard library only."""
+OUT_STEM.md (the table, then the text of --notes FILE: targets, commands, recipe). Standard library only."""
 import json, os, statistics, sys
 
 def main():
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    notes = ""
+    if args[:1] == ["--notes"] and len(args) > 1:
+        try:
+            notes = open(args[1]).read()
+        except OSError as e:
+            sys.exit(f"collect_accuracy: cannot read --notes {args[1]}: {e}")
+        args = args[2:]
+    if len(args) < 2:
         sys.exit(__doc__)
-    stem, dirs = sys.argv[1], sys.argv[2:]
+    stem, dirs = args[0], args[1:]
     runs = []
     for arg in dirs:
         label, d = arg.split("=", 1) if "=" in arg else ("", arg)
@@ -44,6 +52,8 @@ def main():
         for s in summary:
             f.write(f"| {s['cell']} | {s['model']} | {s['dataset']} | {s['epochs']} | {s['mean']:.2f} ± {s['std']:.2f} | "
                     f"{', '.join(f'{v:.2f}' for v in s['values'])} | {', '.join(map(str, s['seeds']))} |\n")
+        if notes:
+            f.write("\n" + notes.rstrip("\n") + "\n")
     print(open(stem + ".md").read(), end="")
 
 if __name__ == "__main__":
