@@ -1,17 +1,16 @@
 // lowbit train: training of a zoo model on a named data set — fp32, or quantization-aware with --quant (the
 // quantized layers run on the low-bit kernels, quant/cli.h) — with per-epoch validation, metrics, checkpoints
-// and resume (nn/train/trainer.h). Prints the final test accuracy on stdout.
+// and resume (nn/train/trainer.h), through quant::run_training (the code path `lowbit reproduce` uses for every
+// run). Prints the final test accuracy on stdout.
+#include <cstdio>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "engine/error.h"
-#include "nn/data/registry.h"
-#include "nn/train/trainer.h"
-#include "nn/zoo/zoo.h"
+#include "nn/train/config.h"
 #include "quant/cli.h"
-#include "quant/training.h"
+#include "quant/reproduce/train_run.h"
 
 namespace lowbit::app {
 
@@ -25,70 +24,22 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
-  nn::TrainConfig cfg = a.cfg;
-  cfg.validate();
-  const nn::DatasetInfo& info = nn::dataset_info(cfg.dataset);
-  const std::string data_dir = resolve_data_dir(a.data_dir);
-  const std::string out = a.out.empty() ? fmt::format("runs/{}_{}_seed{}", cfg.model, cfg.dataset, cfg.seed) : a.out;
-
-  nn::ModelOptions mo;
-  mo.in_channels = info.c;
-  mo.height = info.h;
-  mo.width = info.w;
-  mo.num_classes = info.num_classes;
-  mo.seed = cfg.seed;
-  mo.dropout = cfg.dropout;
-  std::vector<std::string> warnings;
-  // Fails fast on an unknown model or a bad precision flag, before any data is read.
-  std::shared_ptr<nn::Module> model = quant::build_quantized_model(cfg.model, mo, a.quant, &warnings);
-  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-
-  nn::ImageDataset train = nn::load_dataset(cfg.dataset, "train", data_dir);
-  const nn::ImageDataset test = nn::load_dataset(cfg.dataset, "test", data_dir);
-  nn::ImageDataset holdout;
-  std::string val_label = "test split";
-  if (cfg.val_holdout > 0) {
-    auto split = nn::split_holdout(train, cfg.val_holdout);
-    train = std::move(split.first);
-    holdout = std::move(split.second);
-    val_label = fmt::format("hold-out: last {} training images", cfg.val_holdout);
-  }
-  const nn::ImageDataset& val = cfg.val_holdout > 0 ? holdout : test;
-
-  nn::TrainerOptions to;
-  to.out_dir = out;
-  to.resume = a.resume;
-  to.force = a.force;
-  to.progress = nn::default_progress_mode(a.no_progress);
-  to.log_every = a.log_every;
-  to.validation_label = val_label;
-  to.model_options = mo;
-  if (a.quant.active()) {
-    to.extra_meta["quant"] = quant::quant_flags_to_json(a.quant);
-    nn::Module* m = model.get();
-    // BNN's weight clamp and the re-pack of the kernels' weights after every step; PACT's α decay in the loss.
-    to.hooks.after_step = [m](int64_t) { quant::after_optimizer_step(*m); };
-    if (quant::regularization_loss(*m).defined())
-      to.hooks.extra_loss = [m](const nn::Batch&, const Var&) { return quant::regularization_loss(*m); };
-  }
-  nn::Trainer trainer(*model, cfg, to);
-  std::fprintf(stderr, "train %s on %s (%lld train / %lld val images; validation = %s) -> %s\n", cfg.model.c_str(),
-               cfg.dataset.c_str(), static_cast<long long>(train.n), static_cast<long long>(val.n),
-               val_label.c_str(), out.c_str());
-  const nn::TrainResult r = trainer.fit(train, val);
-
-  // The reported number is always measured on the official test split.
-  const nn::EvalResult t =
-      cfg.val_holdout > 0 || r.history.empty()
-          ? nn::evaluate(*model, test, 256, info.mean, info.std)
-          : nn::EvalResult{r.history.back().val_loss, r.history.back().val_acc, test.n};
-  if (a.quant.active()) trainer.extra_results()["quant"] = to.extra_meta["quant"];
-  trainer.extra_results()["test"] = {{"loss", t.loss}, {"acc", t.acc}, {"n", t.n},
-                                     {"crc32", fmt::format("{:08x}", test.checksum)}};
-  trainer.write_results();
+  quant::TrainRunSpec spec;
+  spec.config = a.cfg;
+  spec.quant = a.quant;
+  spec.data_dir = resolve_data_dir(a.data_dir);
+  spec.out_dir = a.out.empty() ? fmt::format("runs/{}_{}_seed{}", a.cfg.model, a.cfg.dataset, a.cfg.seed) : a.out;
+  spec.resume = a.resume;
+  spec.force = a.force;
+  spec.progress = nn::default_progress_mode(a.no_progress);
+  spec.log_every = a.log_every;
+  spec.on_start = [](const std::string& what) { std::fprintf(stderr, "%s\n", what.c_str()); };
+  const quant::TrainRunResult r = quant::run_training(spec);
+  const nn::TrainConfig& cfg = spec.config;
   std::printf("test accuracy: %.2f%% (loss %.4f, %lld images; %s on %s, %d epoch%s, seed %llu) -> %s\n",
-              100.0 * t.acc, t.loss, static_cast<long long>(t.n), cfg.model.c_str(), cfg.dataset.c_str(),
-              cfg.epochs, cfg.epochs == 1 ? "" : "s", static_cast<unsigned long long>(cfg.seed), out.c_str());
+              100.0 * r.test_acc, r.test_loss, static_cast<long long>(r.test_n), cfg.model.c_str(),
+              cfg.dataset.c_str(), cfg.epochs, cfg.epochs == 1 ? "" : "s", static_cast<unsigned long long>(cfg.seed),
+              spec.out_dir.c_str());
   return 0;
 }
 }  // namespace

@@ -18,6 +18,8 @@ struct Command {
 Command register_train(CLI::App& app);
 Command register_eval(CLI::App& app);
 Command register_info(CLI::App& app);
+// argc/argv: the command line, recorded in the results' provenance.
+Command register_reproduce(CLI::App& app, int argc, char** argv);
 
 // Shared helpers (common.cpp).
 std::string version_text();  // what `lowbit --version` prints

@@ -30,22 +30,28 @@ std::string shell_quote(const std::string& s) {
 
 }  // namespace
 
-std::string render_gnuplot_data(const PlotSpec& spec) {
+std::string render_gnuplot_data(const PlotFigure& fig) {
   std::string d;
-  for (size_t s = 0; s < spec.series.size(); ++s) {
-    const PlotSeries& ps = spec.series[s];
-    LOWBIT_CHECK(ps.x.size() == ps.y.size() && (ps.err.empty() || ps.err.size() == ps.y.size()),
-                 "plot: series '{}' has {} x, {} y and {} error values", ps.label, ps.x.size(), ps.y.size(),
-                 ps.err.size());
-    d += fmt::format("# {}\n", ps.label);
-    for (size_t i = 0; i < ps.x.size(); ++i)
-      d += fmt::format("{:.6g} {:.6g} {:.6g}\n", ps.x[i], ps.y[i], ps.err.empty() ? 0.0 : ps.err[i]);
-    if (s + 1 < spec.series.size()) d += "\n\n";
-  }
+  bool first = true;
+  for (const PlotSpec& spec : fig.panels)
+    for (const PlotSeries& ps : spec.series) {
+      LOWBIT_CHECK(ps.x.size() == ps.y.size() && (ps.err.empty() || ps.err.size() == ps.y.size()),
+                   "plot: series '{}' has {} x, {} y and {} error values", ps.label, ps.x.size(), ps.y.size(),
+                   ps.err.size());
+      if (!first) d += "\n\n";
+      first = false;
+      d += fmt::format("# {}\n", ps.label);
+      for (size_t i = 0; i < ps.x.size(); ++i)
+        d += fmt::format("{:.6g} {:.6g} {:.6g}\n", ps.x[i], ps.y[i], ps.err.empty() ? 0.0 : ps.err[i]);
+    }
   return d;
 }
 
-std::string render_gnuplot_script(const PlotSpec& spec, const std::string& data_file, const std::string& out_stem) {
+std::string render_gnuplot_data(const PlotSpec& spec) { return render_gnuplot_data(PlotFigure{"", {spec}}); }
+
+namespace {
+// One panel's settings and plot command; its series are data blocks first_index, first_index + 1, ...
+std::string render_panel(const PlotSpec& spec, const std::string& data_file, size_t first_index) {
   std::string g;
   g += "set title " + quote(spec.title) + "\n";
   g += "set xlabel " + quote(spec.xlabel) + "\nset ylabel " + quote(spec.ylabel) + "\n";
@@ -55,23 +61,50 @@ std::string render_gnuplot_script(const PlotSpec& spec, const std::string& data_
     for (size_t i = 0; i < spec.xtics.size(); ++i)
       g += fmt::format("{}{} {}", i ? ", " : "", quote(spec.xtics[i]), i);
     g += ")\n";
+  } else {
+    g += "set xtics autofreq\n";
   }
   std::string plot = "plot ";
   for (size_t s = 0; s < spec.series.size(); ++s) {
     if (s) plot += ", \\\n     ";
-    plot += fmt::format("{} index {} using 1:2:3 with yerrorlines lw 2 pt 7 title {}", quote(data_file), s,
-                        quote(spec.series[s].label));
+    const PlotSeries& ps = spec.series[s];
+    plot += fmt::format("{} index {} using 1:2:3 with yerrorlines lw 2 pt 7{} title {}", quote(data_file),
+                        first_index + s, ps.style > 0 ? fmt::format(" lt {}", ps.style) : "", quote(ps.label));
   }
-  plot += "\n";
-  g += "set terminal svg size 900,540 dynamic enhanced font 'Helvetica,13'\n";
-  g += "set output " + quote(out_stem + ".svg") + "\n" + plot;
-  g += "set terminal pngcairo size 900,540 enhanced font 'Helvetica,11'\n";
-  g += "set output " + quote(out_stem + ".png") + "\n" + plot;
+  return g + plot + "\n";
+}
+}  // namespace
+
+std::string render_gnuplot_script(const PlotFigure& fig, const std::string& data_file, const std::string& out_stem) {
+  LOWBIT_CHECK(!fig.panels.empty(), "plot: a figure needs at least one panel");
+  const bool multi = fig.panels.size() > 1;
+  std::string body;
+  if (multi) body += fmt::format("set multiplot layout {},1 title {}\n", fig.panels.size(), quote(fig.title));
+  size_t index = 0;
+  for (const PlotSpec& p : fig.panels) {
+    body += render_panel(p, data_file, index);
+    index += p.series.size();
+  }
+  if (multi) body += "unset multiplot\n";
+  const int height = fig.panel_height * static_cast<int>(fig.panels.size());
+  std::string g;
+  g += fmt::format("set terminal svg size {},{} dynamic enhanced font 'Helvetica,13'\n", fig.width, height);
+  g += "set output " + quote(out_stem + ".svg") + "\n" + body;
+  g += fmt::format("set terminal pngcairo size {},{} enhanced font 'Helvetica,11'\n", fig.width, height);
+  g += "set output " + quote(out_stem + ".png") + "\n" + body;
   g += "unset output\n";
   return g;
 }
 
+std::string render_gnuplot_script(const PlotSpec& spec, const std::string& data_file, const std::string& out_stem) {
+  return render_gnuplot_script(PlotFigure{"", {spec}}, data_file, out_stem);
+}
+
 bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why) {
+  return write_plot(dir, stem, PlotFigure{"", {spec}}, why);
+}
+
+bool write_plot(const std::string& dir, const std::string& stem, const PlotFigure& spec, std::string* why) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   LOWBIT_CHECK(!ec, "plot: cannot create directory '{}': {}", dir, ec.message());

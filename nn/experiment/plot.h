@@ -9,6 +9,7 @@ namespace lowbit::nn {
 struct PlotSeries {
   std::string label;
   std::vector<double> x, y, err;  // err: half-height of the error bar (e.g. std over seeds); may be empty
+  int style = 0;  // gnuplot line type (colour) 1, 2, ...; 0 = by position. Keeps a method's colour across panels.
 };
 
 struct PlotSpec {
@@ -18,12 +19,23 @@ struct PlotSpec {
   std::vector<PlotSeries> series;
 };
 
+// Several plots stacked in one figure (gnuplot multiplot), e.g. one panel per model / data set.
+struct PlotFigure {
+  std::string title;
+  std::vector<PlotSpec> panels;
+  int width = 900, panel_height = 540;
+};
+
 // The gnuplot script for `spec` writing <out_stem>.svg and <out_stem>.png from <data_file>.
 std::string render_gnuplot_script(const PlotSpec& spec, const std::string& data_file, const std::string& out_stem);
-// Gnuplot data: one block per series (separated by two blank lines), columns x y err.
+std::string render_gnuplot_script(const PlotFigure& fig, const std::string& data_file, const std::string& out_stem);
+// Gnuplot data: one block per series (separated by two blank lines), columns x y err; a figure's panels follow
+// each other, so panel p's series s is block (Σ series of earlier panels) + s.
 std::string render_gnuplot_data(const PlotSpec& spec);
+std::string render_gnuplot_data(const PlotFigure& fig);
 // Writes <dir>/<stem>.{dat,gp} and runs gnuplot to make <dir>/<stem>.{svg,png}. Returns false (with the reason in
 // *why) when gnuplot is not installed or fails; the .dat/.gp files are written in any case.
 bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why = nullptr);
+bool write_plot(const std::string& dir, const std::string& stem, const PlotFigure& fig, std::string* why = nullptr);
 
 }  // namespace lowbit::nn

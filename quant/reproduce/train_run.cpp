@@ -1,0 +1,117 @@
+#include "quant/reproduce/train_run.h"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/error.h"
+#include "nn/data/registry.h"
+#include "nn/train/trainer.h"
+#include "nn/zoo/zoo.h"
+#include "quant/training.h"
+
+namespace lowbit::quant {
+
+TrainRunResult run_training(const TrainRunSpec& spec) {
+  const nn::TrainConfig& cfg = spec.config;
+  cfg.validate();
+  LOWBIT_CHECK(!spec.out_dir.empty(), "training run: no output directory given");
+  LOWBIT_CHECK(spec.train_subset >= 0, "training subset must be >= 0, got {}", spec.train_subset);
+  const nn::DatasetInfo& info = nn::dataset_info(cfg.dataset);
+
+  nn::ModelOptions mo;
+  mo.in_channels = info.c;
+  mo.height = info.h;
+  mo.width = info.w;
+  mo.num_classes = info.num_classes;
+  mo.seed = cfg.seed;
+  mo.dropout = cfg.dropout;
+  std::vector<std::string> warnings;
+  // Fails fast on an unknown model or a bad precision flag, before any data is read.
+  std::shared_ptr<nn::Module> model = build_quantized_model(cfg.model, mo, spec.quant, &warnings);
+  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+
+  // Data: the caller's copies when given (no copy unless a subset or hold-out changes them), else loaded.
+  nn::ImageDataset loaded_train, loaded_test, owned_train, holdout;
+  const nn::ImageDataset* train = spec.train_data;
+  const nn::ImageDataset* test = spec.test_data;
+  if (!train) {
+    loaded_train = nn::load_dataset(cfg.dataset, "train", spec.data_dir);
+    train = &loaded_train;
+  }
+  if (!test) {
+    loaded_test = nn::load_dataset(cfg.dataset, "test", spec.data_dir);
+    test = &loaded_test;
+  }
+  if (spec.train_subset > 0 && spec.train_subset < train->n) {
+    owned_train = train->slice(0, spec.train_subset, fmt::format("{}[0:{}]", train->name, spec.train_subset));
+    train = &owned_train;
+  }
+  std::string val_label = "test split";
+  if (cfg.val_holdout > 0) {
+    auto split = nn::split_holdout(*train, cfg.val_holdout);
+    owned_train = std::move(split.first);
+    holdout = std::move(split.second);
+    train = &owned_train;
+    val_label = fmt::format("hold-out: last {} training images", cfg.val_holdout);
+  }
+  const nn::ImageDataset& val = cfg.val_holdout > 0 ? holdout : *test;
+
+  nn::TrainerOptions to;
+  to.out_dir = spec.out_dir;
+  to.resume = spec.resume;
+  to.force = spec.force;
+  to.progress = spec.progress;
+  to.log_every = spec.log_every;
+  to.validation_label = val_label;
+  to.model_options = mo;
+  if (spec.quant.active()) {
+    to.extra_meta["quant"] = quant_flags_to_json(spec.quant);
+    nn::Module* m = model.get();
+    // BNN's weight clamp and the re-pack of the kernels' weights after every step; PACT's α decay in the loss.
+    to.hooks.after_step = [m](int64_t) { after_optimizer_step(*m); };
+    if (regularization_loss(*m).defined())
+      to.hooks.extra_loss = [m](const nn::Batch&, const Var&) { return regularization_loss(*m); };
+  }
+  nn::Trainer trainer(*model, cfg, to);
+  // Recorded from the first epoch's results.json on, so an interrupted run says what it was.
+  if (spec.quant.active()) trainer.extra_results()["quant"] = to.extra_meta["quant"];
+  if (spec.train_subset > 0) trainer.extra_results()["train_subset"] = spec.train_subset;
+  for (auto it = spec.extra_results.begin(); it != spec.extra_results.end(); ++it)
+    trainer.extra_results()[it.key()] = it.value();
+  if (spec.on_start)
+    spec.on_start(fmt::format("train {} on {} ({} train / {} val images; validation = {}) -> {}", cfg.model,
+                              cfg.dataset, train->n, val.n, val_label, spec.out_dir));
+  const nn::TrainResult r = trainer.fit(*train, val);
+
+  // The reported number is always measured on the official test split (the last epoch's validation when that
+  // was the test split, so no second pass).
+  TrainRunResult out;
+  for (const nn::EpochMetrics& e : r.history) out.wall_seconds += e.seconds;
+  nn::EvalResult t;
+  if (cfg.val_holdout > 0 || r.history.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    t = nn::evaluate(*model, *test, 256, info.mean, info.std);
+    out.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } else {
+    t = nn::EvalResult{r.history.back().val_loss, r.history.back().val_acc, test->n};
+  }
+  trainer.extra_results()["test"] = {{"loss", t.loss}, {"acc", t.acc}, {"n", t.n},
+                                     {"crc32", fmt::format("{:08x}", test->checksum)}};
+  trainer.extra_results()["wall_seconds"] = out.wall_seconds;
+  trainer.write_results();
+
+  out.test_acc = t.acc;
+  out.test_loss = t.loss;
+  out.test_n = t.n;
+  out.train_n = train->n;
+  out.epochs = static_cast<int>(r.history.size());
+  out.train_crc = train->checksum;
+  out.test_crc = test->checksum;
+  return out;
+}
+
+}  // namespace lowbit::quant

@@ -1,0 +1,52 @@
+// One training run, fp32 or quantization-aware: what `lowbit train` does and what every cell × seed of a
+// `lowbit reproduce` grid does, so both go through one code path:
+//   build the model (quant::build_quantized_model: quantized layers when the flags say so, --init loaded)
+//   → optionally keep only the first N training images → optional hold-out split → nn::Trainer with the QAT hooks
+//   (quant/training.h: BNN clamp + re-pack after each step, PACT's α penalty in the loss)
+//   → test accuracy on the official test split, recorded in <out>/results.json under "test" with the run's
+//   wall time ("wall_seconds": the sum of its epochs plus the final test pass, so a resumed run counts the
+//   epochs done before the interruption too).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nn/data/dataset.h"
+#include "nn/train/config.h"
+#include "nn/train/progress.h"
+#include "quant/cli.h"
+
+namespace lowbit::quant {
+
+struct TrainRunSpec {
+  nn::TrainConfig config;
+  QuantFlags quant;            // inactive = fp32; quant.init = the model to start from ("" = random init)
+  std::string out_dir;         // required: checkpoints, model.lbar, metrics.csv, results.json
+  std::string data_dir;        // "" = nn::default_data_dir()
+  bool resume = false, force = false;
+  nn::ProgressMode progress = nn::ProgressMode::lines;
+  int64_t log_every = 100;
+  int64_t train_subset = 0;    // > 0: train on the first N images of the training split (before any hold-out)
+  nlohmann::json extra_results = nlohmann::json::object();  // added to results.json (e.g. the grid cell)
+  // Data sets already in memory (a grid loads each data set once); null = load from data_dir.
+  const nn::ImageDataset* train_data = nullptr;
+  const nn::ImageDataset* test_data = nullptr;
+  // Called once the model is built and the data is ready, just before training (the CLI prints a line).
+  std::function<void(const std::string& what)> on_start;
+};
+
+struct TrainRunResult {
+  double test_acc = 0.0, test_loss = 0.0;  // acc in [0, 1]
+  int64_t test_n = 0, train_n = 0;
+  int epochs = 0;             // epochs the model has been trained in total (resumed ones included)
+  double wall_seconds = 0.0;  // see the header comment
+  uint32_t train_crc = 0, test_crc = 0;  // CRC-32 of the images actually trained on / tested on
+};
+
+// Throws lowbit::Error for a bad config, model, precision flag, missing data, or a run directory that holds
+// another run (unless resume/force).
+TrainRunResult run_training(const TrainRunSpec& spec);
+
+}  // namespace lowbit::quant

@@ -1,0 +1,270 @@
+// The grid runner on a tiny in-memory data set (a few seconds): every cell × seed is trained once into its run
+// directory, results.json / table.md / table.csv / the figure are written and parse, a re-run reuses finished
+// runs, a deleted run is redone identically, an interrupted run continues from its checkpoint, another
+// configuration in the same directory is refused. And the CLI: unknown table, bad --seeds, --dry-run, missing data.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/error.h"
+#include "nn/data/dataset.h"
+#include "quant/reproduce/grid.h"
+#include "quant/reproduce/runner.h"
+
+namespace fs = std::filesystem;
+using namespace lowbit::quant::reproduce;
+
+namespace {
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+fs::path scratch(const std::string& tag) {
+  const fs::path d = fs::temp_directory_path() / ("lowbit_test_reproduce_" + tag + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  return d;
+}
+
+// 28×28 one-channel images; class k has a bright band at rows 2k..2k+3 plus a little deterministic texture.
+lowbit::nn::ImageDataset tiny_images(const std::string& name, int n, int salt) {
+  lowbit::nn::ImageDataset d;
+  d.name = name;
+  d.n = n;
+  d.c = 1;
+  d.h = d.w = 28;
+  d.num_classes = 10;
+  for (int i = 0; i < n; ++i) {
+    const int k = (i * 3 + salt) % 10;
+    d.labels.push_back(k);
+    for (int y = 0; y < 28; ++y)
+      for (int x = 0; x < 28; ++x)
+        d.pixels.push_back(static_cast<uint8_t>(y >= 2 * k && y < 2 * k + 4 ? 220 : (x * 5 + y * 3 + i) % 50));
+  }
+  d.compute_checksum();
+  return d;
+}
+
+// fp32, DoReFa W1A1 on a 48-image subset, BNN with every layer quantized: 3 cells × 2 seeds, 1 epoch each.
+Grid tiny_grid() {
+  Grid g;
+  g.name = "tiny";
+  g.variant = "test";
+  g.title = "Tiny";
+  g.base.batch_size = 32;
+  g.base.lr = 0.05f;
+  g.seeds = {1, 2};
+  g.precision_order = {"W1A1", "fp32"};
+  GridCell fp;
+  fp.id = "lenet5_mnist_fp32";
+  fp.label = "LeNet-5 MNIST: fp32";
+  fp.model = "lenet5";
+  fp.dataset = "mnist";
+  fp.method = "fp32";
+  fp.precision = "fp32";
+  fp.epochs = 1;
+  fp.est_seconds = 1;
+  GridCell dr = fp;
+  dr.id = "lenet5_mnist_dorefa_w1a1";
+  dr.label = "LeNet-5 MNIST: DoReFa W1A1";
+  dr.method = "DoReFa";
+  dr.precision = "W1A1";
+  dr.quant.scheme = "dorefa";
+  dr.quant.wbits = 1;
+  dr.quant.abits = 1;
+  dr.quant.first_last = "fp32";
+  dr.train_subset = 48;
+  dr.init_from = fp.id;
+  GridCell bnn = dr;
+  bnn.id = "lenet5_mnist_bnn_w1a1_allq";
+  bnn.label = "LeNet-5 MNIST: BNN W1A1, all layers quantized";
+  bnn.method = "BNN (all layers)";
+  bnn.quant.scheme = "bnn";
+  bnn.quant.first_last = "q";
+  bnn.train_subset = 0;
+  g.cells = {fp, dr, bnn};
+  return g;
+}
+
+RunnerOptions tiny_options(const fs::path& out) {
+  RunnerOptions o;
+  o.out_dir = out.string();
+  o.threads = 1;
+  o.command_line = "test_reproduce tiny";
+  o.log = nullptr;
+  o.load_data = [](const std::string& name) {
+    REQUIRE(name == "mnist");
+    return std::make_pair(tiny_images("mnist/train", 96, 0), tiny_images("mnist/test", 40, 1));
+  };
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("reproduce runner: trains every cell x seed once and writes the table and a re-run resumes") {
+  const fs::path out = scratch("runner");
+  const Grid g = tiny_grid();
+  const GridOutcome first = run_grid(g, tiny_options(out));
+  CHECK(first.trained == 6);
+  CHECK(first.reused == 0);
+  REQUIRE(first.runs.size() == 6);
+  // Seed by seed, cells in grid order.
+  CHECK(first.runs[0].cell == "LeNet-5 MNIST: fp32");
+  CHECK(first.runs[0].seed == 1);
+  CHECK(first.runs[3].seed == 2);
+  for (const auto& r : first.runs) {
+    CHECK(r.metric >= 0.0);
+    CHECK(r.metric <= 100.0);
+    CHECK(r.wall_seconds > 0.0);
+    CHECK(r.epochs == 1);
+  }
+  CHECK(first.runs[1].params.at("train images") == "48");
+  CHECK(first.runs[2].params.at("train images") == "96");
+  CHECK(first.runs[2].params.at("first/last") == "quantized");
+
+  for (const char* f : {"results.json", "table.md", "table.csv", "grid.json", "accuracy_vs_bits.dat", "accuracy_vs_bits.gp"})
+    CHECK_MESSAGE(fs::exists(out / f), f);
+  for (const char* run : {"lenet5_mnist_fp32_seed1", "lenet5_mnist_dorefa_w1a1_seed2", "lenet5_mnist_bnn_w1a1_allq_seed2"})
+    CHECK_MESSAGE(fs::exists(out / "runs" / run / "model.lbar"), run);
+
+  const nlohmann::json j = nlohmann::json::parse(read_text(out / "results.json"));
+  CHECK(j.at("name") == "tiny");
+  REQUIRE(j.at("cells").size() == 3);
+  CHECK(j["cells"][1]["values"].size() == 2);
+  CHECK(j["cells"][1]["seeds"] == nlohmann::json({1, 2}));
+  CHECK(j.at("runs").size() == 6);
+  const nlohmann::json& prov = j.at("provenance");
+  for (const char* k : {"git_revision", "isa", "threads", "compiler", "command_line", "started_at", "finished_at"})
+    CHECK_MESSAGE(prov.contains(k), k);
+  CHECK(prov["threads"] == 1);
+  CHECK(prov["runs_finished"] == "6 of 6");
+  CHECK(prov["datasets"]["mnist"]["train"]["n"] == 96);
+  CHECK(prov["datasets"]["mnist"]["test"]["crc32"].get<std::string>().size() == 8);
+
+  // Per-run results name the cell, the quantization, the subset and the test accuracy.
+  const nlohmann::json run = nlohmann::json::parse(read_text(out / "runs" / "lenet5_mnist_dorefa_w1a1_seed1" / "results.json"));
+  CHECK(run["grid"]["cell"] == "lenet5_mnist_dorefa_w1a1");
+  CHECK(run["quant"]["scheme"] == "dorefa");
+  CHECK(run["train_subset"] == 48);
+  CHECK(run["test"]["acc"].get<double>() * 100.0 == doctest::Approx(first.runs[1].metric));
+
+  const std::string csv = read_text(out / "table.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);  // header + 3 cells
+  CHECK(csv.rfind("cell,model,dataset,method,W,A,first/last,train images,n,mean", 0) == 0);
+  const std::string md = read_text(out / "table.md");
+  CHECK(md.find("| LeNet-5 MNIST: DoReFa W1A1 |") != std::string::npos);
+  CHECK(md.find("git_revision") != std::string::npos);
+
+  // The figure: one panel, one series per method, fp32 at its own x.
+  const lowbit::nn::PlotFigure fig = make_figure(g, first.runs);
+  REQUIRE(fig.panels.size() == 1);
+  REQUIRE(fig.panels[0].series.size() == 3);
+  CHECK(fig.panels[0].series[0].label == "fp32");
+  CHECK(fig.panels[0].series[0].x == std::vector<double>{1});
+  CHECK(fig.panels[0].series[1].style == 2);
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    CHECK(first.plotted);
+    CHECK(fs::exists(out / "accuracy_vs_bits.svg"));
+    CHECK(fs::exists(out / "accuracy_vs_bits.png"));
+  }
+
+  // Re-running reuses every finished run.
+  const GridOutcome again = run_grid(g, tiny_options(out));
+  CHECK(again.trained == 0);
+  CHECK(again.reused == 6);
+  for (size_t i = 0; i < 6; ++i) CHECK(again.runs[i].metric == first.runs[i].metric);
+
+  // A lost run is redone (same seed and threads: the same number); an interrupted run (checkpoint, no final
+  // result) continues from its checkpoint without training its epoch again.
+  fs::remove_all(out / "runs" / "lenet5_mnist_dorefa_w1a1_seed2");
+  const fs::path interrupted = out / "runs" / "lenet5_mnist_bnn_w1a1_allq_seed1" / "results.json";
+  nlohmann::json ir = nlohmann::json::parse(read_text(interrupted));
+  ir.erase("test");
+  std::ofstream(interrupted) << ir.dump(2);
+  const GridOutcome third = run_grid(g, tiny_options(out));
+  CHECK(third.trained == 2);
+  CHECK(third.reused == 4);
+  CHECK(third.runs[4].metric == doctest::Approx(first.runs[4].metric).epsilon(1e-12));
+  CHECK(third.runs[2].metric == doctest::Approx(first.runs[2].metric).epsilon(1e-12));
+  const std::string metrics = read_text(out / "runs" / "lenet5_mnist_bnn_w1a1_allq_seed1" / "metrics.csv");
+  CHECK(std::count(metrics.begin(), metrics.end(), '\n') == 2);  // header + the one epoch, not trained twice
+  CHECK(nlohmann::json::parse(read_text(interrupted)).contains("test"));
+
+  // Another recipe or another grid in the same directory is refused, naming the run directory / the grid.
+  Grid other = g;
+  other.base.lr = 0.01f;
+  CHECK_THROWS_WITH_AS(run_grid(other, tiny_options(out)), doctest::Contains("holds a different run"), lowbit::Error);
+  other = g;
+  other.variant = "full";
+  CHECK_THROWS_WITH_AS(run_grid(other, tiny_options(out)), doctest::Contains("choose another --out"), lowbit::Error);
+  fs::remove_all(out);
+}
+
+namespace {
+struct Cli {
+  int status = -1;
+  std::string out;
+};
+Cli lowbit_cli(const std::string& args) {
+  const std::string exe = std::string(LOWBIT_BINARY_DIR) + "/apps/lowbit";
+  REQUIRE_MESSAGE(fs::exists(exe), "build the CLI first: " << exe);
+  FILE* p = popen(("CI=1 '" + exe + "' " + args + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  Cli r;
+  char buf[4096];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+TEST_CASE("reproduce CLI: unknown table and bad flags and missing data fail and a dry run lists the grid") {
+  Cli r = lowbit_cli("reproduce nosuch --dry-run");
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "lowbit: error: unknown table 'nosuch' (known tables: baselines)"));
+  r = lowbit_cli("reproduce");
+  CHECK(r.status != 0);
+  CHECK(r.status != -1);
+  CHECK(contains(r.out, "table"));
+  r = lowbit_cli("reproduce baselines --seeds 1,x --dry-run");
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "--seeds"));
+  r = lowbit_cli("reproduce baselines --threads -3 --dry-run");
+  CHECK(r.status != 0);
+  CHECK(r.status != -1);
+  CHECK(contains(r.out, "--threads"));
+
+  r = lowbit_cli("reproduce baselines --dry-run");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(contains(r.out, "baselines (full): 48 cells x 3 seeds (1,2,3) = 144 runs"));
+  CHECK(contains(r.out, "resnet20_fmnist_pact_w4a4"));
+  CHECK(contains(r.out, "lenet5_mnist_dorefa_w1a1_allq"));
+  CHECK(contains(r.out, "estimated total"));
+  r = lowbit_cli("reproduce baselines --quick --seeds 5,6 --dry-run");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(contains(r.out, "baselines (quick): 32 cells x 2 seeds (5,6) = 64 runs"));
+
+  const fs::path d = scratch("cli");
+  r = lowbit_cli("reproduce baselines --quick --data-dir '" + (d / "nodata").string() + "' --out '" + (d / "out").string() + "'");
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "lowbit: error: data set 'fashion-mnist' (train split): missing files"));
+  CHECK(contains(r.out, "bash scripts/setup.sh"));
+  CHECK_FALSE(fs::exists(d / "out"));  // nothing is created before the data is there
+  fs::remove_all(d);
+}
