@@ -1,7 +1,8 @@
 // bench_qat_step: what quantization-aware training costs on the low-bit kernels.
 //   BM_step/<model>/<mode>  one SGD step (forward, cross-entropy, backward, step, quant hooks) at batch 128:
-//                           mode fp32 (the plain zoo model), qat_kernel (BNN W1A1, first/last fp32, forward
-//                           through bgemm), qat_fake (same model, fp32 fake-quant forward).
+//                           mode 0 fp32 (the plain zoo model), 1 qat_kernel (BNN W1A1, first/last fp32, forward
+//                           through bconv2d/bgemm), 2 qat_fake (same model, fp32 fake-quant forward), 3 DoReFa
+//                           W1A1 (first/last fp32, {0,1} activations: forward through bitserial).
 //   BM_quantizer/<rule>     the quantizer ops alone on a ResNet-20 layer-1 activation [128, 16, 32, 32]
 //                           (forward only, no graph) — the overhead QAT adds before any GEMM.
 //   BM_layer_infer/<case>   one conv layer in inference (no graph): QConv2d kernel path vs the fp32 Conv2d of
@@ -43,7 +44,7 @@ struct ModelCase {
 const ModelCase kLenet{"lenet5", 1, 28, 28};
 const ModelCase kResnet{"resnet20", 3, 32, 32};
 
-enum Mode { fp32 = 0, qat_kernel = 1, qat_fake = 2 };
+enum Mode { fp32 = 0, qat_kernel = 1, qat_fake = 2, qat_dorefa = 3 };
 
 void BM_step(benchmark::State& state, ModelCase mc) {
   const Mode mode = static_cast<Mode>(state.range(0));
@@ -55,8 +56,9 @@ void BM_step(benchmark::State& state, ModelCase mc) {
     model = nn::make_model(mc.name, o);
   } else {
     quant::QuantModelOptions q;
-    q.path = mode == qat_kernel ? quant::QPath::kernel : quant::QPath::fake;
-    model = quant::make_quantized_model(mc.name, o, quant::PrecisionConfig::from_flags("bnn", 1, 1, "fp32"), q);
+    q.path = mode == qat_fake ? quant::QPath::fake : quant::QPath::kernel;
+    model = quant::make_quantized_model(
+        mc.name, o, quant::PrecisionConfig::from_flags(mode == qat_dorefa ? "dorefa" : "bnn", 1, 1, "fp32"), q);
   }
   const int64_t B = 128;
   const Tensor x = noise(Shape{B, mc.c, mc.h, mc.w}, 3);
@@ -71,8 +73,8 @@ void BM_step(benchmark::State& state, ModelCase mc) {
     quant::after_optimizer_step(*model);
   }
   state.counters["images_per_s"] = benchmark::Counter(double(B), benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(lb::label(kernels::active_isa(), kThreads,
-                           std::string(mc.name) + (mode == fp32 ? " fp32" : mode == qat_kernel ? " bnn kernel" : " bnn fake")));
+  static const char* names[] = {" fp32", " bnn W1A1 kernel", " bnn W1A1 fake", " dorefa W1A1 kernel"};
+  state.SetLabel(lb::label(kernels::active_isa(), kThreads, std::string(mc.name) + names[mode]));
 }
 
 void BM_quantizer(benchmark::State& state) {
@@ -130,9 +132,9 @@ void BM_layer_infer(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_step, lenet5, kLenet)->ArgName("mode")->Arg(fp32)->Arg(qat_kernel)->Arg(qat_fake)
+BENCHMARK_CAPTURE(BM_step, lenet5, kLenet)->ArgName("mode")->DenseRange(fp32, qat_dorefa)
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
-BENCHMARK_CAPTURE(BM_step, resnet20, kResnet)->ArgName("mode")->Arg(fp32)->Arg(qat_kernel)->Arg(qat_fake)
+BENCHMARK_CAPTURE(BM_step, resnet20, kResnet)->ArgName("mode")->DenseRange(fp32, qat_dorefa)
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_quantizer)->ArgName("rule")->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_layer_infer)->ArgNames({"ch", "prec"})->ArgsProduct({{16, 32, 64}, {0, 1, 2, 3}})

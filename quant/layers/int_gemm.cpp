@@ -68,6 +68,8 @@ inline k::bword sign_bits8(const int8_t* p) {
   return ((v & 0x8080808080808080ull) * 0x0002040810204081ull) >> 56;
 }
 
+}  // namespace
+
 void pack_sign_bytes(const int8_t* src, size_t rows, size_t K, size_t lds, k::bword* dst, size_t kw) {
   LOWBIT_OMP(parallel for schedule(static) if (rows * K > (1u << 16)))
   for (int64_t r = 0; r < static_cast<int64_t>(rows); ++r) {
@@ -83,6 +85,8 @@ void pack_sign_bytes(const int8_t* src, size_t rows, size_t K, size_t lds, k::bw
     }
   }
 }
+
+namespace {
 
 void reference_gemm(const IntWeights& w, const IntActs& x, int32_t* D, size_t ldd) {
   const bool is_signed = x.kind == ActKind::binary;

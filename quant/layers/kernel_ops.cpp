@@ -14,7 +14,9 @@
 #include "engine/error.h"
 #include "engine/gemm.h"
 #include "engine/threading.h"
+#include "kernels/bconv2d/bconv2d.h"
 #include "kernels/omp.h"
+#include "kernels/pack/pack_bits.h"
 
 namespace lowbit::quant {
 namespace {
@@ -78,11 +80,45 @@ void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backen
     for (size_t k = 0; k < K; ++k) s += kc[k];
     out.wsum[m] = s;
   }
+  out.bconv = backend == IntBackend::bgemm && groups == 1;
+  if (out.bconv) {  // rows (m, tap) of Cg sign bits: the tap-major kernel codes are already in this order
+    const size_t cg = K / static_cast<size_t>(taps), cw = kernels::packed_words(cg);
+    out.bconv_w.resize(static_cast<size_t>(cout * taps) * cw * sizeof(kernels::bword));
+    pack_sign_bytes(out.groups[0].kc.data(), static_cast<size_t>(cout * taps), cg, cg,
+                    out.bconv_w.as<kernels::bword>(), cw);
+  }
   out.backend = backend;
   out.version = version;
   out.corr_H = out.corr_W = -1;
   out.valid = true;
 }
+
+namespace {
+// The bconv2d route of qconv2d_kernel (binary × binary, one group): D [N][Cout][P] exact, zero padding
+// corrected inside the kernel. Input bits come from the ±1 values (sign bit = value < 0, the codes' sign).
+void binary_conv_dot(const Tensor& xval, const ConvGeom& g, const PackedLayer& packed, LayerScratch& s, int threads) {
+  namespace k = lowbit::kernels;
+  k::Bconv2dShape sh;
+  sh.batch = static_cast<size_t>(xval.dim(0));
+  sh.in_h = static_cast<size_t>(g.H), sh.in_w = static_cast<size_t>(g.W), sh.in_c = static_cast<size_t>(g.C);
+  sh.out_c = packed.out_scale.size();
+  sh.kernel_h = static_cast<size_t>(g.KH), sh.kernel_w = static_cast<size_t>(g.KW);
+  sh.stride_h = static_cast<size_t>(g.SH), sh.stride_w = static_cast<size_t>(g.SW);
+  sh.pad_h = static_cast<size_t>(g.PH), sh.pad_w = static_cast<size_t>(g.PW);
+  sh.padding = k::Bconv2dPadding::zero;
+  LOWBIT_ASSERT(k::bconv2d_check(sh) == k::Status::ok, "bconv2d route: bad shape");
+  const size_t in_words = sh.batch * sh.in_h * sh.in_w * sh.in_words();
+  s.rows.resize(in_words * sizeof(k::bword));
+  const k::Status st = k::pack_nchw_to_nhwc_bits(xval.data(), sh.batch, sh.in_c, sh.in_h, sh.in_w,
+                                                 s.rows.as<k::bword>(), in_words);
+  LOWBIT_ASSERT(st == k::Status::ok, "pack_nchw_to_nhwc_bits: {}", k::status_name(st));
+  const k::Bconv2dKernels& kern = k::bconv2d_kernels();
+  s.gemm.kscratch.resize(kern.scratch_words(sh) * sizeof(k::bword));
+  s.D.resize(sh.batch * sh.out_c * sh.out_h() * sh.out_w());
+  kern.i32(sh, s.rows.as<k::bword>(), packed.bconv_w.as<k::bword>(), s.D.data(), k::Bconv2dLayout::nchw,
+           s.gemm.kscratch.as<k::bword>(), threads);
+}
+}  // namespace
 
 Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, const ConvGeom& g, PackedLayer& packed,
                    LayerScratch& s) {
@@ -92,7 +128,24 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   const int64_t N = xs[0], P = g.P(), Kg = g.K(), CHW = g.C * g.H * g.W;
   const int64_t cout = static_cast<int64_t>(packed.out_scale.size()), Mg = cout / g.groups;
   const size_t rowsN = static_cast<size_t>(N * P);
-  const bool need_corr = kind == ActKind::binary && (g.PH > 0 || g.PW > 0);
+  Tensor y = Tensor::empty(Shape{N, cout, g.OH, g.OW});
+  const float sx = x.codes.scale[0];
+  const int32_t zx = static_cast<int32_t>(x.codes.zero_point);  // 0 for binary codes
+  const float* bptr = bias.defined() ? bias.value().data() : nullptr;
+  const int threads = num_threads();
+  if (packed.bconv) {
+    binary_conv_dot(x.value.value(), g, packed, s, threads);
+    const int32_t* D = s.D.data();
+    float* yd = y.data();
+    LOWBIT_OMP(parallel for schedule(static) if (N * cout * P > (1 << 15)))
+    for (int64_t bm = 0; bm < N * cout; ++bm) {
+      const int64_t co = bm % cout;
+      const double sc = double(packed.out_scale[co]) * sx;
+      const float bv = bptr ? bptr[co] : 0.0f;
+      for (int64_t p = 0; p < P; ++p) yd[bm * P + p] = static_cast<float>(sc * double(D[bm * P + p])) + bv;
+    }
+  }
+  const bool need_corr = !packed.bconv && kind == ActKind::binary && (g.PH > 0 || g.PW > 0);
   if (need_corr && (packed.corr_H != g.H || packed.corr_W != g.W)) {
     std::vector<std::vector<uint8_t>> masks;
     padding_classes(g, packed.pixel_class, masks);
@@ -108,14 +161,11 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
     s.row_class.resize(rowsN);
     for (int64_t b = 0; b < N; ++b) std::copy(packed.pixel_class.begin(), packed.pixel_class.end(), &s.row_class[b * P]);
   }
-  Tensor y = Tensor::empty(Shape{N, cout, g.OH, g.OW});
-  const float sx = x.codes.scale[0];
-  const int32_t zx = static_cast<int32_t>(x.codes.zero_point);  // 0 for binary codes
-  const float* bptr = bias.defined() ? bias.value().data() : nullptr;
-  const int threads = num_threads();
-  s.rows.resize(rowsN * static_cast<size_t>(Kg));
-  s.D.resize(static_cast<size_t>(Mg) * rowsN);
-  for (int64_t gi = 0; gi < g.groups; ++gi) {
+  if (!packed.bconv) {
+    s.rows.resize(rowsN * static_cast<size_t>(Kg));
+    s.D.resize(static_cast<size_t>(Mg) * rowsN);
+  }
+  for (int64_t gi = 0; gi < g.groups && !packed.bconv; ++gi) {
     const int16_t* codes = x.codes.code.data();
     uint8_t* rows = s.rows.data();
     const int64_t HW = g.H * g.W, cg = g.Cg();
@@ -168,12 +218,13 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   }
   // w_value is undefined only in inference with a cached pack (no graph is recorded then).
   const Tensor xv = x.value.value(), wv = w_value.defined() ? w_value.value() : Tensor();
-  return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv, g](const Tensor& gy, std::vector<Var>& in) {
+  std::shared_ptr<BackwardScratch> bs = s.backward;
+  return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv, g, bs](const Tensor& gy, std::vector<Var>& in) {
     Tensor gx, gw;
     const bool want_x = in[0].requires_grad(), want_w = in[1].requires_grad();
     if (want_x) gx = Tensor::zeros(xv.shape());
     if (want_w) gw = Tensor::zeros(wv.shape());
-    conv2d_backward_f32(xv, wv, gy, g, want_x ? &gx : nullptr, want_w ? &gw : nullptr);
+    conv2d_backward_f32(xv, wv, gy, g, want_x ? &gx : nullptr, want_w ? &gw : nullptr, bs.get());
     if (want_x) in[0].add_grad(gx);
     if (want_w) in[1].add_grad(gw);
     if (in.size() > 2 && in[2].defined() && in[2].requires_grad()) {
@@ -251,7 +302,7 @@ Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, Pack
 // per-image GEMMs parallelise badly inside); each range accumulates its own weight gradient, and the ranges'
 // sums are added in range order, so the result is deterministic for a fixed thread count.
 void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, const ConvGeom& g, Tensor* gx,
-                         Tensor* gw) {
+                         Tensor* gw, BackwardScratch* scratch) {
   const int64_t N = x.dim(0), P = g.P(), Kg = g.K(), cout = w.dim(0), Mg = cout / g.groups;
   const int64_t CHW = g.C * g.H * g.W;
 #if defined(_OPENMP)
@@ -259,11 +310,18 @@ void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, con
 #else
   const int nt = 1;
 #endif
-  std::vector<std::vector<float>> gw_part(static_cast<size_t>(nt));
+  BackwardScratch local;
+  BackwardScratch& sc = scratch ? *scratch : local;
+  for (auto* v : {&sc.cols, &sc.dcols, &sc.gw_part})
+    if (v->size() < static_cast<size_t>(nt)) v->resize(static_cast<size_t>(nt));
+  std::vector<std::vector<float>>& gw_part = sc.gw_part;
   LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
   for (int t = 0; t < nt; ++t) {
     const int64_t lo = N * t / nt, hi = N * (t + 1) / nt;
-    std::vector<float> cols(static_cast<size_t>(P * Kg)), dcols(gx ? static_cast<size_t>(P * Kg) : 0);
+    std::vector<float>& cols = sc.cols[t];
+    std::vector<float>& dcols = sc.dcols[t];
+    cols.resize(static_cast<size_t>(P * Kg));  // every element is written before it is read
+    if (gx) dcols.resize(static_cast<size_t>(P * Kg));
     if (gw) gw_part[t].assign(static_cast<size_t>(w.numel()), 0.0f);
     for (int64_t b = lo; b < hi; ++b) {
       for (int64_t gi = 0; gi < g.groups; ++gi) {

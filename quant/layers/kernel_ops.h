@@ -6,6 +6,7 @@
 //                          w_q (rule op) ──┘
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -25,14 +26,26 @@ struct PackedLayer {
   std::vector<IntWeights> groups;
   std::vector<float> out_scale;  // [Cout] = weight scale[m]·mult
   std::vector<int32_t> wsum;     // [Cout] = Σ_k kc[m][k] (activation zero-point term)
+  // Binary × binary convs (bgemm backend, one group): the weights also in bconv2d's layout
+  // [Cout][KH][KW][Cw] (kernels/bconv2d/bconv2d.h), so the forward convolves channel-packed input bits
+  // directly (bits packed once from the activations, im2col on bits inside the kernel, zero padding exact).
+  bool bconv = false;
+  AlignedBytes bconv_w;
   // Binary activations in a padded conv: pixel classes and, per group, [classes][Mg] corrections.
   int64_t corr_H = -1, corr_W = -1;
   std::vector<int32_t> pixel_class;
   std::vector<std::vector<int32_t>> class_corr;
 };
 
+// Buffers of the fp32 conv backward, per thread, kept across steps (a fresh allocation of this size per call
+// is an mmap and a page fault per touched page). Shared with the backward closures, which may outlive a call.
+struct BackwardScratch {
+  std::vector<std::vector<float>> cols, dcols, gw_part;
+};
+
 struct LayerScratch {
-  AlignedBytes rows;               // im2col'd activation bytes
+  std::shared_ptr<BackwardScratch> backward = std::make_shared<BackwardScratch>();
+  AlignedBytes rows;               // im2col'd activation bytes (or packed input bits on the bconv2d route)
   std::vector<uint8_t> nhwc;       // one group's activation codes, channel-last
   std::vector<int32_t> D, xsum, row_class;
   IntGemmScratch gemm;
@@ -56,8 +69,9 @@ Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, Pack
                    LayerScratch& scratch);
 
 // fp32 backward of y = conv(x, w) (no bias): gx [N, C, H, W] and gw [Cout, Cg, KH, KW]; either may be null.
+// scratch: reused buffers (null = temporary ones).
 void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, const ConvGeom& g, Tensor* gx,
-                         Tensor* gw);
+                         Tensor* gw, BackwardScratch* scratch = nullptr);
 
 // Multiplies y [N, C, ...] by a per-sample-per-position factor k [N, 1, ...] (XNOR-Net's K), with gradients
 // to both.
