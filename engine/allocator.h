@@ -18,6 +18,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <type_traits>
 
 namespace lowbit {
 
@@ -56,6 +58,32 @@ class ScratchFloats {
  private:
   size_t bytes_;
   float* p_;
+};
+
+// STL allocator over the same cache, for per-step std::vectors of trivial elements (quantizer codes): blocks
+// come from the cache, and resize() default-initialises, i.e. leaves new elements unwritten, so a vector that
+// is about to be filled completely costs neither a memset nor fresh pages.
+template <class T>
+struct CachedAllocator {
+  static_assert(std::is_trivial<T>::value, "CachedAllocator: trivial element types only (resize leaves them unset)");
+  using value_type = T;
+  CachedAllocator() = default;
+  template <class U>
+  CachedAllocator(const CachedAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(alloc_block(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { alloc_free(p, n * sizeof(T)); }
+  template <class U>
+  void construct(U* p) {
+    ::new (static_cast<void*>(p)) U;  // default-initialisation: no zeroing
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(static_cast<Args&&>(args)...);
+  }
+  template <class U>
+  bool operator==(const CachedAllocator<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const CachedAllocator<U>&) const { return false; }
 };
 
 }  // namespace lowbit

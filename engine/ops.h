@@ -65,6 +65,11 @@ struct Conv2dParams {
 };
 // x [N, Cin, H, W], w [Cout, Cin/groups, KH, KW], b [Cout] or undefined -> [N, Cout, OH, OW]
 Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p);
+// The gradients conv2d's backward computes for x, w and a bias, given dy [N, Cout, OH, OW]: for layers that
+// produce y another way (the quantized layers' integer kernels) but differentiate as this fp32 convolution.
+// Each non-null output is replaced by a new tensor.
+void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Conv2dParams& p, Tensor* dx,
+                     Tensor* dw, Tensor* db);
 int64_t conv_out_size(int64_t in, int k, int stride, int pad);  // floor((in + 2·pad − k)/stride) + 1
 Var max_pool2d(const Var& x, int kernel, int stride, int pad = 0);
 Var avg_pool2d(const Var& x, int kernel, int stride, int pad = 0);  // padding counts as zeros in the average

@@ -22,6 +22,21 @@ Var pointwise(const char* op, const Var& a, Fwd f, D d) {
     in[0].add_grad(gx);
   });
 }
+
+// y = f(x) with derivative 1 where pass(x) and 0 elsewhere (clamps): backward is a select of g, which vectorises
+// and reads one saved tensor, not a multiply by a mask.
+template <class Fwd, class Pass>
+Var pointwise_masked(const char* op, const Var& a, Fwd f, Pass pass) {
+  check_defined(a, op, "input");
+  Tensor X = a.value();
+  Tensor Y = Tensor::empty(X.shape());
+  map1(X.numel(), X.data(), Y.data(), f);
+  return Var::make(Y, {a}, [X, pass](const Tensor& g, std::vector<Var>& in) {
+    Tensor gx = Tensor::empty(X.shape());
+    map2(X.numel(), g.data(), X.data(), gx.data(), [pass](float gv, float x) { return pass(x) ? gv : 0.0f; });
+    in[0].add_grad(gx);
+  });
+}
 }  // namespace
 
 Var relu(const Var& a) {
@@ -38,16 +53,16 @@ Var relu(const Var& a) {
 
 Var hardtanh(const Var& a, float lo, float hi) {
   LOWBIT_CHECK(lo < hi, "hardtanh: lo ({}) must be below hi ({})", lo, hi);
-  return pointwise(
+  return pointwise_masked(
       "hardtanh", a, [lo, hi](float x) { return x < lo ? lo : (x > hi ? hi : x); },
-      [lo, hi](float x, float) { return (x >= lo && x <= hi) ? 1.0f : 0.0f; });
+      [lo, hi](float x) { return x >= lo && x <= hi; });
 }
 
 Var clip(const Var& a, float lo, float hi) {
   LOWBIT_CHECK(lo < hi, "clip: lo ({}) must be below hi ({})", lo, hi);
-  return pointwise(
+  return pointwise_masked(
       "clip", a, [lo, hi](float x) { return x < lo ? lo : (x > hi ? hi : x); },
-      [lo, hi](float x, float) { return (x >= lo && x <= hi) ? 1.0f : 0.0f; });
+      [lo, hi](float x) { return x >= lo && x <= hi; });
 }
 
 Var tanh(const Var& a) {

@@ -297,12 +297,11 @@ void bias_backward(const ConvGeom& g, const float* dy, float* db) {
   });
 }
 
-}  // namespace
-
-Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
-  check_rank(x, 4, "conv2d", "input");
-  check_rank(w, 4, "conv2d", "weight");
-  const Shape xs = x.shape(), ws = w.shape();
+// The geometry of conv2d(x [N, C, H, W], w [O, C/groups, KH, KW]), every precondition checked with a message that
+// names the shapes.
+ConvGeom conv_geom(const Shape& xs, const Shape& ws, const Conv2dParams& p) {
+  LOWBIT_CHECK(xs.rank() == 4 && ws.rank() == 4, "conv2d: input {} and weight {} must both have rank 4", xs.str(),
+               ws.str());
   LOWBIT_CHECK(p.stride_h >= 1 && p.stride_w >= 1, "conv2d: strides must be >= 1, got {}x{}", p.stride_h,
                p.stride_w);
   LOWBIT_CHECK(p.pad_h >= 0 && p.pad_w >= 0, "conv2d: padding must be >= 0, got {}x{}", p.pad_h, p.pad_w);
@@ -321,39 +320,69 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
   g.OW = conv_out_size(g.W, static_cast<int>(g.KW), p.stride_w, p.pad_w);
   LOWBIT_CHECK(g.OH >= 1 && g.OW >= 1, "conv2d: kernel {}x{} (weight {}) does not fit input {} with padding {}x{}",
                g.KH, g.KW, ws.str(), xs.str(), p.pad_h, p.pad_w);
+  return g;
+}
+
+bool is_depthwise(const ConvGeom& g) { return g.G == g.C && g.G == g.O && g.G > 1 && g.KH * g.KW <= 64; }
+
+void backward_into(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                   float* db) {
+  const bool depthwise = is_depthwise(g);
+  if (dx) {
+    if (depthwise) dw_backward_input(g, dy, w, dx);
+    else if (backward_input_as_conv(g)) conv_backward_input_as_conv(g, dy, w, dx);
+    else conv_backward_input_gemm(g, dy, w, dx);
+  }
+  if (dw) {
+    if (depthwise) dw_backward_weight(g, dy, x, dw);
+    else conv_backward_weight_gemm(g, dy, x, dw);
+  }
+  if (db) bias_backward(g, dy, db);
+}
+
+}  // namespace
+
+void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Conv2dParams& p, Tensor* dx,
+                     Tensor* dw, Tensor* db) {
+  const ConvGeom g = conv_geom(x.shape(), w.shape(), p);
+  LOWBIT_CHECK(dy.shape() == Shape({g.N, g.O, g.OH, g.OW}), "conv2d_backward: gradient {} does not fit the output "
+               "[{}, {}, {}, {}] of input {} and weight {}", dy.shape().str(), g.N, g.O, g.OH, g.OW, x.shape().str(),
+               w.shape().str());
+  if (dx) *dx = Tensor::empty(x.shape());
+  if (dw) *dw = Tensor::empty(w.shape());
+  if (db) *db = Tensor::empty(Shape{g.O});
+  backward_into(g, x.data(), w.data(), dy.data(), dx ? dx->data() : nullptr, dw ? dw->data() : nullptr,
+                db ? db->data() : nullptr);
+}
+
+Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+  check_rank(x, 4, "conv2d", "input");
+  check_rank(w, 4, "conv2d", "weight");
+  const Shape xs = x.shape(), ws = w.shape();
+  const ConvGeom g = conv_geom(xs, ws, p);
   const bool has_bias = b.defined();
   if (has_bias)
     LOWBIT_CHECK(b.shape() == Shape{g.O}, "conv2d: bias {} must be [{}] for weight {}", b.shape().str(), g.O,
                  ws.str());
-  const bool depthwise = g.G == g.C && g.G == g.O && g.G > 1 && g.KH * g.KW <= 64;
 
   Tensor X = x.value(), W = w.value();
   Tensor Y = Tensor::empty(Shape{g.N, g.O, g.OH, g.OW});
   const float* bp = has_bias ? b.value().data() : nullptr;
-  if (depthwise) dw_forward(g, X.data(), W.data(), bp, Y.data());
+  if (is_depthwise(g)) dw_forward(g, X.data(), W.data(), bp, Y.data());
   else conv_forward_gemm(g, X.data(), W.data(), bp, Y.data());
 
   std::vector<Var> inputs{x, w};
   if (has_bias) inputs.push_back(b);
-  return Var::make(Y, std::move(inputs), [g, X, W, depthwise](const Tensor& dy, std::vector<Var>& in) {
-    if (in[0].requires_grad()) {
-      Tensor dx = Tensor::empty(X.shape());
-      if (depthwise) dw_backward_input(g, dy.data(), W.data(), dx.data());
-      else if (backward_input_as_conv(g)) conv_backward_input_as_conv(g, dy.data(), W.data(), dx.data());
-      else conv_backward_input_gemm(g, dy.data(), W.data(), dx.data());
-      in[0].add_grad(dx);
-    }
-    if (in[1].requires_grad()) {
-      Tensor dw = Tensor::empty(W.shape());
-      if (depthwise) dw_backward_weight(g, dy.data(), X.data(), dw.data());
-      else conv_backward_weight_gemm(g, dy.data(), X.data(), dw.data());
-      in[1].add_grad(dw);
-    }
-    if (wants_grad(in, 2)) {
-      Tensor db = Tensor::empty(Shape{g.O});
-      bias_backward(g, dy.data(), db.data());
-      in[2].add_grad(db);
-    }
+  return Var::make(Y, std::move(inputs), [g, X, W](const Tensor& dy, std::vector<Var>& in) {
+    Tensor dx, dw, db;
+    if (in[0].requires_grad()) dx = Tensor::empty(X.shape());
+    if (in[1].requires_grad()) dw = Tensor::empty(W.shape());
+    if (wants_grad(in, 2)) db = Tensor::empty(Shape{g.O});
+    backward_into(g, X.data(), W.data(), dy.data(), dx.defined() ? dx.data() : nullptr,
+                  dw.defined() ? dw.data() : nullptr, db.defined() ? db.data() : nullptr);
+    if (dx.defined()) in[0].add_grad(dx);
+    if (dw.defined()) in[1].add_grad(dw);
+    if (db.defined()) in[2].add_grad(db);
   });
 }
 

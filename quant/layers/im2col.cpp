@@ -38,26 +38,6 @@ void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int
   }
 }
 
-void col2im_rows_add(const float* rows, const ConvGeom& g, int64_t c0, int64_t ld, float* dx) {
-  for (int64_t oh = 0; oh < g.OH; ++oh) {
-    for (int64_t ow = 0; ow < g.OW; ++ow) {
-      const float* r = rows + (oh * g.OW + ow) * ld;
-      int64_t k = 0;
-      for (int64_t c = 0; c < g.Cg(); ++c) {
-        float* xc = dx + (c0 + c) * g.H * g.W;
-        for (int64_t i = 0; i < g.KH; ++i) {
-          const int64_t h = oh * g.SH - g.PH + i;
-          const bool hin = h >= 0 && h < g.H;
-          for (int64_t j = 0; j < g.KW; ++j, ++k) {
-            const int64_t w = ow * g.SW - g.PW + j;
-            if (hin && w >= 0 && w < g.W) xc[h * g.W + w] += r[k];
-          }
-        }
-      }
-    }
-  }
-}
-
 void padding_classes(const ConvGeom& g, std::vector<int32_t>& pixel_class, std::vector<std::vector<uint8_t>>& masks) {
   pixel_class.assign(static_cast<size_t>(g.P()), 0);
   masks.assign(1, {});  // class 0: no padding, no mask

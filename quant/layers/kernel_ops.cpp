@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "engine/gemm.h"
+#include "engine/ops.h"
 #include "engine/threading.h"
 #include "kernels/bconv2d/bconv2d.h"
 #include "kernels/omp.h"
@@ -218,27 +219,17 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   }
   // w_value is undefined only in inference with a cached pack (no graph is recorded then).
   const Tensor xv = x.value.value(), wv = w_value.defined() ? w_value.value() : Tensor();
-  std::shared_ptr<BackwardScratch> bs = s.backward;
-  return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv, g, bs](const Tensor& gy, std::vector<Var>& in) {
-    Tensor gx, gw;
-    const bool want_x = in[0].requires_grad(), want_w = in[1].requires_grad();
-    if (want_x) gx = Tensor::zeros(xv.shape());
-    if (want_w) gw = Tensor::zeros(wv.shape());
-    conv2d_backward_f32(xv, wv, gy, g, want_x ? &gx : nullptr, want_w ? &gw : nullptr, bs.get());
-    if (want_x) in[0].add_grad(gx);
-    if (want_w) in[1].add_grad(gw);
-    if (in.size() > 2 && in[2].defined() && in[2].requires_grad()) {
-      const int64_t N = gy.dim(0), C = gy.dim(1), P = gy.numel() / (N * C);
-      Tensor gb = Tensor::zeros(Shape{C});
-      for (int64_t b = 0; b < N; ++b)
-        for (int64_t c = 0; c < C; ++c) {
-          const float* p = gy.data() + (b * C + c) * P;
-          double acc = 0.0;
-          for (int64_t i = 0; i < P; ++i) acc += p[i];
-          gb[c] += static_cast<float>(acc);
-        }
-      in[2].add_grad(gb);
-    }
+  Conv2dParams cp;
+  cp.stride_h = static_cast<int>(g.SH), cp.stride_w = static_cast<int>(g.SW);
+  cp.pad_h = static_cast<int>(g.PH), cp.pad_w = static_cast<int>(g.PW), cp.groups = static_cast<int>(g.groups);
+  return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv, cp](const Tensor& gy, std::vector<Var>& in) {
+    const bool want_b = in.size() > 2 && in[2].defined() && in[2].requires_grad();
+    Tensor gx, gw, gb;
+    conv2d_backward(xv, wv, gy, cp, in[0].requires_grad() ? &gx : nullptr, in[1].requires_grad() ? &gw : nullptr,
+                    want_b ? &gb : nullptr);
+    if (gx.defined()) in[0].add_grad(gx);
+    if (gw.defined()) in[1].add_grad(gw);
+    if (gb.defined()) in[2].add_grad(gb);
   });
 }
 
@@ -296,54 +287,6 @@ Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, Pack
       in[2].add_grad(gb);
     }
   });
-}
-
-// Images are split into `nt` contiguous ranges processed in parallel with single-threaded GEMMs (small
-// per-image GEMMs parallelise badly inside); each range accumulates its own weight gradient, and the ranges'
-// sums are added in range order, so the result is deterministic for a fixed thread count.
-void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, const ConvGeom& g, Tensor* gx,
-                         Tensor* gw, BackwardScratch* scratch) {
-  const int64_t N = x.dim(0), P = g.P(), Kg = g.K(), cout = w.dim(0), Mg = cout / g.groups;
-  const int64_t CHW = g.C * g.H * g.W;
-#if defined(_OPENMP)
-  const int nt = omp_in_parallel() ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), N)));
-#else
-  const int nt = 1;
-#endif
-  BackwardScratch local;
-  BackwardScratch& sc = scratch ? *scratch : local;
-  for (auto* v : {&sc.cols, &sc.dcols, &sc.gw_part})
-    if (v->size() < static_cast<size_t>(nt)) v->resize(static_cast<size_t>(nt));
-  std::vector<std::vector<float>>& gw_part = sc.gw_part;
-  LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
-  for (int t = 0; t < nt; ++t) {
-    const int64_t lo = N * t / nt, hi = N * (t + 1) / nt;
-    std::vector<float>& cols = sc.cols[t];
-    std::vector<float>& dcols = sc.dcols[t];
-    cols.resize(static_cast<size_t>(P * Kg));  // every element is written before it is read
-    if (gx) dcols.resize(static_cast<size_t>(P * Kg));
-    if (gw) gw_part[t].assign(static_cast<size_t>(w.numel()), 0.0f);
-    for (int64_t b = lo; b < hi; ++b) {
-      for (int64_t gi = 0; gi < g.groups; ++gi) {
-        const float* gyb = gy.data() + (b * cout + gi * Mg) * P;  // [Mg][P]
-        const float* wg = w.data() + gi * Mg * Kg;                 // [Mg][Kg]
-        if (gw) {
-          im2col_rows(x.data() + b * CHW, g, gi * g.Cg(), cols.data(), Kg, [](float v) { return v; });
-          sgemm_serial(false, false, Mg, Kg, P, 1.0f, gyb, P, cols.data(), Kg, 1.0f, gw_part[t].data() + gi * Mg * Kg,
-                       Kg);
-        }
-        if (gx) {
-          sgemm_serial(true, false, P, Kg, Mg, 1.0f, gyb, P, wg, Kg, 0.0f, dcols.data(), Kg);
-          col2im_rows_add(dcols.data(), g, gi * g.Cg(), Kg, gx->data() + b * CHW);
-        }
-      }
-    }
-  }
-  if (gw) {
-    float* d = gw->data();
-    for (int t = 0; t < nt; ++t)
-      for (int64_t i = 0; i < w.numel(); ++i) d[i] += gw_part[t][i];
-  }
 }
 
 Var scale_positions(const Var& y, const Var& k) {

@@ -6,7 +6,6 @@
 //                          w_q (rule op) ──┘
 #pragma once
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -37,14 +36,7 @@ struct PackedLayer {
   std::vector<std::vector<int32_t>> class_corr;
 };
 
-// Buffers of the fp32 conv backward, per thread, kept across steps (a fresh allocation of this size per call
-// is an mmap and a page fault per touched page). Shared with the backward closures, which may outlive a call.
-struct BackwardScratch {
-  std::vector<std::vector<float>> cols, dcols, gw_part;
-};
-
 struct LayerScratch {
-  std::shared_ptr<BackwardScratch> backward = std::make_shared<BackwardScratch>();
   AlignedBytes rows;               // im2col'd activation bytes (or packed input bits on the bconv2d route)
   std::vector<uint8_t> nhwc;       // one group's activation codes, channel-last
   std::vector<int32_t> D, xsum, row_class;
@@ -67,11 +59,6 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
 // Linear forward through the kernels: x value [N, F] + codes, w_value [O, F]. Returns [N, O].
 Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, PackedLayer& packed,
                    LayerScratch& scratch);
-
-// fp32 backward of y = conv(x, w) (no bias): gx [N, C, H, W] and gw [Cout, Cg, KH, KW]; either may be null.
-// scratch: reused buffers (null = temporary ones).
-void conv2d_backward_f32(const Tensor& x, const Tensor& w, const Tensor& gy, const ConvGeom& g, Tensor* gx,
-                         Tensor* gw, BackwardScratch* scratch = nullptr);
 
 // Multiplies y [N, C, ...] by a per-sample-per-position factor k [N, 1, ...] (XNOR-Net's K), with gradients
 // to both.
