@@ -5,7 +5,9 @@
 // input; zero padding = code zx, or a corrected binary position),
 //   Σ_k (kc − zk)(xc − zx) = D − zk·xsum[n] − zx·wsum[m] + zk·zx·K,   D = Σ_k kc·xc exactly in int32,
 //   y[n][m] = (s_m·mult)·sx·(that) + bias[m],
-// evaluated in double from exact integers and rounded once to float.
+// evaluated in double from exact integers and rounded once to float. The binary × binary route (bconv2d) instead
+// lets the kernel apply y = float(s_m·mult·sx)·float(D) + bias in its output pass (D is exact in float for
+// K < 2^24, so that is two float roundings instead of one: well inside the kernel-vs-fake tolerance).
 #include "quant/layers/kernel_ops.h"
 
 #include <algorithm>
@@ -95,9 +97,11 @@ void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backen
 }
 
 namespace {
-// The bconv2d route of qconv2d_kernel (binary × binary, one group): D [N][Cout][P] exact, zero padding
-// corrected inside the kernel. Input bits come from the ±1 values (sign bit = value < 0, the codes' sign).
-void binary_conv_dot(const Tensor& xval, const ConvGeom& g, const PackedLayer& packed, LayerScratch& s, int threads) {
+// The bconv2d route of qconv2d_kernel (binary × binary, one group): y [N][Cout][P] = scale[m]·dot + bias[m] in
+// the kernel's own output pass (dot exact in int32, zero padding corrected inside the kernel). Input bits come
+// from the ±1 values (sign bit = value < 0, the codes' sign).
+void binary_conv_f32(const Tensor& xval, const ConvGeom& g, const PackedLayer& packed, LayerScratch& s,
+                     const float* scale, const float* bias, float* y, int threads) {
   namespace k = lowbit::kernels;
   k::Bconv2dShape sh;
   sh.batch = static_cast<size_t>(xval.dim(0));
@@ -115,8 +119,7 @@ void binary_conv_dot(const Tensor& xval, const ConvGeom& g, const PackedLayer& p
   LOWBIT_ASSERT(st == k::Status::ok, "pack_nchw_to_nhwc_bits: {}", k::status_name(st));
   const k::Bconv2dKernels& kern = k::bconv2d_kernels();
   s.gemm.kscratch.resize(kern.scratch_words(sh) * sizeof(k::bword));
-  s.D.resize(sh.batch * sh.out_c * sh.out_h() * sh.out_w());
-  kern.i32(sh, s.rows.as<k::bword>(), packed.bconv_w.as<k::bword>(), s.D.data(), k::Bconv2dLayout::nchw,
+  kern.f32(sh, s.rows.as<k::bword>(), packed.bconv_w.as<k::bword>(), scale, bias, y, k::Bconv2dLayout::nchw,
            s.gemm.kscratch.as<k::bword>(), threads);
 }
 }  // namespace
@@ -135,16 +138,9 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   const float* bptr = bias.defined() ? bias.value().data() : nullptr;
   const int threads = num_threads();
   if (packed.bconv) {
-    binary_conv_dot(x.value.value(), g, packed, s, threads);
-    const int32_t* D = s.D.data();
-    float* yd = y.data();
-    LOWBIT_OMP(parallel for schedule(static) if (N * cout * P > (1 << 15)))
-    for (int64_t bm = 0; bm < N * cout; ++bm) {
-      const int64_t co = bm % cout;
-      const double sc = double(packed.out_scale[co]) * sx;
-      const float bv = bptr ? bptr[co] : 0.0f;
-      for (int64_t p = 0; p < P; ++p) yd[bm * P + p] = static_cast<float>(sc * double(D[bm * P + p])) + bv;
-    }
+    s.fscale.resize(static_cast<size_t>(cout));
+    for (int64_t co = 0; co < cout; ++co) s.fscale[co] = static_cast<float>(double(packed.out_scale[co]) * sx);
+    binary_conv_f32(x.value.value(), g, packed, s, s.fscale.data(), bptr, y.data(), threads);
   }
   const bool need_corr = !packed.bconv && kind == ActKind::binary && (g.PH > 0 || g.PW > 0);
   if (need_corr && (packed.corr_H != g.H || packed.corr_W != g.W)) {

@@ -40,6 +40,7 @@ struct LayerScratch {
   AlignedBytes rows;               // im2col'd activation bytes (or packed input bits on the bconv2d route)
   std::vector<uint8_t> nhwc;       // one group's activation codes, channel-last
   std::vector<int32_t> D, xsum, row_class;
+  std::vector<float> fscale;       // bconv2d route: per-channel output scale (weight scale · activation scale)
   IntGemmScratch gemm;
 };
 
