@@ -43,18 +43,15 @@ endfunction()
 
 # generated/lowbit_version.h: version, git revision, compiler, build type.
 function(lowbit_write_version_header)
-  find_package(Git QUIET)
-  set(rev "unknown")
-  if(GIT_FOUND)
-    execute_process(COMMAND ${GIT_EXECUTABLE} rev-parse --short=12 HEAD
-                    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR} OUTPUT_VARIABLE rev
-                    OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
-    if(NOT rc EQUAL 0 OR rev STREQUAL "")
-      set(rev "unknown")
-    endif()
-  endif()
   configure_file(${PROJECT_SOURCE_DIR}/cmake/lowbit_version.h.in
                  ${PROJECT_BINARY_DIR}/generated/lowbit_version.h @ONLY)
+  # The git revision is re-read at every build (not only at configure time): target lowbit_git_revision, which
+  # every lowbit library depends on (lowbit_add_folder_library).
+  set(out ${PROJECT_BINARY_DIR}/generated/lowbit_git_revision.h)
+  set(cmd ${CMAKE_COMMAND} -DSRC_DIR=${PROJECT_SOURCE_DIR} -DOUT=${out} -P ${PROJECT_SOURCE_DIR}/cmake/git_revision.cmake)
+  execute_process(COMMAND ${cmd})
+  add_custom_target(lowbit_git_revision ALL COMMAND ${cmd} BYPRODUCTS ${out} VERBATIM
+                    COMMENT "git revision -> generated/lowbit_git_revision.h")
 endfunction()
 
 # lowbit_add_folder_library(<name> PUBLIC <deps...> PRIVATE <deps...>)
@@ -67,6 +64,7 @@ function(lowbit_add_folder_library name)
   if(srcs)
     add_library(${tgt} STATIC ${srcs})
     target_link_libraries(${tgt} PUBLIC lowbit_options ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
+    add_dependencies(${tgt} lowbit_git_revision)
   else()
     add_library(${tgt} INTERFACE)
     target_link_libraries(${tgt} INTERFACE lowbit_options ${ARG_PUBLIC})

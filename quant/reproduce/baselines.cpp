@@ -1,18 +1,20 @@
 // The baselines grid and its time budget.
 //
-// Measured per-epoch times (this code, 2 threads, AMD EPYC Zen 5-class with AVX-512, `chrt -f 10`, batch 128;
-// QAT = the kernel path, which is what `lowbit train --quant` runs by default):
-//   LeNet-5, Fashion-MNIST/MNIST, 60k train + 10k test pass:  fp32 3.1 s;  QAT 4.0 s (BNN) … 4.9 s (DoReFa W2A2)
-//   ResNet-20, Fashion-MNIST, per training image:  fp32 1.75 ms;  QAT 4.2 ms (DoReFa W1A1) … 4.6 ms (LSQ W4A4)
+// Measured per-image times (this code, 2 threads, AMD EPYC Zen 5-class with AVX-512, batch 128; QAT = the kernel
+// path, which is what `lowbit train --quant` runs by default; bench_qat_step at revision 539d231):
+//   LeNet-5, Fashion-MNIST/MNIST: fp32 0.045 ms per training image (3.1 s per 60k epoch + test pass);
+//     QAT 0.058 ms (BNN W1A1) … 0.06 ms (DoReFa)
+//   ResNet-20, Fashion-MNIST, per training image:  fp32 1.75 ms;  QAT about 2.0 ms (BNN W1A1, 261 ms per step
+//     of 128 next to fp32's 260 ms in the same run)
 //   ResNet-20 test pass (10k images):  about 6 s fp32, 6.7 s QAT
 // Budget (about 50 min for 3 seeds on an idle 2-core machine, the "about an hour"):
 //   LeNet-5 (both data sets): fp32 10 epochs (the fp32 record's recipe), QAT 3 epochs from that model:
-//     per seed and data set 30 s + 15 cells × 3 × 4.8 s ≈ 250 s
-//   ResNet-20: a full epoch is 105 s fp32 and 265 s QAT, so the cells train on a fixed subset (the first N
+//     per seed and data set 30 s + 15 cells × 3 × 3.8 s ≈ 200 s
+//   ResNet-20: a full epoch is 105 s fp32 and about 120 s QAT, so the cells train on a fixed subset (the first N
 //     training images, the same for every seed and cell): fp32 2 epochs on 20000 images (≈ 82 s), QAT 1 epoch
-//     on 5000 images (≈ 29 s with the test pass): per seed ≈ 510 s
-//   total ≈ 3 × (2 × 250 + 510) s ≈ 50 min.
-// quick: LeNet-5 on both data sets, seed 1, every cell for 1 epoch on the full data: ≈ 2 × (3 + 15 × 4.8) s ≈ 2.5 min.
+//     on 10000 images (≈ 27 s with the test pass): per seed ≈ 490 s
+//   total ≈ 3 × (2 × 200 + 490) s ≈ 45 min.
+// quick: LeNet-5 on both data sets, seed 1, every cell for 1 epoch on the full data: ≈ 2 × (3 + 15 × 3.8) s ≈ 2 min.
 #include "quant/reproduce/baselines.h"
 
 #include <fmt/format.h>
@@ -30,7 +32,7 @@ struct Group {
 // Seconds per training image and per test image on an idle 2-core machine (the measurements above).
 double estimate_seconds(const std::string& model, bool quantized, int epochs, int64_t train_images) {
   const bool lenet = model == "lenet5";
-  const double train_ms = lenet ? (quantized ? 0.072 : 0.045) : (quantized ? 4.4 : 1.75);
+  const double train_ms = lenet ? (quantized ? 0.06 : 0.045) : (quantized ? 2.0 : 1.75);
   const double test_ms = lenet ? (quantized ? 0.05 : 0.03) : (quantized ? 0.67 : 0.6);
   return epochs * (static_cast<double>(train_images) * train_ms + 10000.0 * test_ms) / 1000.0;
 }
@@ -116,7 +118,7 @@ Grid make_baselines_grid(bool quick) {
     g.seeds = {1, 2, 3};
     add_group(g, {"lenet5", "fashion-mnist", "lenet5_fmnist", "LeNet-5 FMNIST", 10, 3, 0, 0});
     add_group(g, {"lenet5", "mnist", "lenet5_mnist", "LeNet-5 MNIST", 10, 3, 0, 0});
-    add_group(g, {"resnet20", "fashion-mnist", "resnet20_fmnist", "ResNet-20 FMNIST", 2, 1, 20000, 5000});
+    add_group(g, {"resnet20", "fashion-mnist", "resnet20_fmnist", "ResNet-20 FMNIST", 2, 1, 20000, 10000});
   }
   g.notes =
       "## Notes\n\n"
