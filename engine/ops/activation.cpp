@@ -8,36 +8,6 @@
 namespace lowbit {
 using namespace ops_detail;
 
-namespace {
-// y = f(x); backward g·d(x, y).
-template <class Fwd, class D>
-Var pointwise(const char* op, const Var& a, Fwd f, D d) {
-  check_defined(a, op, "input");
-  Tensor X = a.value();
-  Tensor Y = Tensor::empty(X.shape());
-  map1(X.numel(), X.data(), Y.data(), f);
-  return Var::make(Y, {a}, [X, Y, d](const Tensor& g, std::vector<Var>& in) {
-    Tensor gx = Tensor::empty(X.shape());
-    map3(X.numel(), g.data(), X.data(), Y.data(), gx.data(), [d](float gv, float x, float y) { return gv * d(x, y); });
-    in[0].add_grad(gx);
-  });
-}
-
-// y = f(x) with derivative 1 where pass(x) and 0 elsewhere (clamps): backward is a select of g, which vectorises
-// and reads one saved tensor, not a multiply by a mask.
-template <class Fwd, class Pass>
-Var pointwise_masked(const char* op, const Var& a, Fwd f, Pass pass) {
-  check_defined(a, op, "input");
-  Tensor X = a.value();
-  Tensor Y = Tensor::empty(X.shape());
-  map1(X.numel(), X.data(), Y.data(), f);
-  return Var::make(Y, {a}, [X, pass](const Tensor& g, std::vector<Var>& in) {
-    Tensor gx = Tensor::empty(X.shape());
-    map2(X.numel(), g.data(), X.data(), gx.data(), [pass](float gv, float x) { return pass(x) ? gv : 0.0f; });
-    in[0].add_grad(gx);
-  });
-}
-}  // namespace
 
 Var relu(const Var& a) {
   // Backward reads only the output (y > 0 ⇔ x > 0), so the input tensor is not kept alive by the closure.

@@ -157,20 +157,6 @@ Var binary(const char* op, const Var& a, const Var& b, Fwd f, Da da, Db db) {
   });
 }
 
-// out = f(x); d(x, y) is dy/dx.
-template <class Fwd, class D>
-Var unary(const char* op, const Var& a, Fwd f, D d) {
-  check_defined(a, op, "input");
-  Tensor X = a.value();
-  Tensor Y = Tensor::empty(X.shape());
-  map1(X.numel(), X.data(), Y.data(), f);
-  return Var::make(Y, {a}, [X, Y, d](const Tensor& g, std::vector<Var>& in) {
-    Tensor gx = Tensor::empty(X.shape());
-    map3(X.numel(), g.data(), X.data(), Y.data(), gx.data(), [d](float gv, float x, float y) { return gv * d(x, y); });
-    in[0].add_grad(gx);
-  });
-}
-
 }  // namespace
 
 Var add(const Var& a, const Var& b) {
@@ -220,33 +206,33 @@ Var add(const Var& a, float s) {
 }
 
 Var mul(const Var& a, float s) {
-  return unary("mul", a, [s](float x) { return x * s; }, [s](float, float) { return s; });
+  return pointwise("mul", a, [s](float x) { return x * s; }, [s](float, float) { return s; });
 }
 
 Var neg(const Var& a) {
-  return unary("neg", a, [](float x) { return -x; }, [](float, float) { return -1.0f; });
+  return pointwise("neg", a, [](float x) { return -x; }, [](float, float) { return -1.0f; });
 }
 
 Var abs(const Var& a) {
-  return unary(
+  return pointwise(
       "abs", a, [](float x) { return std::fabs(x); },
       [](float x, float) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); });
 }
 
 Var exp(const Var& a) {
-  return unary("exp", a, [](float x) { return std::exp(x); }, [](float, float y) { return y; });
+  return pointwise("exp", a, [](float x) { return std::exp(x); }, [](float, float y) { return y; });
 }
 
 Var log(const Var& a) {
-  return unary("log", a, [](float x) { return std::log(x); }, [](float x, float) { return 1.0f / x; });
+  return pointwise("log", a, [](float x) { return std::log(x); }, [](float x, float) { return 1.0f / x; });
 }
 
 Var sqrt(const Var& a) {
-  return unary("sqrt", a, [](float x) { return std::sqrt(x); }, [](float, float y) { return 0.5f / y; });
+  return pointwise("sqrt", a, [](float x) { return std::sqrt(x); }, [](float, float y) { return 0.5f / y; });
 }
 
 Var square(const Var& a) {
-  return unary("square", a, [](float x) { return x * x; }, [](float x, float) { return 2.0f * x; });
+  return pointwise("square", a, [](float x) { return x * x; }, [](float x, float) { return 2.0f * x; });
 }
 
 }  // namespace lowbit
