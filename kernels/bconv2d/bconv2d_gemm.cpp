@@ -30,8 +30,8 @@
 //
 // Threads: the im2col of an image splits output rows over `threads` once it writes at least kMinIm2colWords words
 // (smaller layers run it on the calling thread: waking a worker costs about what 2K words of patches do); the GEMM
-// then splits by its own rule (bgemm_driver.h: at least 2^14 word-ops per thread, so e.g. ResNet-20 stage 1 at
-// 16×1024×3 words uses two threads). Both steps give every output element to exactly one thread.
+// then splits by its own rule (bgemm_driver.h: at least 2^15 word-ops per thread, so the ResNet-20 layers at
+// batch 1, 37K-49K word-ops, run on one thread). Both steps give every output element to exactly one thread.
 #include <cstring>
 
 #include "kernels/bconv2d/bconv2d_gemm.h"

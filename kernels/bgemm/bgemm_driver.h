@@ -65,11 +65,12 @@ inline void driver_check(const BgemmOperands& op, const bword* scratch) {
   (void)scratch;
 }
 
-// Minimum work (word XOR-popcounts, M·N·kw) per thread before another thread is used: 2^14 word-ops is ~2.5-4 µs
-// of AVX-512 work including the transforms, against ~1 µs to fork and join a spinning OpenMP worker (much more if
-// it has gone to sleep: GOMP_SPINCOUNT). The ResNet-20 stage-1 conv (16×1024×3 words, 49K) thus runs on two
-// threads, LeNet-5 conv2 (16×100×3) on one.
-constexpr size_t kMinWordOpsPerThread = size_t{1} << 14;
+// Minimum work (word XOR-popcounts, M·N·kw) per thread before another thread is used. 2^15 word-ops is ~3-6 µs
+// of AVX-512 work including the transforms, against ~1-2 µs to fork and join a spinning OpenMP worker (much
+// more if it has gone to sleep: GOMP_SPINCOUNT). Measured with 2^14 (bench_bconv2d, Xeon and EPYC): ResNet-20
+// stage 3 (64×64×9 words, 37K) and stage 2 (32×256×5, 41K) were slower on two threads than on one, stage 1
+// (16×1024×3, 49K) 9 % faster; with 2^15 all three run on one thread, LeNet-5 conv2 (16×100×3) too.
+constexpr size_t kMinWordOpsPerThread = size_t{1} << 15;
 
 inline int driver_threads(int threads, long long panels, long long items, size_t word_ops) {
   long long nt = threads > 0 ? threads : default_threads();

@@ -204,13 +204,15 @@ TEST_CASE("bconv2d: every ISA equals ref on random shapes, 1 and 2 threads ident
 }
 
 TEST_CASE("bconv2d: real layer shapes (LeNet, ResNet-20 stages and downsampling, wide tails) equal ref, 1 and 2 threads") {
-  // Full-size CIFAR shapes: big enough for the optimized paths to use two threads and for every row/column padding
-  // class to occur many times; channel counts that take the compact (squeezed-channel) im2col with one-word (6, 16,
+  // Full-size CIFAR shapes: big enough for every row/column padding class to occur many times (the im2col splits
+  // over two threads from small layers on; the GEMM only for the last one, above bgemm_driver.h's threshold);
+  // channel counts that take the compact (squeezed-channel) im2col with one-word (6, 16,
   // 32) and multi-word (72, 100) pixels, and the word-aligned one (64).
   Rng rng(34);
   struct L { size_t c, hw, cout, k, stride, pad; };
   const L layers[] = {{6, 14, 16, 5, 1, 0},  {16, 32, 16, 3, 1, 1}, {16, 32, 32, 3, 2, 1}, {32, 16, 32, 3, 1, 1},
-                      {64, 8, 64, 3, 1, 1},  {72, 9, 40, 3, 1, 1},  {100, 7, 20, 3, 2, 2}, {32, 16, 70, 1, 1, 0}};
+                      {64, 8, 64, 3, 1, 1},  {72, 9, 40, 3, 1, 1},  {100, 7, 20, 3, 2, 2}, {32, 16, 70, 1, 1, 0},
+                      {64, 32, 64, 3, 1, 1}};  // the last one: 590K word-ops per image, so the GEMM splits over 2 threads
   int n = 0;
   for (const L& l : layers) {
     Bconv2dShape s;
