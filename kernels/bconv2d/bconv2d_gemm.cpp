@@ -30,8 +30,10 @@
 //
 // Threads: the im2col of an image splits output rows over `threads` once it writes at least kMinIm2colWords words
 // (smaller layers run it on the calling thread: waking a worker costs about what 2K words of patches do); the GEMM
-// then splits by its own rule (bgemm_driver.h: at least 2^15 word-ops per thread, so the ResNet-20 layers at
-// batch 1, 37K-49K word-ops, run on one thread). Both steps give every output element to exactly one thread.
+// then splits by its own rule (bgemm_driver.h: at least 2^15 word-ops per thread). Images too small for that rule
+// but worth one fork (the ResNet-20 layers at batch 1, 37K-49K word-ops) instead run the whole pipeline — squeeze,
+// patches, GEMM — as two halves of output rows on two threads (drive()). Every output element is computed by
+// exactly one thread.
 #include <cstring>
 
 #include "kernels/bconv2d/bconv2d_gemm.h"
@@ -98,7 +100,8 @@ struct Layout {
   int32_t* class_corr = nullptr;
   int32_t* wsum = nullptr;
   bword* gemm = nullptr;
-  size_t total = 0;  // words
+  size_t gemm_half0 = 0;  // words of the first half's bgemm scratch (split_image)
+  size_t total = 0;       // words
 
   Layout(const BgemmKernels& g, const Bconv2dShape& s, bword* base)
       : P(s.out_h() * s.out_w()),
@@ -131,7 +134,11 @@ struct Layout {
       class_corr = reinterpret_cast<int32_t*>(take(words_for_i32(nry * ncx * s.out_c)));
       wsum = reinterpret_cast<int32_t*>(take(words_for_i32(s.out_c * s.kernel_h * s.kernel_w)));
     }
-    gemm = take(g.scratch_words(P, pw));
+    // bgemm scratch: the whole image's, or (split_image) one per half, the second at gemm + gemm_half0.
+    const size_t P0 = (s.out_h() / 2) * s.out_w();
+    gemm_half0 = g.scratch_words(P0, pw);
+    const size_t whole = g.scratch_words(P, pw), halves = gemm_half0 + g.scratch_words(P - P0, pw);
+    gemm = take(whole > halves ? whole : halves);
     total = at;
   }
 };
@@ -224,12 +231,13 @@ void compact_weights(const Bconv2dShape& s, const bword* weights, Layout& L) {
   }
 }
 
-// L.rows for image b (layout in the header comment).
-void squeeze_rows(const Bconv2dShape& s, const bword* input, size_t b, Layout& L) {
+// Rows [iy0, iy1) of L.rows for image b (layout in the header comment); `last` also clears the zero row below the
+// image that padded kernel rows read.
+void squeeze_rows(const Bconv2dShape& s, const bword* input, size_t b, Layout& L, size_t iy0, size_t iy1, bool last) {
   const size_t cw = s.in_words();
   const bword* img = input + b * s.in_h * s.in_w * cw;
-  std::memset(L.rows, 0, (s.in_h + 1) * L.rw * sizeof(bword));
-  for (size_t iy = 0; iy < s.in_h; ++iy) {
+  std::memset(L.rows + iy0 * L.rw, 0, (iy1 - iy0 + (last ? 1 : 0)) * L.rw * sizeof(bword));
+  for (size_t iy = iy0; iy < iy1; ++iy) {
     BitStream w(L.rows + iy * L.rw, s.pad_w * s.in_c);
     const bword* px = img + iy * s.in_w * cw;
     for (size_t x = 0; x < s.in_w; ++x, px += cw) w.put_row(px, s.in_c);
@@ -237,84 +245,73 @@ void squeeze_rows(const Bconv2dShape& s, const bword* input, size_t b, Layout& L
   }
 }
 
-// Compact patches of image b into L.col from L.rows (padded taps are 0 bits = +1, the one-padding value).
-void im2col_bits_compact(const Bconv2dShape& s, Layout& L, int nt) {
+// Compact patches of output row oy of image b into L.col from L.rows (padded taps are 0 bits = +1, the
+// one-padding value).
+void im2col_bits_compact_row(const Bconv2dShape& s, Layout& L, size_t oy) {
   const size_t ow = s.out_w(), kh = s.kernel_h, cin = s.in_c;
   const size_t row_bits = s.kernel_w * cin;  // one kernel row of a patch
   const bword* zero_row = L.rows + s.in_h * L.rw;
-  const long long rows = static_cast<long long>(s.out_h());
-  (void)nt;
-  LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
-  for (long long oy_ = 0; oy_ < rows; ++oy_) {
-    const size_t oy = static_cast<size_t>(oy_);
-    const bword* src[64];  // the image row of each kernel row (zero_row in the padding); kh ≤ 64 here
-    for (size_t ky = 0; ky < kh; ++ky) {
-      const long long iy = static_cast<long long>(oy * s.stride_h + ky) - static_cast<long long>(s.pad_h);
-      src[ky] = iy < 0 || iy >= static_cast<long long>(s.in_h) ? zero_row : L.rows + static_cast<size_t>(iy) * L.rw;
-    }
-    if (row_bits <= 56) {
-      // One piece per kernel row (e.g. Cin = 16, kw = 3: 48 bits): no inner loop, one mask for the whole call.
-      const unsigned n = static_cast<unsigned>(row_bits);
-      const bword mask = (bword{1} << n) - 1;
-      for (size_t ox = 0; ox < ow; ++ox) {
-        BitStream w(L.col + (oy * ow + ox) * L.pw);
-        const size_t pos = ox * s.stride_w * cin;
-        const size_t byte = pos / 8;
-        const unsigned shift = static_cast<unsigned>(pos % 8);
-        for (size_t ky = 0; ky < kh; ++ky) {
-          bword v;
-          std::memcpy(&v, reinterpret_cast<const unsigned char*>(src[ky]) + byte, sizeof(v));
-          w.put((v >> shift) & mask, n);
-        }
-        w.flush();
-      }
-      continue;
-    }
+  const bword* src[64];  // the image row of each kernel row (zero_row in the padding); kh ≤ 64 here
+  for (size_t ky = 0; ky < kh; ++ky) {
+    const long long iy = static_cast<long long>(oy * s.stride_h + ky) - static_cast<long long>(s.pad_h);
+    src[ky] = iy < 0 || iy >= static_cast<long long>(s.in_h) ? zero_row : L.rows + static_cast<size_t>(iy) * L.rw;
+  }
+  if (row_bits <= 56) {
+    // One piece per kernel row (e.g. Cin = 16, kw = 3: 48 bits): no inner loop, one mask for the whole call.
+    const unsigned n = static_cast<unsigned>(row_bits);
+    const bword mask = (bword{1} << n) - 1;
     for (size_t ox = 0; ox < ow; ++ox) {
       BitStream w(L.col + (oy * ow + ox) * L.pw);
-      const size_t pos0 = ox * s.stride_w * cin;
-      for (size_t ky = 0; ky < kh; ++ky)
-        for (size_t done = 0; done < row_bits;) {
-          const unsigned n = static_cast<unsigned>(row_bits - done < 56 ? row_bits - done : 56);
-          w.put(load_bits(src[ky], pos0 + done, n), n);
-          done += n;
-        }
+      const size_t pos = ox * s.stride_w * cin;
+      const size_t byte = pos / 8;
+      const unsigned shift = static_cast<unsigned>(pos % 8);
+      for (size_t ky = 0; ky < kh; ++ky) {
+        bword v;
+        std::memcpy(&v, reinterpret_cast<const unsigned char*>(src[ky]) + byte, sizeof(v));
+        w.put((v >> shift) & mask, n);
+      }
       w.flush();
     }
+    return;
+  }
+  for (size_t ox = 0; ox < ow; ++ox) {
+    BitStream w(L.col + (oy * ow + ox) * L.pw);
+    const size_t pos0 = ox * s.stride_w * cin;
+    for (size_t ky = 0; ky < kh; ++ky)
+      for (size_t done = 0; done < row_bits;) {
+        const unsigned n = static_cast<unsigned>(row_bits - done < 56 ? row_bits - done : 56);
+        w.put(load_bits(src[ky], pos0 + done, n), n);
+        done += n;
+      }
+    w.flush();
   }
 }
 
-// Patches of image b into L.col (one-padding bits: padded taps are zero words).
-void im2col_bits(const Bconv2dShape& s, const bword* input, size_t b, Layout& L, int nt) {
-  const size_t cw = s.in_words(), oh = s.out_h(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w;
+// Patches of output row oy of image b into L.col (one-padding bits: padded taps are zero words).
+void im2col_bits_row(const Bconv2dShape& s, const bword* input, size_t b, Layout& L, size_t oy) {
+  const size_t cw = s.in_words(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w;
   const bword* img = input + b * s.in_h * s.in_w * cw;
-  const long long rows = static_cast<long long>(oh);
-  (void)nt;
-  LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
-  for (long long oy_ = 0; oy_ < rows; ++oy_) {
-    const size_t oy = static_cast<size_t>(oy_);
-    for (size_t ox = 0; ox < ow; ++ox) {
-      bword* dst = L.col + (oy * ow + ox) * L.pw;
-      for (size_t ky = 0; ky < kh; ++ky) {
-        bword* d = dst + ky * kw * cw;
-        const long long iy = static_cast<long long>(oy * s.stride_h + ky) - static_cast<long long>(s.pad_h);
-        if (iy < 0 || iy >= static_cast<long long>(s.in_h)) {
-          std::memset(d, 0, kw * cw * sizeof(bword));
-          continue;
-        }
-        const bword* src_row = img + static_cast<size_t>(iy) * s.in_w * cw;
-        const long long ix0 = static_cast<long long>(ox * s.stride_w) - static_cast<long long>(s.pad_w);
-        if (s.stride_w == 1 && ix0 >= 0 && ix0 + static_cast<long long>(kw) <= static_cast<long long>(s.in_w)) {
-          std::memcpy(d, src_row + static_cast<size_t>(ix0) * cw, kw * cw * sizeof(bword));  // whole kernel row
-          continue;
-        }
-        for (size_t kx = 0; kx < kw; ++kx) {
-          const long long ix = ix0 + static_cast<long long>(kx);
-          if (ix < 0 || ix >= static_cast<long long>(s.in_w))
-            std::memset(d + kx * cw, 0, cw * sizeof(bword));
-          else
-            std::memcpy(d + kx * cw, src_row + static_cast<size_t>(ix) * cw, cw * sizeof(bword));
-        }
+  for (size_t ox = 0; ox < ow; ++ox) {
+    bword* dst = L.col + (oy * ow + ox) * L.pw;
+    for (size_t ky = 0; ky < kh; ++ky) {
+      bword* d = dst + ky * kw * cw;
+      const long long iy = static_cast<long long>(oy * s.stride_h + ky) - static_cast<long long>(s.pad_h);
+      if (iy < 0 || iy >= static_cast<long long>(s.in_h)) {
+        std::memset(d, 0, kw * cw * sizeof(bword));
+        continue;
+      }
+      const bword* src_row = img + static_cast<size_t>(iy) * s.in_w * cw;
+      const long long ix0 = static_cast<long long>(ox * s.stride_w) - static_cast<long long>(s.pad_w);
+      if (s.stride_w == 1 && ix0 >= 0 && ix0 + static_cast<long long>(kw) <= static_cast<long long>(s.in_w)) {
+        std::memcpy(d, src_row + static_cast<size_t>(ix0) * cw, kw * cw * sizeof(bword));  // whole kernel row
+        continue;
+      }
+      for (size_t kx = 0; kx < kw; ++kx) {
+        const long long ix = ix0 + static_cast<long long>(kx);
+        if (ix < 0 || ix >= static_cast<long long>(s.in_w))
+          std::memset(d + kx * cw, 0, cw * sizeof(bword));
+        else
+          std::memcpy(d + kx * cw, src_row + static_cast<size_t>(ix) * cw, cw * sizeof(bword));
       }
     }
   }
@@ -335,7 +332,27 @@ BgemmOperands gemm_operands(const Bconv2dShape& s, const bword* weights, const L
   return op;
 }
 
-// Shared driver: corrections once, then im2col + run(b, op) per image.
+// Image work (M·P·patch words) below which bgemm would run on one thread (bgemm_driver.h: 2^15 word-ops per
+// thread) and above which splitting the whole image pipeline in two pays for one fork/join (~1-2 µs).
+constexpr size_t kSplitImageMaxWordOps = size_t{1} << 16;
+constexpr size_t kSplitImageMinWordOps = size_t{1} << 13;  // LeNet-5 conv2 (16×100×3 = 4.8K) measured slower split
+
+// The sub-GEMM of output pixels [p0, p1) (their patches are rows p0.. of L.col).
+BgemmOperands pixel_range(BgemmOperands op, size_t p0, size_t p1, size_t pw) {
+  op.N = p1 - p0;
+  op.B += p0 * pw;
+  if (op.col_class) op.col_class += p0;
+  return op;
+}
+
+// Shared driver: corrections once, then per image the patches (squeezed rows first when compact) and
+// run(b, op, scratch, threads, p0) — the GEMM of the pixels from p0 on, whose outputs run offsets by p0.
+// Threads: a large image splits its im2col rows over the threads and lets bgemm split by its own rule. A small
+// one with two threads available (work between kSplitImageMin/MaxWordOps: ResNet-20-sized layers at batch 1,
+// where two separate fork/joins for im2col and bgemm gained ~9 % at best and mostly lost) runs as one parallel
+// region: each thread squeezes half the input rows, waits for the other, then builds the patches of half the
+// output rows and multiplies them on its own with its own bgemm scratch. Every output element is computed by
+// exactly one thread in the same way, so the results stay bit-identical for any thread count.
 template <class RunImage>
 void drive(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, const bword* weights, bword* scratch,
            int threads, RunImage run_image) {
@@ -346,14 +363,47 @@ void drive(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, con
   if (s.padding == Bconv2dPadding::zero) build_corrections(s, weights, L);
   if (L.compact) compact_weights(s, weights, L);
   const BgemmOperands op = gemm_operands(s, weights, L);
+  const size_t oh = s.out_h(), ow = s.out_w(), work = s.out_c * L.P * L.pw;
+  const int avail = threads > 0 ? threads : default_threads();
+#if defined(_OPENMP)
+  const bool split_image = avail >= 2 && oh >= 2 && work >= kSplitImageMinWordOps && work < kSplitImageMaxWordOps;
+#else
+  const bool split_image = false;  // no threads to split over
+#endif
   for (size_t b = 0; b < s.batch; ++b) {
-    if (L.compact) {
-      squeeze_rows(s, input, b, L);
-      im2col_bits_compact(s, L, nt);
-    } else {
-      im2col_bits(s, input, b, L, nt);
+    if (split_image) {
+      LOWBIT_OMP(parallel num_threads(2))
+      {
+        // Halves h = 0, 1 go to threads 0, 1; a team of one (nested inside another parallel region) does both.
+#if defined(_OPENMP)
+        const size_t tid = static_cast<size_t>(omp_get_thread_num()), team = static_cast<size_t>(omp_get_num_threads());
+#else
+        const size_t tid = 0, team = 1;
+#endif
+        if (L.compact) {
+          for (size_t h = tid; h < 2; h += team)
+            squeeze_rows(s, input, b, L, h * s.in_h / 2, (h + 1) * s.in_h / 2, h == 1);
+          LOWBIT_OMP(barrier)
+        }
+        for (size_t h = tid; h < 2; h += team) {
+          const size_t oy0 = h * (oh / 2), oy1 = h == 0 ? oh / 2 : oh;
+          for (size_t oy = oy0; oy < oy1; ++oy) {
+            if (L.compact) im2col_bits_compact_row(s, L, oy);
+            else im2col_bits_row(s, input, b, L, oy);
+          }
+          run_image(b, pixel_range(op, oy0 * ow, oy1 * ow, L.pw), L.gemm + h * L.gemm_half0, 1, oy0 * ow);
+        }
+      }
+      continue;
     }
-    run_image(b, op, L.gemm, threads);
+    if (L.compact) squeeze_rows(s, input, b, L, 0, s.in_h, true);
+    const long long rows = static_cast<long long>(oh);
+    LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
+    for (long long oy = 0; oy < rows; ++oy) {
+      if (L.compact) im2col_bits_compact_row(s, L, static_cast<size_t>(oy));
+      else im2col_bits_row(s, input, b, L, static_cast<size_t>(oy));
+    }
+    run_image(b, op, L.gemm, threads, size_t{0});
   }
 }
 
@@ -367,9 +417,9 @@ size_t bconv2d_gemm_scratch_words(const BgemmKernels& g, const Bconv2dShape& s) 
 void bconv2d_gemm_i32(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, const bword* weights,
                       int32_t* out, Bconv2dLayout layout, bword* scratch, int threads) {
   const size_t P = s.out_h() * s.out_w(), M = s.out_c;
-  drive(g, s, input, weights, scratch, threads, [&](size_t b, const BgemmOperands& op, bword* gs, int nt) {
-    const BgemmOutI32 o = layout == Bconv2dLayout::nchw ? BgemmOutI32{out + b * M * P, P, 1}
-                                                        : BgemmOutI32{out + b * P * M, 1, M};
+  drive(g, s, input, weights, scratch, threads, [&](size_t b, const BgemmOperands& op, bword* gs, int nt, size_t p0) {
+    const BgemmOutI32 o = layout == Bconv2dLayout::nchw ? BgemmOutI32{out + b * M * P + p0, P, 1}
+                                                        : BgemmOutI32{out + (b * P + p0) * M, 1, M};
     g.i32(op, o, gs, nt);
   });
 }
@@ -378,9 +428,9 @@ void bconv2d_gemm_f32(const BgemmKernels& g, const Bconv2dShape& s, const bword*
                       const float* scale, const float* bias, float* out, Bconv2dLayout layout, bword* scratch,
                       int threads) {
   const size_t P = s.out_h() * s.out_w(), M = s.out_c;
-  drive(g, s, input, weights, scratch, threads, [&](size_t b, const BgemmOperands& op, bword* gs, int nt) {
-    const BgemmOutF32 o = layout == Bconv2dLayout::nchw ? BgemmOutF32{out + b * M * P, P, 1, scale, bias}
-                                                        : BgemmOutF32{out + b * P * M, 1, M, scale, bias};
+  drive(g, s, input, weights, scratch, threads, [&](size_t b, const BgemmOperands& op, bword* gs, int nt, size_t p0) {
+    const BgemmOutF32 o = layout == Bconv2dLayout::nchw ? BgemmOutF32{out + b * M * P + p0, P, 1, scale, bias}
+                                                        : BgemmOutF32{out + (b * P + p0) * M, 1, M, scale, bias};
     g.f32(op, o, gs, nt);
   });
 }
@@ -388,8 +438,8 @@ void bconv2d_gemm_f32(const BgemmKernels& g, const Bconv2dShape& s, const bword*
 void bconv2d_gemm_bits(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, const bword* weights,
                        const int32_t* threshold, const bword* flip, bword* out, bword* scratch, int threads) {
   const size_t P = s.out_h() * s.out_w(), words = packed_words(s.out_c);
-  drive(g, s, input, weights, scratch, threads, [&](size_t b, const BgemmOperands& op, bword* gs, int nt) {
-    g.bits(op, BgemmOutBits{out + b * P * words, words, threshold, flip}, gs, nt);
+  drive(g, s, input, weights, scratch, threads, [&](size_t b, const BgemmOperands& op, bword* gs, int nt, size_t p0) {
+    g.bits(op, BgemmOutBits{out + (b * P + p0) * words, words, threshold, flip}, gs, nt);
   });
 }
 

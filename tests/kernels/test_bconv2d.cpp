@@ -5,6 +5,7 @@
 
 #include "kernels/bconv2d/bconv2d.h"
 #include "kernels/bgemm/bgemm.h"
+#include "kernels/omp.h"
 #include "kernels/pack/pack_bits.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -234,6 +235,31 @@ TEST_CASE("bconv2d: real layer shapes (LeNet, ResNet-20 stages and downsampling,
         REQUIRE(std::memcmp(got.f32_nchw.data(), want.f32_nchw.data(), want.f32_nchw.size() * sizeof(float)) == 0);
         REQUIRE(got.bits == want.bits);
       }
+    }
+  }
+}
+
+TEST_CASE("bconv2d: called from inside a parallel region (a team of one for its own threads) still equals ref") {
+  // Small layers split their pipeline in two halves over two threads (bconv2d_gemm.cpp, drive()); nested inside
+  // another parallel region the inner team has one thread, which must then compute both halves.
+  Rng rng(35);
+  Bconv2dShape s;
+  s.in_c = 16; s.in_h = s.in_w = 32; s.out_c = 16; s.kernel_h = s.kernel_w = 3; s.pad_h = s.pad_w = 1;
+  const Conv c = make_conv(rng, s);
+  const Results want = run(kBconv2dRef, c, 1);
+  for (Isa isa : runnable_isas()) {
+    const Bconv2dKernels* t = bconv2d_kernels_for(isa);
+    if (!t || isa == Isa::ref) continue;
+    CAPTURE(isa_name(isa));
+    Results got[2];
+    LOWBIT_OMP(parallel for num_threads(2))
+    for (int i = 0; i < 2; ++i) got[i] = run(*t, c, 2);
+    for (const Results& r : got) {
+      CHECK(r.i32_nchw == want.i32_nchw);
+      CHECK(r.i32_nhwc == want.i32_nhwc);
+      CHECK(r.f32_nchw == want.f32_nchw);
+      CHECK(r.f32_nhwc == want.f32_nhwc);
+      CHECK(r.bits == want.bits);
     }
   }
 }
