@@ -99,6 +99,34 @@ TEST_CASE("conv2d gradients: stride 1/2, padding 0/1, groups 1/2/depthwise, 1x1,
   }
 }
 
+TEST_CASE("conv2d_backward equals conv2d's autograd gradients and rejects a gradient of the wrong shape") {
+  // The quantized layers differentiate their integer convolution through this function, so it must be exactly
+  // what conv2d's own backward computes, for every path (general, 'same' as a conv, pointwise, grouped, depthwise).
+  Rng rng(14);
+  for (const ConvCase& c : conv_cases()) {
+    CAPTURE(c.p.stride_h); CAPTURE(c.p.pad_h); CAPTURE(c.p.groups); CAPTURE(c.KH);
+    const Tensor x = rand_tensor(Shape{c.N, c.C, c.H, c.W}, rng);
+    const Tensor w = rand_tensor(Shape{c.O, c.C / c.p.groups, c.KH, c.KW}, rng);
+    const Tensor b = rand_tensor(Shape{c.O}, rng);
+    Var xv(x, true), wv(w, true), bv(b, true);
+    Var y = conv2d(xv, wv, bv, c.p);
+    const Tensor dy = rand_tensor(y.shape(), rng);
+    y.backward(dy);
+    Tensor dx, dw, db;
+    conv2d_backward(x, w, dy, c.p, &dx, &dw, &db);
+    CHECK(dx.to_vector() == xv.grad().to_vector());
+    CHECK(dw.to_vector() == wv.grad().to_vector());
+    CHECK(db.to_vector() == bv.grad().to_vector());
+    Tensor only_w;
+    conv2d_backward(x, w, dy, c.p, nullptr, &only_w, nullptr);
+    CHECK(only_w.to_vector() == wv.grad().to_vector());
+  }
+  const Tensor x = Tensor::zeros(Shape{2, 3, 8, 8}), w = Tensor::zeros(Shape{4, 3, 3, 3});
+  Tensor dx;
+  CHECK_THROWS_WITH_AS(conv2d_backward(x, w, Tensor::zeros(Shape{2, 4, 8, 8}), {}, &dx, nullptr, nullptr),
+                       doctest::Contains("does not fit the output [2, 4, 6, 6]"), Error);
+}
+
 TEST_CASE("conv2d: shape errors name the op and both shapes") {
   Var x(Tensor::zeros(Shape{1, 3, 8, 8})), w(Tensor::zeros(Shape{4, 2, 3, 3}));
   CHECK_THROWS_WITH_AS(conv2d(x, w, Var(), {}), doctest::Contains("conv2d: weight [4, 2, 3, 3]"), Error);
