@@ -366,10 +366,13 @@ void drive(const BgemmKernels& g, const Bconv2dShape& s, const bword* input, con
   const size_t oh = s.out_h(), ow = s.out_w(), work = s.out_c * L.P * L.pw;
   const int avail = threads > 0 ? threads : default_threads();
 #if defined(_OPENMP)
-  const bool split_image = avail >= 2 && oh >= 2 && work >= kSplitImageMinWordOps && work < kSplitImageMaxWordOps;
+  constexpr bool have_threads = true;
 #else
-  const bool split_image = false;  // no threads to split over
+  constexpr bool have_threads = false;  // no threads to split over (firmware): nt is unused too
 #endif
+  const bool split_image =
+      have_threads && avail >= 2 && oh >= 2 && work >= kSplitImageMinWordOps && work < kSplitImageMaxWordOps;
+  (void)nt;
   for (size_t b = 0; b < s.batch; ++b) {
     if (split_image) {
       LOWBIT_OMP(parallel num_threads(2))
