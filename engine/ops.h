@@ -81,6 +81,15 @@ Var global_avg_pool(const Var& x);  // [N, C, H, W] -> [N, C]
 // Eval mode normalises with the running statistics.
 Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
                bool training, float momentum = 0.1f, float eps = 1e-5f);
+// What follows the normalisation in the same pass: y = relu(batch_norm(x) + residual), either part optional.
+// It is the tail of a residual block (bn2 → + shortcut → ReLU) or a BN → ReLU pair as one op, which saves the
+// separate add and ReLU passes over memory; values and gradients equal the unfused composition.
+struct BatchNormEpilogue {
+  Var residual;       // added after the affine when defined (same shape as x); gets ∂L/∂z as its gradient
+  bool relu = false;  // then max(·, 0)
+};
+Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
+               bool training, float momentum, float eps, const BatchNormEpilogue& epilogue);
 
 // ---- softmax and losses (engine/ops/loss.cpp); losses return a rank-0 mean over the batch ----
 Var softmax(const Var& logits);      // over the last axis of [N, C]

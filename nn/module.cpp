@@ -23,6 +23,8 @@ std::string list_keys(const std::vector<std::string>& keys) {
 }
 }  // namespace
 
+bool forward_observed() { return t_observer != nullptr; }
+
 ForwardObserverScope::ForwardObserverScope(ForwardObserver& obs) : prev_(t_observer) { t_observer = &obs; }
 ForwardObserverScope::~ForwardObserverScope() { t_observer = prev_; }
 
@@ -30,14 +32,7 @@ ForwardError::ForwardError(std::string path, std::string cause)
     : Error(path + ": " + cause), path_(std::move(path)), cause_(std::move(cause)) {}
 
 Var Module::call_child(size_t index, const Var& x) const {
-  const auto& c = children_[index];
-  try {
-    return (*c.second)(x);
-  } catch (const ForwardError& e) {
-    throw ForwardError(c.first + "." + e.path(), e.cause());
-  } catch (const Error& e) {
-    throw ForwardError(c.first, e.what());
-  }
+  return call_child_with(index, [&](Module& m) { return m(x); });
 }
 
 Var Module::operator()(const Var& x) {

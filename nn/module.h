@@ -98,6 +98,17 @@ class Module {
   Module& child(size_t index) const { return *children_[index].second; }
   // Calls child `index` on x; a lowbit::Error it throws comes out as a ForwardError naming the child.
   Var call_child(size_t index, const Var& x) const;
+  // Runs f(child index) with the same error naming (a layer calling a child's fused entry point).
+  template <class F>
+  Var call_child_with(size_t index, F f) const {
+    try {
+      return f(*children_[index].second);
+    } catch (const ForwardError& e) {
+      throw ForwardError(children_[index].first + "." + e.path(), e.cause());
+    } catch (const Error& e) {
+      throw ForwardError(children_[index].first, e.what());
+    }
+  }
 
  private:
   void check_new_name(const std::string& name, const char* what) const;
@@ -119,6 +130,10 @@ class ForwardObserver {
   virtual ~ForwardObserver() = default;
   virtual void on_forward(const Module& m, const Var& in, const Var& out) = 0;
 };
+
+// True while a ForwardObserverScope is alive on this thread. Layers that fuse children into one op (BN + ReLU,
+// a residual tail) do so only when nobody observes the children's outputs.
+bool forward_observed();
 
 // Installs an observer for the current thread for the scope's lifetime (scopes nest; the innermost wins).
 class ForwardObserverScope {

@@ -10,6 +10,8 @@ namespace lowbit::nn {
 class BatchNorm : public Module {
  public:
   Var forward(const Var& x) override;
+  // relu(forward(x) + residual) as one op (engine batch_norm's epilogue); residual may be undefined.
+  Var forward_fused(const Var& x, const Var& residual, bool relu);
   std::string describe() const override;
 
   int channels() const { return channels_; }

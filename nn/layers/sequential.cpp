@@ -1,6 +1,8 @@
 #include "nn/layers/sequential.h"
 
 #include "engine/error.h"
+#include "nn/layers/activation.h"
+#include "nn/layers/batchnorm.h"
 
 namespace lowbit::nn {
 
@@ -32,7 +34,17 @@ Var Sequential::forward_range(const Var& x, size_t begin, size_t end) {
   LOWBIT_CHECK(begin <= end && end <= size(), "{}: bad section [{}, {}) of {} children", type_name(), begin, end,
                size());
   Var y = x;
-  for (size_t i = begin; i < end; ++i) y = call_child(i, y);
+  const bool may_fuse = !forward_observed();
+  for (size_t i = begin; i < end; ++i) {
+    // A BatchNorm followed by a ReLU runs as one op (batch_norm's epilogue), unless someone observes outputs.
+    BatchNorm* bn = may_fuse && i + 1 < end ? dynamic_cast<BatchNorm*>(&child(i)) : nullptr;
+    if (bn && dynamic_cast<const ReLU*>(&child(i + 1))) {
+      y = call_child_with(i, [&](Module&) { return bn->forward_fused(y, Var(), true); });
+      ++i;
+      continue;
+    }
+    y = call_child(i, y);
+  }
   return y;
 }
 

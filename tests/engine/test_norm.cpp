@@ -70,3 +70,105 @@ TEST_CASE("batch_norm: errors") {
   Tensor none;
   CHECK_THROWS_AS(batch_norm(Var(Tensor::zeros(Shape{2, 3})), Var(), Var(), none, none, false), Error);
 }
+
+namespace {
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  double d = 0.0;
+  for (int64_t i = 0; i < a.numel(); ++i) d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
+  return d;
+}
+}  // namespace
+
+TEST_CASE("batch_norm epilogue: residual add and ReLU equal the unfused ops, values and every gradient") {
+  Rng rng(5);
+  // Planes of 1, 7 (ragged against the 16-lane blocks) and 40 values; rank 2 and 4.
+  for (const Shape& s : {Shape{5, 3, 1, 7}, Shape{3, 4, 5, 8}, Shape{9, 6}}) {
+    const int64_t C = s[1];
+    for (bool training : {true, false})
+      for (bool with_res : {false, true})
+        for (bool relu : {false, true}) {
+          CAPTURE(s.str());
+          CAPTURE(training);
+          CAPTURE(with_res);
+          CAPTURE(relu);
+          const Tensor xt = rand_tensor(s, rng, -2, 3), rt = rand_tensor(s, rng, -1, 1);
+          const Tensor gt = rand_tensor(Shape{C}, rng, 0.5f, 1.5f), bt = rand_tensor(Shape{C}, rng);
+          const Tensor rm0 = rand_tensor(Shape{C}, rng, -0.5f, 0.5f), rv0 = rand_tensor(Shape{C}, rng, 0.5f, 1.5f);
+          const Tensor seed_grad = rand_tensor(s, rng);
+          auto run = [&](bool fused, Tensor& rm, Tensor& rv) {
+            std::vector<Var> v{Var(xt.clone(), true), Var(gt.clone(), true), Var(bt.clone(), true),
+                               Var(rt.clone(), true)};
+            Var y;
+            if (fused) {
+              BatchNormEpilogue e;
+              if (with_res) e.residual = v[3];
+              e.relu = relu;
+              y = batch_norm(v[0], v[1], v[2], rm, rv, training, 0.1f, 1e-5f, e);
+            } else {
+              y = batch_norm(v[0], v[1], v[2], rm, rv, training, 0.1f, 1e-5f);
+              if (with_res) y = add(y, v[3]);
+              if (relu) y = lowbit::relu(y);
+            }
+            y.backward(seed_grad);
+            v.push_back(y);
+            return v;
+          };
+          Tensor rm_a = rm0.clone(), rv_a = rv0.clone(), rm_b = rm0.clone(), rv_b = rv0.clone();
+          auto a = run(true, rm_a, rv_a), b = run(false, rm_b, rv_b);
+          CHECK(max_abs_diff(a[4].value(), b[4].value()) < 1e-5);
+          CHECK(max_abs_diff(rm_a, rm_b) < 1e-6);
+          CHECK(max_abs_diff(rv_a, rv_b) < 1e-5);
+          for (int i = 0; i < 3; ++i) {
+            CAPTURE(i);
+            REQUIRE(a[i].has_grad() == b[i].has_grad());
+            CHECK(max_abs_diff(a[i].grad(), b[i].grad()) < 2e-5);
+          }
+          CHECK(a[3].has_grad() == with_res);
+          if (with_res) CHECK(max_abs_diff(a[3].grad(), b[3].grad()) < 1e-6);
+        }
+  }
+}
+
+TEST_CASE("batch_norm epilogue: gradients against finite differences (residual, no ReLU kink)") {
+  Rng rng(8);
+  const Shape s{4, 3, 3, 5};
+  Tensor rm = rand_tensor(Shape{3}, rng, -0.5f, 0.5f), rv = rand_tensor(Shape{3}, rng, 0.5f, 1.5f);
+  auto f = [=](const std::vector<Var>& v) mutable {
+    Tensor m = rm.clone(), var = rv.clone();
+    return batch_norm(v[0], v[1], v[2], m, var, true, 0.1f, 1e-5f, BatchNormEpilogue{v[3], false});
+  };
+  auto r = gradcheck(f, {rand_tensor(s, rng, -2, 2), rand_tensor(Shape{3}, rng, 0.5f, 1.5f),
+                         rand_tensor(Shape{3}, rng), rand_tensor(s, rng)});
+  CHECK_MESSAGE(r.ok, r.message);
+}
+
+TEST_CASE("batch_norm: statistics of a channel far from zero keep their precision (shifted one-pass sums)") {
+  // Mean 1000, std ~1: an unshifted Σx² − (Σx)² would lose about 6 of float's 7 digits.
+  Rng rng(3);
+  const int64_t N = 64, H = 9;
+  Tensor x = Tensor::empty(Shape{N, 1, H, H});
+  double sum = 0.0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    x[i] = 1000.0f + rng.uniform(-1.7f, 1.7f);
+    sum += x[i];
+  }
+  const double mu = sum / x.numel();
+  double ss = 0.0;
+  for (int64_t i = 0; i < x.numel(); ++i) ss += (x[i] - mu) * (x[i] - mu);
+  const double var = ss / x.numel();
+  Tensor rm = Tensor::zeros(Shape{1}), rv = Tensor::zeros(Shape{1});
+  Var y = batch_norm(Var(x), Var(), Var(), rm, rv, true, 1.0f, 0.0f);
+  CHECK(rm[0] == doctest::Approx(mu).epsilon(1e-7));
+  CHECK(rv[0] == doctest::Approx(var * x.numel() / (x.numel() - 1)).epsilon(1e-5));
+  for (int64_t i = 0; i < x.numel(); i += 97)
+    CHECK(y.value()[i] == doctest::Approx((x[i] - mu) / std::sqrt(var)).epsilon(1e-3).scale(1.0));
+}
+
+TEST_CASE("batch_norm epilogue: a residual of another shape is an error naming both shapes") {
+  Tensor rm = Tensor::zeros(Shape{2}), rv = Tensor::ones(Shape{2});
+  Var x(Tensor::zeros(Shape{2, 2, 3, 3}));
+  BatchNormEpilogue e{Var(Tensor::zeros(Shape{2, 2, 3, 4})), true};
+  CHECK_THROWS_WITH_AS(batch_norm(x, Var(), Var(), rm, rv, true, 0.1f, 1e-5f, e),
+                       doctest::Contains("residual has shape [2, 2, 3, 4], expected the input's [2, 2, 3, 3]"),
+                       Error);
+}
