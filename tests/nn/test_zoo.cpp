@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "engine/error.h"
@@ -257,4 +258,45 @@ TEST_CASE("zoo: glob patterns match dotted layer names") {
   CHECK_FALSE(glob_match("fc", "fc1"));
   CHECK(glob_match("*.conv2", "layer3.2.conv2"));
   CHECK(glob_match("**x", "abx"));
+}
+
+namespace {
+struct NullObserver final : ForwardObserver {
+  void on_forward(const Module&, const Var&, const Var&) override {}
+};
+}  // namespace
+
+TEST_CASE("zoo: fused BN + ReLU / residual tails give the unfused values and gradients (resnet8, vgg_small)") {
+  // Under an observer the layers run unfused (every child's output is observable); without one BasicBlock and
+  // Sequential fuse BN → (+ shortcut) → ReLU into one batch_norm op. Both runs start from the same weights.
+  for (const char* name : {"resnet8", "vgg_small"}) {
+    CAPTURE(name);
+    ModelOptions o;
+    o.in_channels = 3, o.height = 32, o.width = 32;
+    Rng rng(17);
+    Tensor x = Tensor::empty(Shape{4, 3, 32, 32});
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(-1.0f, 1.0f);
+    auto run = [&](bool observed) {
+      auto m = make_model(name, o);
+      NullObserver obs;
+      std::optional<ForwardObserverScope> scope;
+      if (observed) scope.emplace(obs);
+      Var y = (*m)(Var(x));
+      sum(mul(y, y)).backward();
+      std::vector<Tensor> out{y.value()};
+      for (auto& p : m->named_parameters()) out.push_back(p.second.grad());
+      return out;
+    };
+    const auto fused = run(false), plain = run(true);
+    REQUIRE(fused.size() == plain.size());
+    for (size_t i = 0; i < fused.size(); ++i) {
+      double d = 0.0, ref = 0.0;
+      for (int64_t k = 0; k < fused[i].numel(); ++k) {
+        d = std::max(d, double(std::fabs(fused[i][k] - plain[i][k])));
+        ref = std::max(ref, double(std::fabs(plain[i][k])));
+      }
+      CAPTURE(i);
+      CHECK(d <= 1e-4 * std::max(1.0, ref));
+    }
+  }
 }
