@@ -89,12 +89,18 @@ struct Kernels {
   gemm_detail::SgemmFn dense;
   void (*cb)(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, PackBFn, const void*, float, float*,
              int64_t);
+  // Packed-A entry points; null where the kernel does not pack A (the Eigen path uses A as stored).
+  int64_t (*packed_a_size)(int64_t M, int64_t K);
+  void (*pack_a)(bool, const float*, int64_t, int64_t, int64_t, float*);
+  void (*cb_packed)(const float*, int64_t, int64_t, int64_t, float, PackBFn, const void*, float, float*, int64_t);
 };
 Kernels select_kernels() {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (kernels::active_isa() == kernels::Isa::avx512) return {gemm_detail::sgemm_avx512, gemm_detail::sgemm_avx512_cb};
+  if (kernels::active_isa() == kernels::Isa::avx512)
+    return {gemm_detail::sgemm_avx512, gemm_detail::sgemm_avx512_cb, gemm_detail::sgemm_avx512_packed_a_size,
+            gemm_detail::sgemm_avx512_pack_a, gemm_detail::sgemm_avx512_cb_packed};
 #endif
-  return {gemm_detail::sgemm_eigen, gemm_detail::sgemm_eigen_cb};
+  return {gemm_detail::sgemm_eigen, gemm_detail::sgemm_eigen_cb, nullptr, nullptr, nullptr};
 }
 const Kernels& active_kernels() {
   static const Kernels k = select_kernels();
@@ -111,6 +117,23 @@ void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
 void sgemm_serial_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                      PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc) {
   active_kernels().cb(trans_a, M, N, K, alpha, A, lda, pack, ctx, beta, C, ldc);
+}
+
+SgemmPackedA::SgemmPackedA(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda)
+    : trans_a_(trans_a), M_(M), K_(K), A_(A), lda_(lda) {
+  const Kernels& k = active_kernels();
+  if (!k.pack_a || M <= 0 || K <= 0) return;
+  panels_.resize(static_cast<size_t>(k.packed_a_size(M, K)));
+  k.pack_a(trans_a, A, lda, M, K, panels_.data());
+}
+
+void sgemm_serial_cb(const SgemmPackedA& a, int64_t N, float alpha, PackBFn pack, const void* ctx, float beta,
+                     float* C, int64_t ldc) {
+  const Kernels& k = active_kernels();
+  if (k.cb_packed && a.panels())
+    k.cb_packed(a.panels(), a.rows(), N, a.depth(), alpha, pack, ctx, beta, C, ldc);
+  else
+    k.cb(a.trans_a(), a.rows(), N, a.depth(), alpha, a.a(), a.lda(), pack, ctx, beta, C, ldc);
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -157,16 +180,16 @@ void shifted_pack(const void* c, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
   const ShiftedPack* s = static_cast<const ShiftedPack*>(c);
   s->fn(s->ctx, k0, kc, n0 + s->n_offset, nc, dst);
 }
-}  // namespace
 
-void sgemm_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, PackBFn pack,
-              const void* ctx, float beta, float* C, int64_t ldc) {
+// Runs serial(n_lo, len, pack, ctx, C + n_lo) over column blocks of whole panels, in parallel when worth it.
+template <class Serial>
+void split_columns_cb(int64_t M, int64_t N, int64_t K, PackBFn pack, const void* ctx, float* C, Serial serial) {
   int threads = num_threads();
 #if defined(_OPENMP)
   if (omp_in_parallel()) threads = 1;
 #endif
   if (threads <= 1 || M * N * K < (int64_t(1) << 20) || N < 2 * kSgemmPanelWidth) {
-    sgemm_serial_cb(trans_a, M, N, K, alpha, A, lda, pack, ctx, beta, C, ldc);
+    serial(N, pack, ctx, C);
     return;
   }
   int64_t block = (N + threads - 1) / threads;
@@ -176,8 +199,23 @@ void sgemm_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const 
   for (int64_t t = 0; t < nblocks; ++t) {
     const int64_t lo = t * block, len = std::min(block, N - lo);
     const ShiftedPack sp{pack, ctx, lo};
-    sgemm_serial_cb(trans_a, M, len, K, alpha, A, lda, shifted_pack, &sp, beta, C + lo, ldc);
+    serial(len, shifted_pack, &sp, C + lo);
   }
+}
+}  // namespace
+
+void sgemm_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, PackBFn pack,
+              const void* ctx, float beta, float* C, int64_t ldc) {
+  split_columns_cb(M, N, K, pack, ctx, C, [&](int64_t n, PackBFn p, const void* c, float* Ct) {
+    sgemm_serial_cb(trans_a, M, n, K, alpha, A, lda, p, c, beta, Ct, ldc);
+  });
+}
+
+void sgemm_cb(const SgemmPackedA& a, int64_t N, float alpha, PackBFn pack, const void* ctx, float beta, float* C,
+              int64_t ldc) {
+  split_columns_cb(a.rows(), N, a.depth(), pack, ctx, C, [&](int64_t n, PackBFn p, const void* c, float* Ct) {
+    sgemm_serial_cb(a, n, alpha, p, c, beta, Ct, ldc);
+  });
 }
 
 }  // namespace lowbit

@@ -7,6 +7,7 @@
 // ignored). Results are deterministic for a given thread count.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace lowbit {
 
@@ -36,5 +37,31 @@ void sgemm_serial_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha,
 // Threaded like sgemm (split over N in whole panels; serial inside a parallel region or for small problems).
 void sgemm_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, PackBFn pack,
               const void* ctx, float beta, float* C, int64_t ldc);
+
+// ---- A packed once, for many products with the same A (conv2d's weights across the images of a batch) ----
+// Holds op(A) [M, K] in the active kernel's panel layout; where that kernel packs nothing it is a view of A
+// (A must then outlive it).
+class SgemmPackedA {
+ public:
+  SgemmPackedA(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda);
+  int64_t rows() const { return M_; }
+  int64_t depth() const { return K_; }
+  bool trans_a() const { return trans_a_; }
+  const float* a() const { return A_; }
+  int64_t lda() const { return lda_; }
+  const float* panels() const { return panels_.empty() ? nullptr : panels_.data(); }
+
+ private:
+  bool trans_a_;
+  int64_t M_, K_;
+  const float* A_;
+  int64_t lda_;
+  std::vector<float> panels_;
+};
+// C = alpha · op(A) · B + beta · C for op(A) packed beforehand; the same contracts as the unpacked calls.
+void sgemm_serial_cb(const SgemmPackedA& a, int64_t N, float alpha, PackBFn pack, const void* ctx, float beta,
+                     float* C, int64_t ldc);
+void sgemm_cb(const SgemmPackedA& a, int64_t N, float alpha, PackBFn pack, const void* ctx, float beta, float* C,
+              int64_t ldc);
 
 }  // namespace lowbit

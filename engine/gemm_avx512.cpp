@@ -188,8 +188,17 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
 }
 }  // namespace
 
-void sgemm_avx512_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                     PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc) {
+int64_t sgemm_avx512_packed_a_size(int64_t M, int64_t K) { return (M + MR - 1) / MR * MR * std::max<int64_t>(K, 0); }
+
+// All of op(A), depth block after depth block: block pc (kc = min(KC, K − pc) deep) starts at Mp·pc and holds
+// pack_a's panels for that block.
+void sgemm_avx512_pack_a(bool trans_a, const float* A, int64_t lda, int64_t M, int64_t K, float* dst) {
+  const int64_t Mp = (M + MR - 1) / MR * MR;
+  for (int64_t pc = 0; pc < K; pc += KC) pack_a(trans_a, A, lda, M, pc, std::min(KC, K - pc), dst + Mp * pc);
+}
+
+void sgemm_avx512_cb_packed(const float* ap, int64_t M, int64_t N, int64_t K, float alpha, PackBFn pack,
+                            const void* ctx, float beta, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (beta != 0.0f && beta != 1.0f)
     for (int64_t i = 0; i < M; ++i)
@@ -200,15 +209,13 @@ void sgemm_avx512_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha,
     return;
   }
   const int64_t Mp = (M + MR - 1) / MR * MR;
-  const int64_t kc_max = std::min(K, KC);
-  float* ap = PackBuffers::grow(t_pack.a, t_pack.a_cap, Mp * kc_max);
-  float* bp = PackBuffers::grow(t_pack.b, t_pack.b_cap, NR * kc_max);
+  float* bp = PackBuffers::grow(t_pack.b, t_pack.b_cap, NR * std::min(K, KC));
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const bool acc = pc > 0 || beta != 0.0f;
-      pack_a(trans_a, A, lda, M, pc, kc, ap);
+      const float* apc = ap + Mp * pc;
       for (int64_t jr = 0; jr < nc; jr += NR) {
         // One B panel at a time, packed right before the micro-kernels read it: it is written to and read
         // from L1. Packing the whole kc×NC block first (~300 KB) sent every packed value through L2 and back,
@@ -216,12 +223,21 @@ void sgemm_avx512_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha,
         const int64_t cols = std::min(NR, nc - jr);
         pack(ctx, pc, kc, jc + jr, cols, bp);
         for (int64_t ir = 0; ir < M; ir += MR) {
-          micro_kernel(kc, ap + (ir / MR) * kc * MR, bp, C + ir * ldc + jc + jr, ldc, std::min(MR, M - ir), cols,
+          micro_kernel(kc, apc + (ir / MR) * kc * MR, bp, C + ir * ldc + jc + jr, ldc, std::min(MR, M - ir), cols,
                        alpha, acc);
         }
       }
     }
   }
+}
+
+void sgemm_avx512_cb(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                     PackBFn pack, const void* ctx, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  // A is packed once per call (not once per column block).
+  float* ap = PackBuffers::grow(t_pack.a, t_pack.a_cap, sgemm_avx512_packed_a_size(M, K));
+  if (K > 0) sgemm_avx512_pack_a(trans_a, A, lda, M, K, ap);
+  sgemm_avx512_cb_packed(ap, M, N, K, alpha, pack, ctx, beta, C, ldc);
 }
 
 namespace {

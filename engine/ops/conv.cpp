@@ -92,6 +92,11 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
   const bool pw = g.pointwise();
   const Im2colTables tab(g);
   const PackBFn pack = im2col_panels_kernel();
+  const std::vector<unsigned char> pieces = pw ? std::vector<unsigned char>() : im2col_panel_pieces(g);
+  // The weights are packed into GEMM panels once per call, not once per image.
+  std::vector<SgemmPackedA> wp;
+  if (!pw)
+    for (int64_t gi = 0; gi < g.G; ++gi) wp.emplace_back(false, Og, K, w + gi * Og * K, K);
   LOWBIT_OMP(parallel for num_threads(nt) schedule(static))
   for (int64_t n = 0; n < g.N; ++n) {
     for (int64_t gi = 0; gi < g.G; ++gi) {
@@ -105,9 +110,11 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
         // With nt == 1 (a single image) let the GEMM itself use the threads.
         (nt > 1 ? sgemm_serial : sgemm)(false, false, Og, P, K, 1.0f, w + gi * Og * K, K, xg, P, beta, yg, P);
       } else {
-        const Im2colPanelCtx ctx{xg, &g, tab.off.data(), tab.kh.data(), tab.kw.data()};
+        const Im2colPanelCtx ctx{xg, &g, tab.off.data(), tab.kh.data(), tab.kw.data(),
+                                 pieces.empty() ? nullptr : pieces.data()};
         // With nt == 1 (fewer images than threads) the GEMM splits its columns over the threads instead.
-        (nt > 1 ? sgemm_serial_cb : sgemm_cb)(false, Og, P, K, 1.0f, w + gi * Og * K, K, pack, &ctx, beta, yg, P);
+        if (nt > 1) sgemm_serial_cb(wp[gi], P, 1.0f, pack, &ctx, beta, yg, P);
+        else sgemm_cb(wp[gi], P, 1.0f, pack, &ctx, beta, yg, P);
       }
     }
   }

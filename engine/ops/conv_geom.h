@@ -31,6 +31,9 @@ struct Im2colPanelCtx {
   const int32_t* k_off;  // per unfolded row k: offset of its channel plane, c·H·W
   const int16_t* k_kh;   // per k: kernel row
   const int16_t* k_kw;   // per k: kernel column
+  // Optional, from im2col_panel_pieces(g): the packer's per-panel run tables, built once per conv call instead
+  // of once per panel and image (null: the packer computes them).
+  const void* pieces = nullptr;
 };
 
 // Per-k lookup tables for im2col_panels (built once per conv call, shared read-only by all threads).
@@ -50,6 +53,11 @@ struct Im2colTables {
     }
   }
 };
+
+// The active im2col_panels packer's precomputed tables for every 32-wide panel of g's output positions
+// (empty when that packer has none for this geometry). Pass data() as Im2colPanelCtx::pieces.
+std::vector<unsigned char> im2col_panel_pieces(const ConvGeom& g);
+std::vector<unsigned char> im2col_panel_pieces_avx512(const ConvGeom& g);
 
 // PackBFn implementations (ctx = const Im2colPanelCtx*): the portable one (im2col_panels.cpp) and the AVX-512
 // one (im2col_avx512.cpp, masked 16-lane run copies; stride 1 only, it delegates strided layers to the portable

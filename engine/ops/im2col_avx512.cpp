@@ -84,7 +84,31 @@ inline void out_pos(const ConvGeom& g, int64_t p, int64_t& oh, int64_t& ow) {
   oh = p / g.OW;
   ow = p % g.OW;
 }
+
+// Tables of one 32-wide panel whose first output position is p0 and which holds `cols` positions:
+// table[kk][half] for every kernel offset kk and each 16-lane half.
+void panel_tables(const ConvGeom& g, int64_t p0, int64_t cols, Pieces (*table)[2]) {
+  const int64_t n_lo = std::min<int64_t>(16, cols), n_hi = cols - n_lo;
+  int64_t oh_lo, ow_lo, oh_hi = 0, ow_hi = 0;
+  out_pos(g, p0, oh_lo, ow_lo);
+  if (n_hi > 0) out_pos(g, p0 + 16, oh_hi, ow_hi);
+  for (int64_t kk = 0; kk < g.KH * g.KW; ++kk) {
+    table[kk][0] = make_pieces(g, kk / g.KW, kk % g.KW, oh_lo, ow_lo, n_lo);
+    table[kk][1] = n_hi > 0 ? make_pieces(g, kk / g.KW, kk % g.KW, oh_hi, ow_hi, n_hi) : Pieces{};
+  }
+}
+constexpr int64_t Wp = kSgemmPanelWidth;
+static_assert(Wp == 32, "a panel row is two zmm vectors");
 }  // namespace
+
+std::vector<unsigned char> im2col_panel_pieces_avx512(const ConvGeom& g) {
+  if (!fast_path(g)) return {};
+  const int64_t KK = g.KH * g.KW, P = g.P(), npanels = (P + Wp - 1) / Wp;
+  std::vector<unsigned char> out(static_cast<size_t>(npanels * KK * 2) * sizeof(Pieces));
+  Pieces(*all)[2] = reinterpret_cast<Pieces(*)[2]>(out.data());
+  for (int64_t j = 0; j < npanels; ++j) panel_tables(g, j * Wp, std::min(Wp, P - j * Wp), all + j * KK);
+  return out;
+}
 
 void im2col_panels_avx512(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
   const Im2colPanelCtx* ctx = static_cast<const Im2colPanelCtx*>(ctx_);
@@ -93,21 +117,17 @@ void im2col_panels_avx512(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, 
     im2col_panels_ref(ctx_, k0, kc, n0, nc, dst);
     return;
   }
-  constexpr int64_t Wp = kSgemmPanelWidth;
-  static_assert(Wp == 32, "a panel row is two zmm vectors");
   const int64_t KK = g.KH * g.KW;
-  Pieces table[kMaxKK][2];
+  // The precomputed tables apply to blocks of whole panels (a block may end short only where the positions end);
+  // the GEMM drivers only ask for such blocks.
+  const bool whole = n0 % Wp == 0 && (nc % Wp == 0 || n0 + nc == g.P());
+  const Pieces(*pre)[2] =
+      ctx->pieces && whole ? reinterpret_cast<const Pieces(*)[2]>(ctx->pieces) + (n0 / Wp) * KK : nullptr;
+  Pieces local[kMaxKK][2];
   // Panel-major, so the destination is written as one sequential stream of 128-byte rows.
   for (int64_t j = 0; j * Wp < nc; ++j) {
-    const int64_t cols = std::min(Wp, nc - j * Wp);
-    const int64_t n_lo = std::min<int64_t>(16, cols), n_hi = cols - n_lo;
-    int64_t oh_lo, ow_lo, oh_hi = 0, ow_hi = 0;
-    out_pos(g, n0 + j * Wp, oh_lo, ow_lo);
-    if (n_hi > 0) out_pos(g, n0 + j * Wp + 16, oh_hi, ow_hi);
-    for (int64_t kk = 0; kk < KK; ++kk) {
-      table[kk][0] = make_pieces(g, kk / g.KW, kk % g.KW, oh_lo, ow_lo, n_lo);
-      table[kk][1] = n_hi > 0 ? make_pieces(g, kk / g.KW, kk % g.KW, oh_hi, ow_hi, n_hi) : Pieces{};
-    }
+    const Pieces(*table)[2] = pre ? pre + j * KK : local;
+    if (!pre) panel_tables(g, n0 + j * Wp, std::min(Wp, nc - j * Wp), local);
     float* d = dst + j * kc * Wp;
     for (int64_t k = k0; k < k0 + kc; ++k, d += Wp) {
       const float* plane = ctx->x + ctx->k_off[k];

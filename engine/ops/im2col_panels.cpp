@@ -103,6 +103,14 @@ PackBFn im2col_panels_kernel() {
   return im2col_panels_ref;
 }
 
+std::vector<unsigned char> im2col_panel_pieces(const ConvGeom& g) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_panel_pieces_avx512(g);
+#endif
+  (void)g;
+  return {};
+}
+
 Im2colFn im2col_kernel() {
 #if defined(__x86_64__) || defined(_M_X64)
   if (kernels::active_isa() == kernels::Isa::avx512) return im2col_avx512;

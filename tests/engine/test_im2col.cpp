@@ -54,6 +54,22 @@ TEST_CASE("im2col: AVX-512 packers equal the portable ones") {
       im2col_panels_ref(&ctx, k0, kc, n0, nc, pa.data());
       im2col_panels_avx512(&ctx, k0, kc, n0, nc, pb.data());
       CHECK(pa == pb);
+      // With the run tables precomputed once for the whole layer (what conv2d passes), and for a block that
+      // ends short of the positions (the packer must then compute its own tables: the precomputed last panel
+      // would fill lanes beyond the block).
+      const std::vector<unsigned char> pieces = im2col_panel_pieces_avx512(g);
+      Im2colPanelCtx pre = ctx;
+      pre.pieces = pieces.empty() ? nullptr : pieces.data();
+      std::vector<float> pc(len, -5.0f);
+      im2col_panels_avx512(&pre, k0, kc, n0, nc, pc.data());
+      CHECK(pa == pc);
+      if (nc > 40) {
+        const int64_t short_nc = nc - 9, short_len = (short_nc + 31) / 32 * 32 * kc;
+        std::vector<float> sa(static_cast<size_t>(short_len), 1.0f), sb(static_cast<size_t>(short_len), -1.0f);
+        im2col_panels_ref(&ctx, k0, kc, n0, short_nc, sa.data());
+        im2col_panels_avx512(&pre, k0, kc, n0, short_nc, sb.data());
+        CHECK(sa == sb);
+      }
     }
   }
 #endif
