@@ -1,7 +1,7 @@
 // Packed AVX-512 sgemm (single thread), after the Goto/BLIS layering:
 //
 //   for each column block jc of C (NC columns)
-//     for each depth block pc (KC)
+//     for each depth block pc (at most KC deep; K is split into equal blocks)
 //       pack op(A)[:, pc]  into MR-tall panels  Ap[panel][k][MR]  (zero-padded to a multiple of MR)
 //       for each NR-wide panel of op(B)[pc, jc]
 //         pack it: Bp[k][NR] (zero-padded to NR columns; kc·NR floats = 32 KB at KC = 256: stays in L1)
@@ -56,6 +56,26 @@ struct PackBuffers {
 };
 thread_local PackBuffers t_pack;
 
+// In-register transpose of an 8×8 float tile: r[i][j] -> r[j][i] (unpack pairs, shuffle 64-bit halves, swap
+// 128-bit lanes).
+inline void transpose8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // a0 b0 a1 b1 | a4 b4 a5 b5
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // a2 b2 a3 b3 | a6 b6 a7 b7
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);      // column 0 | 4 of rows i..i+3
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);  // column 1 | 5
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);  // column 2 | 6
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);  // column 3 | 7
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+    r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+  }
+}
+
 // Ap[panel][k][MR] for rows [0, M) (padded with zeros), depth [k0, k0 + kc).
 void pack_a(bool ta, const float* A, int64_t lda, int64_t M, int64_t k0, int64_t kc, float* dst) {
   for (int64_t i0 = 0; i0 < M; i0 += MR) {
@@ -71,13 +91,16 @@ void pack_a(bool ta, const float* A, int64_t lda, int64_t M, int64_t k0, int64_t
         for (; r < MR; ++r) dk[r] = 0.0f;
       }
     } else {
-      for (int64_t r = 0; r < MR; ++r) {
-        if (r < rows) {
-          const float* s = A + (i0 + r) * lda + k0;
-          for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = s[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = 0.0f;
-        }
+      // Rows of A are contiguous along k: 8 rows × 8 depths per step, transposed in registers (the scalar
+      // strided stores this replaces cost ~1 cycle per element, as much as the GEMM spent on it for small K·N).
+      for (int64_t kb = 0; kb < kc; kb += 8) {
+        const int64_t kn = std::min<int64_t>(8, kc - kb);
+        const __mmask8 km = static_cast<__mmask8>((1u << kn) - 1u);
+        __m256 r[8];
+        for (int64_t t = 0; t < MR; ++t)
+          r[t] = t < rows ? _mm256_maskz_loadu_ps(km, A + (i0 + t) * lda + k0 + kb) : _mm256_setzero_ps();
+        transpose8x8(r);
+        for (int64_t t = 0; t < kn; ++t) _mm256_storeu_ps(d + (kb + t) * MR, r[t]);
       }
     }
   }
@@ -190,11 +213,18 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
 
 int64_t sgemm_avx512_packed_a_size(int64_t M, int64_t K) { return (M + MR - 1) / MR * MR * std::max<int64_t>(K, 0); }
 
-// All of op(A), depth block after depth block: block pc (kc = min(KC, K − pc) deep) starts at Mp·pc and holds
-// pack_a's panels for that block.
+// Depth block size: K split into ceil(K / KC) nearly equal blocks (K = 288 as 144 + 144, not 256 + 32: a
+// 32-deep block pays the full C-tile load and store for an eighth of the multiplies).
+int64_t depth_block(int64_t K) {
+  const int64_t nb = (K + KC - 1) / KC;
+  return nb <= 1 ? K : (K + nb - 1) / nb;
+}
+
+// All of op(A), depth block after depth block: block pc (kc = min(depth_block(K), K − pc) deep) starts at Mp·pc
+// and holds pack_a's panels for that block.
 void sgemm_avx512_pack_a(bool trans_a, const float* A, int64_t lda, int64_t M, int64_t K, float* dst) {
-  const int64_t Mp = (M + MR - 1) / MR * MR;
-  for (int64_t pc = 0; pc < K; pc += KC) pack_a(trans_a, A, lda, M, pc, std::min(KC, K - pc), dst + Mp * pc);
+  const int64_t Mp = (M + MR - 1) / MR * MR, kb = depth_block(K);
+  for (int64_t pc = 0; pc < K; pc += kb) pack_a(trans_a, A, lda, M, pc, std::min(kb, K - pc), dst + Mp * pc);
 }
 
 void sgemm_avx512_cb_packed(const float* ap, int64_t M, int64_t N, int64_t K, float alpha, PackBFn pack,
@@ -209,11 +239,12 @@ void sgemm_avx512_cb_packed(const float* ap, int64_t M, int64_t N, int64_t K, fl
     return;
   }
   const int64_t Mp = (M + MR - 1) / MR * MR;
-  float* bp = PackBuffers::grow(t_pack.b, t_pack.b_cap, NR * std::min(K, KC));
+  const int64_t kb = depth_block(K);
+  float* bp = PackBuffers::grow(t_pack.b, t_pack.b_cap, NR * kb);
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
+    for (int64_t pc = 0; pc < K; pc += kb) {
+      const int64_t kc = std::min(kb, K - pc);
       const bool acc = pc > 0 || beta != 0.0f;
       const float* apc = ap + Mp * pc;
       for (int64_t jr = 0; jr < nc; jr += NR) {

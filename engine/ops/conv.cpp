@@ -171,16 +171,21 @@ void conv_backward_input_gemm(const ConvGeom& g, const float* dy, const float* w
 }
 
 // dw = Σ_n dy[n]·col[n]ᵀ, accumulated per thread then reduced in thread order. col is unfolded a slice of
-// output rows at a time (about kWgradSliceFloats floats = 128 KB, at least one row), so it stays in L2 between
+// output rows at a time (at most kWgradSliceFloats floats = 256 KB, at least one row), so it stays in L2 between
 // im2col and the GEMM that reads it instead of streaming K·P floats per image through memory.
-constexpr int64_t kWgradSliceFloats = 32 * 1024;
+// The slices are balanced (OH = 16 in two slices of 8, not 14 + 2): every slice is one GEMM call that loads and
+// stores the whole dW accumulator, so a thin slice costs nearly as much as a full one. 256 KB covers a whole
+// image of ResNet-20's stage 3 (K = 576, P = 64: one call per image instead of two).
+constexpr int64_t kWgradSliceFloats = 64 * 1024;
 
 void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* x, float* dw) {
   const int64_t K = g.K(), P = g.P(), Og = g.Og(), Cg = g.Cg();
   const int64_t wsize = g.O * K;
   const int nt = batch_threads(g.N);
   const bool pw = g.pointwise();
-  const int64_t slice_rows = std::max<int64_t>(1, std::min(g.OH, kWgradSliceFloats / (K * g.OW)));
+  const int64_t max_rows = std::max<int64_t>(1, std::min(g.OH, kWgradSliceFloats / (K * g.OW)));
+  const int64_t nslices = (g.OH + max_rows - 1) / max_rows;
+  const int64_t slice_rows = (g.OH + nslices - 1) / nslices;
   ScratchFloats partial(std::max(0, nt - 1) * wsize);
   std::fill(dw, dw + wsize, 0.0f);
   LOWBIT_OMP(parallel num_threads(nt))
