@@ -81,12 +81,15 @@ Var global_avg_pool(const Var& x);  // [N, C, H, W] -> [N, C]
 // Eval mode normalises with the running statistics.
 Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
                bool training, float momentum = 0.1f, float eps = 1e-5f);
-// What follows the normalisation in the same pass: y = relu(batch_norm(x) + residual), either part optional.
-// It is the tail of a residual block (bn2 → + shortcut → ReLU) or a BN → ReLU pair as one op, which saves the
-// separate add and ReLU passes over memory; values and gradients equal the unfused composition.
+// What follows the normalisation in the same pass: y = act(batch_norm(x) + residual), each part optional.
+// It is the tail of a residual block (bn2 → + shortcut → act) or a BN → act pair as one op, which saves the
+// separate add and activation passes over memory; values and gradients equal the unfused composition
+// (relu / hardtanh / clip, with their gradient windows: z > 0 for ReLU, lo ≤ z ≤ hi for the clamp).
 struct BatchNormEpilogue {
-  Var residual;       // added after the affine when defined (same shape as x); gets ∂L/∂z as its gradient
-  bool relu = false;  // then max(·, 0)
+  enum class Act { none, relu, clamp };
+  Var residual;          // added after the affine when defined (same shape as x); gets ∂L/∂z as its gradient
+  Act act = Act::none;   // then max(·, 0) or min(max(·, lo), hi)
+  float lo = -1.0f, hi = 1.0f;  // clamp bounds (lo < hi)
 };
 Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
                bool training, float momentum, float eps, const BatchNormEpilogue& epilogue);

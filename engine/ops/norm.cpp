@@ -1,9 +1,10 @@
 // Batch normalisation over axis 1 of [N, C] or [N, C, H, W], with an optional epilogue (a residual added after
-// the affine, then ReLU) so a residual block's BN → (+ shortcut) → ReLU tail is one op.
+// the affine, then ReLU or a clamp) so a residual block's BN → (+ shortcut) → activation tail is one op.
 //
 // Per channel, with m = N·H·W values, x̂ = (x − μ)·s, s = 1/√(σ² + ε):
-//   z = γ·x̂ + β (+ r),  y = relu(z) or z.
-//   Training: μ, σ² are the batch mean and biased variance. With g' = ∂L/∂z = g·1[y > 0] (or g), the backward
+//   z = γ·x̂ + β (+ r),  y = act(z): z, relu(z) or clamp(z, lo, hi).
+//   Training: μ, σ² are the batch mean and biased variance. With g' = ∂L/∂z = g·w, w = 1[z > 0] (ReLU),
+//   1[lo ≤ z ≤ hi] (clamp) or 1, the backward
 //   through the batch statistics is
 //     dβ = Σ g',  dγ = Σ g'·x̂,  dx = γ·s/m · (m·g' − dβ − x̂·dγ) = k1·g' + k2·x + k3,  dr = g'
 //   Eval: μ, σ² are the running estimates (constants), so dx = γ·s·g'.
@@ -19,11 +20,14 @@
 // accumulated in float per 16-lane block and in double across blocks and planes; the shift keeps the
 // subtraction in σ² well conditioned (|μ − K| is O(σ), not O(|μ|)).
 // x̂ is recomputed from the saved input in the backward instead of being stored (one less activation-sized
-// buffer per layer); with ReLU the mask comes from the saved output y (which the next layer keeps anyway).
+// buffer per layer). The activation's gradient window w is saved as one byte per value: exact at the clamp
+// bounds (which y alone cannot tell apart from clipped values), and a quarter of the traffic of re-reading y.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "engine/allocator.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
 
@@ -40,7 +44,6 @@ namespace {
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float f32x16 __attribute__((vector_size(64)));
-typedef int32_t i32x16 __attribute__((vector_size(64)));
 inline f32x16 load16(const float* p) {
   f32x16 v;
   std::memcpy(&v, p, sizeof v);
@@ -52,14 +55,13 @@ inline double lanes_sum(f32x16 v) {
   for (int l = 0; l < 16; ++l) s += v[l];
   return s;
 }
-inline f32x16 relu_mask(f32x16 g, f32x16 y) {  // g where y > 0, else 0
-  const f32x16 zero = {};
-  const i32x16 keep = y > zero;
-  i32x16 gi;
-  std::memcpy(&gi, &g, sizeof gi);
-  gi &= keep;
-  std::memcpy(&g, &gi, sizeof g);
-  return g;
+// g where the window byte is set, else 0 (a plain loop: GCC vectorises this form, compare-and-pack included;
+// the same select through 64-byte vector types was lowered to scalar code).
+inline void masked_copy(const float* __restrict g, const uint8_t* __restrict w, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = g[i];
+    out[i] = w[i] ? v : 0.0f;
+  }
 }
 
 // S1 = Σ (x − k), S2 = Σ (x − k)² over one plane.
@@ -81,68 +83,89 @@ void plane_shifted_sums(const float* __restrict x, int64_t n, float k, double& s
   s2 = t2;
 }
 
-// y = x·a + b (+ r), then max(·, 0) when Relu.
-template <bool Res, bool Relu>
-void plane_affine(const float* __restrict x, const float* __restrict r, float* __restrict y, int64_t n, float a,
-                  float b) {
+using Act = BatchNormEpilogue::Act;
+
+// y = act(x·a + b (+ r)); the gradient window of act into w (ReLU: z > 0, clamp: lo ≤ z ≤ hi).
+template <bool Res, Act A>
+void plane_affine(const float* __restrict x, const float* __restrict r, float* __restrict y, uint8_t* __restrict w,
+                  int64_t n, float a, float b, float lo, float hi) {
   for (int64_t i = 0; i < n; ++i) {
     float z = x[i] * a + b;
     if (Res) z += r[i];
-    y[i] = Relu ? (z > 0.0f ? z : 0.0f) : z;
+    if (A == Act::relu) {
+      w[i] = z > 0.0f;
+      z = z > 0.0f ? z : 0.0f;
+    } else if (A == Act::clamp) {
+      w[i] = (z >= lo) & (z <= hi);
+      z = z < lo ? lo : z;
+      z = z > hi ? hi : z;
+    }
+    y[i] = z;
   }
 }
 
-// g' = g·1[y > 0] (Relu) or g; Σ g' and Σ g'·(x − mu); g' stored to gz when Store.
-template <bool Relu, bool Store>
-void plane_grad_sums(const float* __restrict g, const float* __restrict y, const float* __restrict x,
-                     float* __restrict gz, int64_t n, float mu, double& sg, double& sgx) {
+// Σ g and Σ g·(x − mu) over n values.
+void sums_g_gx(const float* __restrict g, const float* __restrict x, int64_t n, float mu, double& sg,
+               double& sgx) {
   f32x16 a = {}, b = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    f32x16 gv = load16(g + i);
-    if (Relu) gv = relu_mask(gv, load16(y + i));
-    if (Store) store16(gz + i, gv);
+    const f32x16 gv = load16(g + i);
     a += gv;
     b += gv * (load16(x + i) - mu);
   }
   double t1 = lanes_sum(a), t2 = lanes_sum(b);
   for (; i < n; ++i) {
-    const float gi = g[i];
-    const float gv = Relu ? (y[i] > 0.0f ? gi : 0.0f) : gi;
-    if (Store) gz[i] = gv;
-    t1 += gv;
-    t2 += static_cast<double>(gv) * (x[i] - mu);
+    t1 += g[i];
+    t2 += static_cast<double>(g[i]) * (x[i] - mu);
   }
-  sg = t1;
-  sgx = t2;
+  sg += t1;
+  sgx += t2;
 }
 
-// dx = k1·g' + k2·x + k3 with g' = g·1[y > 0] (Relu) or g.
-template <bool Relu>
-void plane_grad_apply(const float* __restrict g, const float* __restrict y, const float* __restrict x,
-                      float* __restrict dx, int64_t n, float k1, float k2, float k3) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    f32x16 gv = load16(g + i);
-    if (Relu) gv = relu_mask(gv, load16(y + i));
-    store16(dx + i, k1 * gv + k2 * load16(x + i) + k3);
+// g' = g·w (Masked) or g; Σ g' and Σ g'·(x − mu); g' stored to gz when Store. The masked g' goes through an
+// L1-sized buffer (or gz itself) in chunks, then the sums read it.
+template <bool Masked, bool Store>
+void plane_grad_sums(const float* __restrict g, const uint8_t* __restrict w, const float* __restrict x,
+                     float* __restrict gz, int64_t n, float mu, double& sg, double& sgx) {
+  sg = sgx = 0.0;
+  if (!Masked) {
+    sums_g_gx(g, x, n, mu, sg, sgx);
+    return;
   }
-  for (; i < n; ++i) {
-    const float gi = g[i];
-    const float gv = Relu ? (y[i] > 0.0f ? gi : 0.0f) : gi;
+  constexpr int64_t kChunk = 1024;
+  alignas(64) float buf[kChunk];
+  for (int64_t i = 0; i < n; i += kChunk) {
+    const int64_t len = std::min(kChunk, n - i);
+    float* dst = Store ? gz + i : buf;
+    masked_copy(g + i, w + i, dst, len);
+    sums_g_gx(dst, x + i, len, mu, sg, sgx);
+  }
+}
+
+// dx = k1·g' + k2·x + k3 with g' = g·w (Masked) or g.
+template <bool Masked>
+void plane_grad_apply(const float* __restrict g, const uint8_t* __restrict w, const float* __restrict x,
+                      float* __restrict dx, int64_t n, float k1, float k2, float k3) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = g[i];
+    const float gv = Masked ? (w[i] ? v : 0.0f) : v;
     dx[i] = k1 * gv + k2 * x[i] + k3;
   }
 }
 
-using AffineFn = void (*)(const float*, const float*, float*, int64_t, float, float);
-AffineFn pick_affine(bool res, bool relu) {
-  if (res) return relu ? plane_affine<true, true> : plane_affine<true, false>;
-  return relu ? plane_affine<false, true> : plane_affine<false, false>;
+using AffineFn = void (*)(const float*, const float*, float*, uint8_t*, int64_t, float, float, float, float);
+template <bool Res>
+AffineFn pick_affine_act(Act a) {
+  if (a == Act::relu) return plane_affine<Res, Act::relu>;
+  if (a == Act::clamp) return plane_affine<Res, Act::clamp>;
+  return plane_affine<Res, Act::none>;
 }
-using GradSumsFn = void (*)(const float*, const float*, const float*, float*, int64_t, float, double&, double&);
-GradSumsFn pick_grad_sums(bool relu, bool store) {
-  if (relu) return store ? plane_grad_sums<true, true> : plane_grad_sums<true, false>;
-  return plane_grad_sums<false, false>;  // without ReLU g' = g: nothing to store
+AffineFn pick_affine(bool res, Act a) { return res ? pick_affine_act<true>(a) : pick_affine_act<false>(a); }
+using GradSumsFn = void (*)(const float*, const uint8_t*, const float*, float*, int64_t, float, double&, double&);
+GradSumsFn pick_grad_sums(bool masked, bool store) {
+  if (masked) return store ? plane_grad_sums<true, true> : plane_grad_sums<true, false>;
+  return plane_grad_sums<false, false>;  // without a window g' = g: nothing to store
 }
 
 }  // namespace
@@ -178,7 +201,11 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
   if (has_res)
     LOWBIT_CHECK(res.shape() == xs, "batch_norm: residual has shape {}, expected the input's {}", res.shape().str(),
                  xs.str());
-  const bool relu = epilogue.relu;
+  const Act act = epilogue.act;
+  const bool windowed = act != Act::none;  // the activation has a gradient window to save
+  if (act == Act::clamp)
+    LOWBIT_CHECK(epilogue.lo < epilogue.hi, "batch_norm: clamp epilogue needs lo < hi, got [{}, {}]", epilogue.lo,
+                 epilogue.hi);
 
   Tensor X = x.value();
   Tensor G = gamma.defined() ? gamma.value() : Tensor();
@@ -226,29 +253,33 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
   Tensor Y = Tensor::empty(xs);
   float* yp = Y.data();
   const float* rp = has_res ? res.value().data() : nullptr;
-  const AffineFn affine = pick_affine(has_res, relu);
+  // One byte per value: the activation's gradient window (only when there is an activation).
+  using Window = std::vector<uint8_t, CachedAllocator<uint8_t>>;
+  auto window = std::make_shared<Window>();
+  if (windowed) window->resize(static_cast<size_t>(xs.numel()));
+  uint8_t* wp = windowed ? window->data() : nullptr;
+  const AffineFn affine = pick_affine(has_res, act);
+  const float lo = epilogue.lo, hi = epilogue.hi;
   parallel_for_work(planes, planes * inner * (has_res ? 3 : 2), [&](int64_t p) {
     const int64_t c = p % C, off = p * inner;
-    affine(xp + off, rp ? rp + off : nullptr, yp + off, inner, ca[c], cb[c]);
+    affine(xp + off, rp ? rp + off : nullptr, yp + off, wp ? wp + off : nullptr, inner, ca[c], cb[c], lo, hi);
   });
 
-  // The output is saved only when ReLU needs its mask.
-  Tensor Ysaved = relu ? Y : Tensor();
-  return Var::make(Y, {x, gamma, beta, res}, [X, G, Ysaved, mean_c, invstd_c, training, relu, N, C, inner, m](
+  return Var::make(Y, {x, gamma, beta, res}, [X, G, window, mean_c, invstd_c, training, windowed, N, C, inner, m](
                                                   const Tensor& dy, std::vector<Var>& in) {
     const int64_t planes = N * C;
     const float* xp = X.data();
     const float* gp = G.defined() ? G.data() : nullptr;
-    const float* yp = relu ? Ysaved.data() : nullptr;
+    const uint8_t* wp = windowed ? window->data() : nullptr;
     const bool need_x = in[0].requires_grad(), need_r = wants_grad(in, 3);
-    // g' = ∂L/∂z: dy itself without ReLU; with ReLU it is written out only when the residual needs it.
-    Tensor gz = relu && need_r ? Tensor::empty(X.shape()) : Tensor();
+    // g' = ∂L/∂z: dy itself without an activation; with one it is written out only when the residual needs it.
+    Tensor gz = windowed && need_r ? Tensor::empty(X.shape()) : Tensor();
     float* gzp = gz.defined() ? gz.data() : nullptr;
     std::vector<double> sg(static_cast<size_t>(planes)), sgx(static_cast<size_t>(planes));
-    const GradSumsFn sums = pick_grad_sums(relu, gzp != nullptr);
+    const GradSumsFn sums = pick_grad_sums(windowed, gzp != nullptr);
     parallel_for_work(planes, planes * inner * (gzp ? 4 : 3), [&](int64_t p) {
       const int64_t off = p * inner;
-      sums(dy.data() + off, yp ? yp + off : nullptr, xp + off, gzp ? gzp + off : nullptr, inner,
+      sums(dy.data() + off, wp ? wp + off : nullptr, xp + off, gzp ? gzp + off : nullptr, inner,
            (*mean_c)[p % C], sg[p], sgx[p]);
     });
     std::vector<float> dgamma(static_cast<size_t>(C)), dbeta(static_cast<size_t>(C));
@@ -273,19 +304,19 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
       }
       Tensor dx = Tensor::empty(X.shape());
       float* dxp = dx.data();
-      // From the stored g' when there is one (one stream less than recomputing it from dy and y).
+      // From the stored g' when there is one (one stream less than recomputing it from dy and the window).
       const float* gsrc = gzp ? gzp : dy.data();
-      const bool mask = relu && !gzp;
-      parallel_for_work(planes, planes * inner * (mask ? 4 : 3), [&](int64_t p) {
+      const bool mask = windowed && !gzp;
+      parallel_for_work(planes, planes * inner * 3, [&](int64_t p) {
         const int64_t c = p % C, off = p * inner;
-        if (mask) plane_grad_apply<true>(gsrc + off, yp + off, xp + off, dxp + off, inner, k1[c], k2[c], k3[c]);
+        if (mask) plane_grad_apply<true>(gsrc + off, wp + off, xp + off, dxp + off, inner, k1[c], k2[c], k3[c]);
         else plane_grad_apply<false>(gsrc + off, nullptr, xp + off, dxp + off, inner, k1[c], k2[c], k3[c]);
       });
       in[0].add_grad(dx);
     }
     if (wants_grad(in, 1)) in[1].add_grad(Tensor::from(Shape{C}, dgamma));
     if (wants_grad(in, 2)) in[2].add_grad(Tensor::from(Shape{C}, dbeta));
-    if (need_r) in[3].add_grad(relu ? gz : dy);
+    if (need_r) in[3].add_grad(windowed ? gz : dy);
   });
 }
 

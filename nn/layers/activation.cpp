@@ -47,4 +47,20 @@ Clip::Clip(float lo, float hi) : Module("Clip"), lo_(lo), hi_(hi) {
 Var Clip::forward(const Var& x) { return clip(x, lo_, hi_); }
 std::string Clip::describe() const { return fmt::format("[{}, {}]", lo_, hi_); }
 
+bool activation_epilogue(const Module& m, BatchNormEpilogue& e) {
+  using Act = BatchNormEpilogue::Act;
+  if (dynamic_cast<const ReLU*>(&m)) {
+    e.act = Act::relu;
+  } else if (auto* h = dynamic_cast<const HardTanh*>(&m)) {
+    e.act = Act::clamp, e.lo = h->lo(), e.hi = h->hi();
+  } else if (auto* c = dynamic_cast<const Clip*>(&m)) {
+    e.act = Act::clamp, e.lo = c->lo(), e.hi = c->hi();
+  } else if (dynamic_cast<const Identity*>(&m)) {
+    e.act = Act::none;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace lowbit::nn

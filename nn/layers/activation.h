@@ -2,6 +2,7 @@
 // (BNN: its gradient window is the clipped STE of sign), Clip(0, 1) (DoReFa: activations are clipped to [0, 1]
 // before k-bit quantization).
 #pragma once
+#include "engine/ops.h"
 #include "nn/module.h"
 
 namespace lowbit::nn {
@@ -22,6 +23,8 @@ class HardTanh final : public Module {
   explicit HardTanh(float lo = -1.0f, float hi = 1.0f);
   Var forward(const Var& x) override;
   std::string describe() const override;
+  float lo() const { return lo_; }
+  float hi() const { return hi_; }
 
  private:
   float lo_, hi_;
@@ -44,5 +47,9 @@ class Identity final : public Module {
   Identity() : Module("Identity") {}
   Var forward(const Var& x) override { return x; }
 };
+
+// Sets e.act (and its bounds) to compute module m when m is one of the activations above, for layers that fuse
+// a BatchNorm with the activation after it; false (e untouched) for any other module.
+bool activation_epilogue(const Module& m, BatchNormEpilogue& e);
 
 }  // namespace lowbit::nn

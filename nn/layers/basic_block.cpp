@@ -90,15 +90,17 @@ BasicBlock::BasicBlock(int in_channels, int out_channels, int stride, Rng& rng, 
 namespace {
 // The child as a BatchNorm when a fused call may replace it (nobody observes the children's outputs).
 BatchNorm* fusable_bn(Module& m) { return forward_observed() ? nullptr : dynamic_cast<BatchNorm*>(&m); }
-bool is_relu(const Module& m) { return dynamic_cast<const ReLU*>(&m) != nullptr; }
 }  // namespace
 
-// With BatchNorm and ReLU children and no observer, bn1 → act1 and bn2 → + shortcut → act2 each run as one
-// batch_norm op with an epilogue (same values and gradients, two passes over memory fewer per block).
+// With a BatchNorm child and no observer, bn1 → act1 and bn2 → + shortcut → act2 each run as one batch_norm op
+// with an epilogue when the activation is one it computes (ReLU, HardTanh, Clip, Identity): the same values and
+// gradients, with two passes over memory fewer per block. Another act2 (a quantizer) is applied after the fused
+// BN + shortcut.
 Var BasicBlock::forward(const Var& x) {
   Var y = call_child(0, x);
-  if (BatchNorm* bn1 = fusable_bn(child(1)); bn1 && is_relu(child(2)))
-    y = call_child_with(1, [&](Module&) { return bn1->forward_fused(y, Var(), true); });
+  BatchNormEpilogue e1;
+  if (BatchNorm* bn1 = fusable_bn(child(1)); bn1 && activation_epilogue(child(2), e1))
+    y = call_child_with(1, [&](Module&) { return bn1->forward_fused(y, e1); });
   else
     y = call_child(2, call_child(1, y));
   y = call_child(3, y);
@@ -106,9 +108,11 @@ Var BasicBlock::forward(const Var& x) {
   LOWBIT_CHECK(s.shape() == y.shape(), "BasicBlock: shortcut output {} does not match the residual branch {}",
                s.shape().str(), y.shape().str());
   if (BatchNorm* bn2 = fusable_bn(child(4))) {
-    const bool relu = is_relu(child(6));
-    y = call_child_with(4, [&](Module&) { return bn2->forward_fused(y, s, relu); });
-    return relu ? y : call_child(6, y);
+    BatchNormEpilogue e2;
+    e2.residual = s;
+    const bool act_fused = activation_epilogue(child(6), e2);
+    y = call_child_with(4, [&](Module&) { return bn2->forward_fused(y, e2); });
+    return act_fused ? y : call_child(6, y);
   }
   return call_child(6, add(call_child(4, y), s));
 }

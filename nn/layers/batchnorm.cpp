@@ -17,14 +17,13 @@ BatchNorm::BatchNorm(std::string type_name, int channels, int input_rank, float 
   register_buffer("running_var", Tensor::ones(Shape{channels}));    // buffer(1)
 }
 
-Var BatchNorm::forward(const Var& x) { return forward_fused(x, Var(), false); }
+Var BatchNorm::forward(const Var& x) { return forward_fused(x, BatchNormEpilogue{}); }
 
-Var BatchNorm::forward_fused(const Var& x, const Var& residual, bool relu) {
+Var BatchNorm::forward_fused(const Var& x, const BatchNormEpilogue& epilogue) {
   const Shape& s = x.shape();
   LOWBIT_CHECK(s.rank() == input_rank_ && s[1] == channels_, "{}: expected input [N, {}{}], got {}", type_name(),
                channels_, input_rank_ == 4 ? ", H, W" : "", s.str());
-  return batch_norm(x, gamma_, beta_, buffer(0), buffer(1), is_training(), momentum_, eps_,
-                    BatchNormEpilogue{residual, relu});
+  return batch_norm(x, gamma_, beta_, buffer(0), buffer(1), is_training(), momentum_, eps_, epilogue);
 }
 
 std::string BatchNorm::describe() const { return fmt::format("C={}", channels_); }

@@ -3,6 +3,7 @@
 // and the running estimates in eval. γ starts at 1, β at 0, running mean 0, running variance 1 (PyTorch).
 // Export folds it into the previous layer, so the parameters and statistics are exposed.
 #pragma once
+#include "engine/ops.h"
 #include "nn/module.h"
 
 namespace lowbit::nn {
@@ -10,8 +11,8 @@ namespace lowbit::nn {
 class BatchNorm : public Module {
  public:
   Var forward(const Var& x) override;
-  // relu(forward(x) + residual) as one op (engine batch_norm's epilogue); residual may be undefined.
-  Var forward_fused(const Var& x, const Var& residual, bool relu);
+  // act(forward(x) + residual) as one op (engine batch_norm's epilogue); residual may be undefined.
+  Var forward_fused(const Var& x, const BatchNormEpilogue& epilogue);
   std::string describe() const override;
 
   int channels() const { return channels_; }

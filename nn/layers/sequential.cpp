@@ -36,10 +36,12 @@ Var Sequential::forward_range(const Var& x, size_t begin, size_t end) {
   Var y = x;
   const bool may_fuse = !forward_observed();
   for (size_t i = begin; i < end; ++i) {
-    // A BatchNorm followed by a ReLU runs as one op (batch_norm's epilogue), unless someone observes outputs.
+    // A BatchNorm followed by an activation it can compute runs as one op (batch_norm's epilogue), unless
+    // someone observes the outputs.
     BatchNorm* bn = may_fuse && i + 1 < end ? dynamic_cast<BatchNorm*>(&child(i)) : nullptr;
-    if (bn && dynamic_cast<const ReLU*>(&child(i + 1))) {
-      y = call_child_with(i, [&](Module&) { return bn->forward_fused(y, Var(), true); });
+    BatchNormEpilogue e;
+    if (bn && activation_epilogue(child(i + 1), e)) {
+      y = call_child_with(i, [&](Module&) { return bn->forward_fused(y, e); });
       ++i;
       continue;
     }

@@ -79,18 +79,26 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 }
 }  // namespace
 
-TEST_CASE("batch_norm epilogue: residual add and ReLU equal the unfused ops, values and every gradient") {
+TEST_CASE("batch_norm epilogue: residual add and activation equal the unfused ops, values and every gradient") {
+  using Act = BatchNormEpilogue::Act;
+  struct ActCase {
+    const char* name;
+    Act act;
+    float lo, hi;
+  };
+  const ActCase acts[] = {{"none", Act::none, 0, 0}, {"relu", Act::relu, 0, 0}, {"hardtanh", Act::clamp, -1, 1},
+                          {"clip01", Act::clamp, 0, 1}};
   Rng rng(5);
   // Planes of 1, 7 (ragged against the 16-lane blocks) and 40 values; rank 2 and 4.
   for (const Shape& s : {Shape{5, 3, 1, 7}, Shape{3, 4, 5, 8}, Shape{9, 6}}) {
     const int64_t C = s[1];
     for (bool training : {true, false})
       for (bool with_res : {false, true})
-        for (bool relu : {false, true}) {
+        for (const ActCase& ac : acts) {
           CAPTURE(s.str());
           CAPTURE(training);
           CAPTURE(with_res);
-          CAPTURE(relu);
+          CAPTURE(ac.name);
           const Tensor xt = rand_tensor(s, rng, -2, 3), rt = rand_tensor(s, rng, -1, 1);
           const Tensor gt = rand_tensor(Shape{C}, rng, 0.5f, 1.5f), bt = rand_tensor(Shape{C}, rng);
           const Tensor rm0 = rand_tensor(Shape{C}, rng, -0.5f, 0.5f), rv0 = rand_tensor(Shape{C}, rng, 0.5f, 1.5f);
@@ -102,12 +110,13 @@ TEST_CASE("batch_norm epilogue: residual add and ReLU equal the unfused ops, val
             if (fused) {
               BatchNormEpilogue e;
               if (with_res) e.residual = v[3];
-              e.relu = relu;
+              e.act = ac.act, e.lo = ac.lo, e.hi = ac.hi;
               y = batch_norm(v[0], v[1], v[2], rm, rv, training, 0.1f, 1e-5f, e);
             } else {
               y = batch_norm(v[0], v[1], v[2], rm, rv, training, 0.1f, 1e-5f);
               if (with_res) y = add(y, v[3]);
-              if (relu) y = lowbit::relu(y);
+              if (ac.act == Act::relu) y = relu(y);
+              if (ac.act == Act::clamp) y = clip(y, ac.lo, ac.hi);
             }
             y.backward(seed_grad);
             v.push_back(y);
@@ -129,13 +138,31 @@ TEST_CASE("batch_norm epilogue: residual add and ReLU equal the unfused ops, val
   }
 }
 
+TEST_CASE("batch_norm epilogue: the clamp window includes its bounds, like clip and hardtanh") {
+  // Eval mode with mean 0, variance 1, eps 0, γ = 1, β = 0: z = x exactly, so z hits the bounds exactly.
+  Tensor rm = Tensor::zeros(Shape{1}), rv = Tensor::ones(Shape{1});
+  const std::vector<float> xs{-1.5f, -1.0f, -0.25f, 0.0f, 0.5f, 1.0f, 1.25f, 3.0f};
+  Var x(Tensor::from(Shape{8, 1}, xs), true);
+  BatchNormEpilogue e;
+  e.act = BatchNormEpilogue::Act::clamp, e.lo = -1.0f, e.hi = 1.0f;
+  Var y = batch_norm(x, Var(), Var(), rm, rv, false, 0.1f, 0.0f, e);
+  sum(y).backward();
+  CHECK(y.value().to_vector() == std::vector<float>{-1, -1, -0.25f, 0, 0.5f, 1, 1, 1});
+  CHECK(x.grad().to_vector() == std::vector<float>{0, 1, 1, 1, 1, 1, 0, 0});
+  BatchNormEpilogue r;
+  r.act = BatchNormEpilogue::Act::relu;  // ReLU's window is z > 0: nothing at 0
+  Var x2(Tensor::from(Shape{8, 1}, xs), true);
+  sum(batch_norm(x2, Var(), Var(), rm, rv, false, 0.1f, 0.0f, r)).backward();
+  CHECK(x2.grad().to_vector() == std::vector<float>{0, 0, 0, 0, 1, 1, 1, 1});
+}
+
 TEST_CASE("batch_norm epilogue: gradients against finite differences (residual, no ReLU kink)") {
   Rng rng(8);
   const Shape s{4, 3, 3, 5};
   Tensor rm = rand_tensor(Shape{3}, rng, -0.5f, 0.5f), rv = rand_tensor(Shape{3}, rng, 0.5f, 1.5f);
   auto f = [=](const std::vector<Var>& v) mutable {
     Tensor m = rm.clone(), var = rv.clone();
-    return batch_norm(v[0], v[1], v[2], m, var, true, 0.1f, 1e-5f, BatchNormEpilogue{v[3], false});
+    return batch_norm(v[0], v[1], v[2], m, var, true, 0.1f, 1e-5f, BatchNormEpilogue{v[3]});
   };
   auto r = gradcheck(f, {rand_tensor(s, rng, -2, 2), rand_tensor(Shape{3}, rng, 0.5f, 1.5f),
                          rand_tensor(Shape{3}, rng), rand_tensor(s, rng)});
@@ -167,7 +194,7 @@ TEST_CASE("batch_norm: statistics of a channel far from zero keep their precisio
 TEST_CASE("batch_norm epilogue: a residual of another shape is an error naming both shapes") {
   Tensor rm = Tensor::zeros(Shape{2}), rv = Tensor::ones(Shape{2});
   Var x(Tensor::zeros(Shape{2, 2, 3, 3}));
-  BatchNormEpilogue e{Var(Tensor::zeros(Shape{2, 2, 3, 4})), true};
+  BatchNormEpilogue e{Var(Tensor::zeros(Shape{2, 2, 3, 4})), BatchNormEpilogue::Act::relu};
   CHECK_THROWS_WITH_AS(batch_norm(x, Var(), Var(), rm, rv, true, 0.1f, 1e-5f, e),
                        doctest::Contains("residual has shape [2, 2, 3, 4], expected the input's [2, 2, 3, 3]"),
                        Error);

@@ -266,13 +266,16 @@ struct NullObserver final : ForwardObserver {
 };
 }  // namespace
 
-TEST_CASE("zoo: fused BN + ReLU / residual tails give the unfused values and gradients (resnet8, vgg_small)") {
+TEST_CASE("zoo: fused BN + activation / residual tails give the unfused values and gradients (resnet8, vgg_small)") {
   // Under an observer the layers run unfused (every child's output is observable); without one BasicBlock and
   // Sequential fuse BN → (+ shortcut) → ReLU into one batch_norm op. Both runs start from the same weights.
-  for (const char* name : {"resnet8", "vgg_small"}) {
+  for (auto [name, act] : {std::pair<const char*, Activation>{"resnet8", Activation::relu},
+                            {"resnet8", Activation::hardtanh}, {"resnet8", Activation::clip01},
+                            {"vgg_small", Activation::relu}}) {
     CAPTURE(name);
+    CAPTURE(activation_name(act));
     ModelOptions o;
-    o.in_channels = 3, o.height = 32, o.width = 32;
+    o.in_channels = 3, o.height = 32, o.width = 32, o.activation = act;
     Rng rng(17);
     Tensor x = Tensor::empty(Shape{4, 3, 32, 32});
     for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(-1.0f, 1.0f);
