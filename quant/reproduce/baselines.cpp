@@ -128,7 +128,7 @@ Grid make_baselines_grid(bool quick) {
       "- Epochs are reduced so the grid fits about an hour on 2 cores. Measured per-epoch times (2 threads, "
       "idle machine): LeNet-5 fp32 3.1 s, QAT 4.0–4.9 s (60k images + test pass); ResNet-20 fp32 1.75 ms, QAT "
       "4.2–4.6 ms per training image, about 6–7 s per test pass. Full grid: LeNet-5 fp32 10 epochs, QAT 3 "
-      "epochs; ResNet-20 fp32 2 epochs on the first 20000 training images, QAT 1 epoch on the first 5000 "
+      "epochs; ResNet-20 fp32 2 epochs on the first 20000 training images, QAT 1 epoch on the first 10000 "
       "(a fixed subset, the same for every seed and cell; column \"train images\"). About 50 min for 3 seeds on "
       "an idle 2-core machine; the wall-time column is what this run measured.\n"
       "- The ResNet-20 numbers are budget-limited (a fraction of one epoch of QAT), not converged accuracies; the "
