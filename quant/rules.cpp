@@ -4,6 +4,7 @@
 #include "quant/rules.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <utility>
 
@@ -54,6 +55,35 @@ void quantize_elements(const Tensor& x, QCodes& codes, Tensor& value, Code code)
   float* v = value.data();
   const float scale = codes.scale[0], zp = codes.zero_point;
   for_each_range(x.numel(), [&](int64_t lo, int64_t hi) { quantize_range(lo, hi, xd, c, v, scale, zp, code); });
+}
+
+// quantize_elements, also telling whether every input lies inside the STE window `pass`: then the backward
+// is the identity and passes g on without a masking pass (the common case behind a clamp activation, whose
+// outputs all lie inside the next quantizer's window).
+template <class Code, class Pass>
+int64_t quantize_range_count(int64_t lo, int64_t hi, const float* __restrict x, int16_t* __restrict codes,
+                             float* __restrict value, float scale, float zero_point, Code code, Pass pass) {
+  int64_t outside = 0;
+  for (int64_t i = lo; i < hi; ++i) {
+    const float xi = x[i];
+    const int16_t c = static_cast<int16_t>(code(xi));
+    codes[i] = c;
+    value[i] = scale * (static_cast<float>(c) - zero_point);
+    outside += pass(xi) ? 0 : 1;
+  }
+  return outside;
+}
+template <class Code, class Pass>
+bool quantize_elements_all_pass(const Tensor& x, QCodes& codes, Tensor& value, Code code, Pass pass) {
+  const float* xd = x.data();
+  int16_t* c = codes.code.data();
+  float* v = value.data();
+  const float scale = codes.scale[0], zp = codes.zero_point;
+  std::atomic<int64_t> outside{0};
+  for_each_range(x.numel(), [&](int64_t lo, int64_t hi) {
+    outside += quantize_range_count(lo, hi, xd, c, v, scale, zp, code, pass);
+  });
+  return outside.load() == 0;
 }
 
 template <class Pass>
@@ -181,11 +211,16 @@ Quantized dorefa_activation(const Var& x, int bits) {
   Quantized out;
   out.codes = make_codes(CodeFormat::uint, bits, xv.shape(), {1.0f / n}, 0.0f);
   Tensor val = Tensor::empty(xv.shape());
-  quantize_elements(xv, out.codes, val, [n](float x) {
-    return round_code(std::min(std::max(n * x, 0.0f), n));  // = n·clip(x, 0, 1) exactly (n·x is monotonic in x)
-  });
-  out.value = Var::make(val, {x}, [xv](const Tensor& g, std::vector<Var>& in) {
-    in[0].add_grad(masked_grad(g, xv, [](float x) { return (x >= 0.0f) & (x <= 1.0f); }));
+  auto window = [](float x) { return (x >= 0.0f) & (x <= 1.0f); };
+  const bool all_pass = quantize_elements_all_pass(
+      xv, out.codes, val,
+      [n](float x) {
+        return round_code(std::min(std::max(n * x, 0.0f), n));  // = n·clip(x, 0, 1) exactly (n·x is monotonic in x)
+      },
+      window);
+  const Tensor saved = all_pass ? Tensor() : xv;  // the window is needed only when some input lies outside
+  out.value = Var::make(val, {x}, [saved, all_pass, window](const Tensor& g, std::vector<Var>& in) {
+    in[0].add_grad(all_pass ? g : masked_grad(g, saved, window));
   });
   return out;
 }
@@ -236,9 +271,12 @@ Quantized bnn_sign(const Var& x) {
   Quantized out;
   out.codes = make_codes(CodeFormat::binary, 1, xv.shape(), {1.0f}, 0.0f);
   Tensor val = Tensor::empty(xv.shape());
-  quantize_elements(xv, out.codes, val, [](float x) { return x < 0.0f ? -1 : 1; });
-  out.value = Var::make(val, {x}, [xv](const Tensor& g, std::vector<Var>& in) {
-    in[0].add_grad(masked_grad(g, xv, [](float x) { return std::fabs(x) <= 1.0f; }));
+  auto window = [](float x) { return std::fabs(x) <= 1.0f; };
+  const bool all_pass =
+      quantize_elements_all_pass(xv, out.codes, val, [](float x) { return x < 0.0f ? -1 : 1; }, window);
+  const Tensor saved = all_pass ? Tensor() : xv;  // the window is needed only when some input lies outside
+  out.value = Var::make(val, {x}, [saved, all_pass, window](const Tensor& g, std::vector<Var>& in) {
+    in[0].add_grad(all_pass ? g : masked_grad(g, saved, window));
   });
   return out;
 }

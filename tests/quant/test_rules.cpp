@@ -331,3 +331,26 @@ TEST_CASE("image_input_u8: a normalised 8-bit image gets its pixel bytes back as
   CHECK(zero.hi - zero.lo == 1.0f);
   CHECK_THROWS_AS(image_input_u8(z, InputRange{0.5f, 1.0f}), Error);
 }
+
+TEST_CASE("bnn sign and dorefa activations: inputs all inside the STE window pass the gradient through unchanged") {
+  // All inside, bounds included: the backward skips the masking pass and must still equal the formula.
+  Var x = leaf({-1.0f, -0.5f, 0.0f, 0.25f, 1.0f});
+  Quantized q = bnn_sign(x);
+  CHECK(grad_of(x, q.value, {1, 2, 3, 4, 5}) == std::vector<float>{1, 2, 3, 4, 5});
+  Var xd = leaf({0.0f, 0.5f, 1.0f, 0.75f});
+  Quantized qd = dorefa_activation(xd, 2);
+  CHECK(grad_of(xd, qd.value, {1, 2, 3, 4}) == std::vector<float>{1, 2, 3, 4});
+  // Large enough for the threaded loop: one value outside the window, in the last thread's range, is masked.
+  const int64_t n = 300000;
+  for (bool dorefa : {false, true}) {
+    CAPTURE(dorefa);
+    std::vector<float> v = random_values(n, 3, dorefa ? 0.0f : -1.0f, 1.0f);
+    v[n - 2] = dorefa ? 1.5f : -1.5f;
+    Var xl = leaf(v);
+    Quantized ql = dorefa ? dorefa_activation(xl, 2) : bnn_sign(xl);
+    const std::vector<float> g = grad_of(xl, ql.value, std::vector<float>(static_cast<size_t>(n), 2.0f));
+    CHECK(g[n - 2] == 0.0f);
+    CHECK(g[0] == 2.0f);
+    CHECK(g[n - 1] == 2.0f);
+  }
+}
