@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench/common/bench_util.h"
+#include "engine/allocator.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/threading.h"
@@ -65,6 +66,7 @@ void BM_step(benchmark::State& state, ModelCase mc) {
   std::vector<int32_t> y(B);
   for (int64_t i = 0; i < B; ++i) y[i] = static_cast<int32_t>(i % 10);
   Sgd opt(model->parameters(), SgdOptions{0.01f, 0.9f});
+  const AllocStats before = alloc_stats();
   for (auto _ : state) {
     opt.zero_grad();
     Var loss = cross_entropy((*model)(Var(x)), y);
@@ -73,6 +75,10 @@ void BM_step(benchmark::State& state, ModelCase mc) {
     quant::after_optimizer_step(*model);
   }
   state.counters["images_per_s"] = benchmark::Counter(double(B), benchmark::Counter::kIsIterationInvariantRate);
+  // Tensor-cache misses per step (each a fresh block from the system, whose pages fault on first touch): 0 in a
+  // steady state after the first step.
+  state.counters["alloc_misses_per_step"] = benchmark::Counter(
+      double(alloc_stats().misses - before.misses), benchmark::Counter::kAvgIterations);
   static const char* names[] = {" fp32", " bnn W1A1 kernel", " bnn W1A1 fake", " dorefa W1A1 kernel"};
   state.SetLabel(lb::label(kernels::active_isa(), kThreads, std::string(mc.name) + names[mode]));
 }
