@@ -57,7 +57,7 @@ ActKind act_kind_of(const QCodes& x) {
 }
 
 void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backend, uint64_t version,
-                PackedLayer& out) {
+                PackedLayer& out, bool unsigned_1bit_acts) {
   const int64_t cout = w.shape[0];
   const size_t K = static_cast<size_t>(w.numel() / cout);
   const size_t Mg = static_cast<size_t>(cout / groups);
@@ -84,12 +84,32 @@ void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backen
     out.wsum[m] = s;
   }
   out.bconv = backend == IntBackend::bgemm && groups == 1;
-  if (out.bconv) {  // rows (m, tap) of Cg sign bits: the tap-major kernel codes are already in this order
+  out.bconv_affine = !out.bconv && unsigned_1bit_acts && w.format == CodeFormat::binary && groups == 1;
+  if (out.bconv || out.bconv_affine) {
+    // Rows (m, tap) of Cg sign bits, from ±1 bytes in tap-major order: the bgemm kernel codes are exactly
+    // that; for the affine route (another backend's kernel codes) they come from the weight codes themselves.
+    std::vector<int8_t>& pm = out.sign_codes;
+    pm.clear();
+    const int8_t* signs = out.groups[0].kc.data();
+    if (out.bconv_affine) {
+      pm.resize(static_cast<size_t>(cout) * K);
+      out.sign_scale.resize(static_cast<size_t>(cout));
+      out.sign_wsum.assign(static_cast<size_t>(cout), 0);
+      for (int64_t m = 0; m < cout; ++m) {
+        out.sign_scale[m] = w.scale_of(m * static_cast<int64_t>(K));
+        for (size_t k = 0; k < K; ++k) {
+          const int8_t c = static_cast<int8_t>(src->code[m * K + k]);
+          pm[m * K + k] = c;
+          out.sign_wsum[m] += c;
+        }
+      }
+      signs = pm.data();
+    }
     const size_t cg = K / static_cast<size_t>(taps), cw = kernels::packed_words(cg);
     out.bconv_w.resize(static_cast<size_t>(cout * taps) * cw * sizeof(kernels::bword));
-    pack_sign_bytes(out.groups[0].kc.data(), static_cast<size_t>(cout * taps), cg, cg,
-                    out.bconv_w.as<kernels::bword>(), cw);
+    pack_sign_bytes(signs, static_cast<size_t>(cout * taps), cg, cg, out.bconv_w.as<kernels::bword>(), cw);
   }
+  out.affine_H = out.affine_W = -1;
   out.backend = backend;
   out.version = version;
   out.corr_H = out.corr_W = -1;
@@ -100,11 +120,11 @@ namespace {
 // The bconv2d route of qconv2d_kernel (binary × binary, one group): y [N][Cout][P] = scale[m]·dot + bias[m] in
 // the kernel's own output pass (dot exact in int32, zero padding corrected inside the kernel). Input bits come
 // from the ±1 values (sign bit = value < 0, the codes' sign).
-void binary_conv_f32(const Tensor& xval, const ConvGeom& g, const PackedLayer& packed, LayerScratch& s,
-                     const float* scale, const float* bias, float* y, int threads) {
+void binary_conv_f32(const float* xval, int64_t batch, const ConvGeom& g, const PackedLayer& packed,
+                     LayerScratch& s, const float* scale, const float* bias, float* y, int threads) {
   namespace k = lowbit::kernels;
   k::Bconv2dShape sh;
-  sh.batch = static_cast<size_t>(xval.dim(0));
+  sh.batch = static_cast<size_t>(batch);
   sh.in_h = static_cast<size_t>(g.H), sh.in_w = static_cast<size_t>(g.W), sh.in_c = static_cast<size_t>(g.C);
   sh.out_c = packed.out_scale.size();
   sh.kernel_h = static_cast<size_t>(g.KH), sh.kernel_w = static_cast<size_t>(g.KW);
@@ -114,13 +134,67 @@ void binary_conv_f32(const Tensor& xval, const ConvGeom& g, const PackedLayer& p
   LOWBIT_ASSERT(k::bconv2d_check(sh) == k::Status::ok, "bconv2d route: bad shape");
   const size_t in_words = sh.batch * sh.in_h * sh.in_w * sh.in_words();
   s.rows.resize(in_words * sizeof(k::bword));
-  const k::Status st = k::pack_nchw_to_nhwc_bits(xval.data(), sh.batch, sh.in_c, sh.in_h, sh.in_w,
+  const k::Status st = k::pack_nchw_to_nhwc_bits(xval, sh.batch, sh.in_c, sh.in_h, sh.in_w,
                                                  s.rows.as<k::bword>(), in_words);
   LOWBIT_ASSERT(st == k::Status::ok, "pack_nchw_to_nhwc_bits: {}", k::status_name(st));
   const k::Bconv2dKernels& kern = k::bconv2d_kernels();
   s.gemm.kscratch.resize(kern.scratch_words(sh) * sizeof(k::bword));
   kern.f32(sh, s.rows.as<k::bword>(), packed.bconv_w.as<k::bword>(), scale, bias, y, k::Bconv2dLayout::nchw,
            s.gemm.kscratch.as<k::bword>(), threads);
+}
+
+// The affine route (binary weights w ∈ ±1 with real scale E_m, activations x ∈ {0, 1} with scale sx, one
+// group). With s = 2x − 1 ∈ ±1 and x = (1 + s)/2, at output pixel p of filter m (sums over the taps whose input
+// lies inside the image; zero padding is x = 0 and contributes nothing):
+//   y = E_m·sx·Σ_valid w·x + b_m = (E_m·sx/2)·(Σ_valid w·s + Σ_valid w) + b_m.
+// bconv2d with zero padding computes D = Σ_valid w·s; Σ_valid w = wsum_m − corr[class(p)][m], where corr sums
+// w over the taps a pixel of that padding class loses. So the kernel's output pass applies
+//   y0 = a_m·D + (a_m·wsum_m + b_m),  a_m = E_m·sx/2,
+// and border pixels (class ≠ 0) get −a_m·corr[class][m] afterwards. Every term is an exact small integer times a
+// per-channel float, as on the binary route.
+void affine_binary_conv_f32(const Quantized& x, const ConvGeom& g, PackedLayer& packed, LayerScratch& s,
+                            const float* bias, float* y, int threads) {
+  const int64_t N = x.value.shape()[0], cout = static_cast<int64_t>(packed.sign_scale.size());
+  const int64_t P = g.P(), K = g.K();
+  if (packed.affine_H != g.H || packed.affine_W != g.W) {
+    std::vector<std::vector<uint8_t>> masks;
+    padding_classes(g, packed.affine_pixel_class, masks);
+    const int8_t* pm = packed.sign_codes.data();  // ±1, tap-major, the order of the masks
+    packed.affine_corr.assign(masks.size() * static_cast<size_t>(cout), 0);
+    for (size_t c = 1; c < masks.size(); ++c)
+      for (int64_t m = 0; m < cout; ++m) {
+        int32_t sum = 0;
+        for (int64_t k = 0; k < K; ++k) sum += masks[c][k] ? pm[m * K + k] : 0;
+        packed.affine_corr[c * cout + m] = sum;
+      }
+    packed.affine_H = g.H, packed.affine_W = g.W;
+  }
+  const float sx = x.codes.scale[0];
+  s.fscale.resize(static_cast<size_t>(cout));
+  s.fbias.resize(static_cast<size_t>(cout));
+  for (int64_t m = 0; m < cout; ++m) {
+    const double a = double(packed.sign_scale[m]) * sx * 0.5;
+    s.fscale[m] = static_cast<float>(a);
+    s.fbias[m] = static_cast<float>(a * packed.sign_wsum[m] + (bias ? bias[m] : 0.0f));
+  }
+  // s = 2x − 1 from the codes (0 → −1, 1 → +1): its sign bit is what the kernel packs.
+  const int64_t n = x.value.value().numel();
+  s.pm1.resize(static_cast<size_t>(n));
+  const int16_t* codes = x.codes.code.data();
+  float* pm = s.pm1.data();
+  LOWBIT_OMP(parallel for schedule(static) if (n > (1 << 16)))
+  for (int64_t i = 0; i < n; ++i) pm[i] = static_cast<float>(2 * codes[i] - 1);
+  binary_conv_f32(pm, N, g, packed, s, s.fscale.data(), s.fbias.data(), y, threads);
+  const int32_t* cls = packed.affine_pixel_class.data();
+  const int32_t* corr = packed.affine_corr.data();
+  LOWBIT_OMP(parallel for schedule(static) if (N * cout * P > (1 << 16)))
+  for (int64_t bm = 0; bm < N * cout; ++bm) {
+    const int64_t m = bm % cout;
+    float* out = y + bm * P;
+    const float a = s.fscale[m];
+    for (int64_t p = 0; p < P; ++p)
+      if (cls[p] != 0) out[p] -= a * static_cast<float>(corr[cls[p] * cout + m]);
+  }
 }
 }  // namespace
 
@@ -140,9 +214,13 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   if (packed.bconv) {
     s.fscale.resize(static_cast<size_t>(cout));
     for (int64_t co = 0; co < cout; ++co) s.fscale[co] = static_cast<float>(double(packed.out_scale[co]) * sx);
-    binary_conv_f32(x.value.value(), g, packed, s, s.fscale.data(), bptr, y.data(), threads);
+    binary_conv_f32(x.value.value().data(), N, g, packed, s, s.fscale.data(), bptr, y.data(), threads);
+  } else if (packed.bconv_affine) {
+    LOWBIT_ASSERT(kind == ActKind::uint && x.codes.bits == 1 && zx == 0, "affine bconv2d route: 1-bit codes");
+    affine_binary_conv_f32(x, g, packed, s, bptr, y.data(), threads);
   }
-  const bool need_corr = !packed.bconv && kind == ActKind::binary && (g.PH > 0 || g.PW > 0);
+  const bool direct = packed.bconv || packed.bconv_affine;  // the output is complete
+  const bool need_corr = !direct && kind == ActKind::binary && (g.PH > 0 || g.PW > 0);
   if (need_corr && (packed.corr_H != g.H || packed.corr_W != g.W)) {
     std::vector<std::vector<uint8_t>> masks;
     padding_classes(g, packed.pixel_class, masks);
@@ -158,11 +236,11 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
     s.row_class.resize(rowsN);
     for (int64_t b = 0; b < N; ++b) std::copy(packed.pixel_class.begin(), packed.pixel_class.end(), &s.row_class[b * P]);
   }
-  if (!packed.bconv) {
+  if (!direct) {
     s.rows.resize(rowsN * static_cast<size_t>(Kg));
     s.D.resize(static_cast<size_t>(Mg) * rowsN);
   }
-  for (int64_t gi = 0; gi < g.groups && !packed.bconv; ++gi) {
+  for (int64_t gi = 0; gi < g.groups && !direct; ++gi) {
     const int16_t* codes = x.codes.code.data();
     uint8_t* rows = s.rows.data();
     const int64_t HW = g.H * g.W, cg = g.Cg();

@@ -30,6 +30,17 @@ struct PackedLayer {
   // directly (bits packed once from the activations, im2col on bits inside the kernel, zero padding exact).
   bool bconv = false;
   AlignedBytes bconv_w;
+  // Binary (±1) weights × 1-bit unsigned activations x ∈ {0, 1} (DoReFa W1A1), one group: the same bconv2d
+  // weights, with x = (1 + s)/2, s = 2x − 1 ∈ ±1, so Σ_valid w·x = (Σ_valid w + Σ_valid w·s)/2 (derivation in
+  // kernel_ops.cpp). sign_scale[m] = the weights' real scale of filter m, sign_wsum[m] = Σ_k of its ±1 codes.
+  bool bconv_affine = false;
+  std::vector<float> sign_scale;
+  std::vector<int32_t> sign_wsum;
+  std::vector<int8_t> sign_codes;  // [Cout][K] ±1 codes in tap-major order
+  // Σ of the ±1 codes over each padding class's padded taps, [classes][Cout] (class 0: nothing padded), for
+  // the input size affine_H × affine_W it was built for.
+  int64_t affine_H = -1, affine_W = -1;
+  std::vector<int32_t> affine_pixel_class, affine_corr;
   // Binary activations in a padded conv: pixel classes and, per group, [classes][Mg] corrections.
   int64_t corr_H = -1, corr_W = -1;
   std::vector<int32_t> pixel_class;
@@ -41,13 +52,17 @@ struct LayerScratch {
   std::vector<uint8_t> nhwc;       // one group's activation codes, channel-last
   std::vector<int32_t> D, xsum, row_class;
   std::vector<float> fscale;       // bconv2d route: per-channel output scale (weight scale · activation scale)
+  std::vector<float> fbias;        // affine bconv2d route: per-channel bias of the interior pixels
+  std::vector<float> pm1;          // affine bconv2d route: the activations as ±1 floats, s = 2x − 1
   IntGemmScratch gemm;
 };
 
 // Packs the weight codes for `backend` ([Cout][K] with `groups` groups). Conv weights [Cout][Cg][KH][KW]
 // (taps = KH·KW) are reordered to [Cout][KH][KW][Cg], the tap-major order of im2col_rows_nhwc.
+// unsigned_1bit_acts: the layer's activations are 1-bit unsigned codes (enables the affine bconv2d route for
+// binary weights in one group).
 void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backend, uint64_t version,
-                PackedLayer& out);
+                PackedLayer& out, bool unsigned_1bit_acts = false);
 
 // Activation kind of a code tensor (binary ±1 or unsigned); throws for formats the kernel path cannot take.
 // Unsigned codes may have an integer zero point zx (the 8-bit image input); padding then holds the byte zx.

@@ -117,7 +117,7 @@ void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, const QCod
                backend_name(b));
   const uint64_t h = weight_hash(shadow_weight());
   if (packed_.valid && packed_.version == version_ && packed_hash_ == h && packed_.backend == b) return;
-  pack_layer(wq.codes, groups, taps, b, version_, packed_);
+  pack_layer(wq.codes, groups, taps, b, version_, packed_, xk == ActKind::uint && xcodes.bits == 1);
   packed_hash_ = h;
   ++pack_count_;
 }
