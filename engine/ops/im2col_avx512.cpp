@@ -1,18 +1,20 @@
-// AVX-512 im2col packers for stride-1 convolutions with OW ≥ 8 and KH·KW ≤ 25 (other layers use the portable
-// packers).
+// AVX-512 im2col packers for convolutions with stride 1 or 2 (both directions equal), OW ≥ 8 and KH·KW ≤ 25
+// (other layers use the portable packers).
 //
-// Along one output row oh, unfolded row (c, kh, kw) is the input row ih = oh − ph + kh read from column
-// ow − pw + kw: a contiguous run, zero where the column falls into the padding or where ih does. Sixteen
+// Along one output row oh, unfolded row (c, kh, kw) is the input row ih = oh·s − ph + kh read from columns
+// ow·s − pw + kw: a run of stride s, zero where the column falls into the padding or where ih does. Sixteen
 // consecutive outputs (one zmm) span at most ceil(16 / OW) + 1 ≤ 3 such runs ("pieces"). A piece is an offset
-// into the channel plane plus the lanes it fills; lane L of a piece at offset `off` reads plane[off + L]. The
-// pieces depend only on the output positions and (kh, kw), not on the channel c, so they are computed once per
-// block of positions and kernel offset and replayed for every channel: each 16 outputs then cost one load and
-// one register blend per piece and one full store.
+// into the channel plane plus the lanes it fills; lane L of a piece at offset `off` reads plane[off + s·L]. For
+// s = 1 that is one 16-float load; for s = 2 it is the even elements of the 32-float window at off, two loads and
+// one two-source permute (vpermt2ps). The pieces depend only on the output positions and (kh, kw), not on the
+// channel c, so they are computed once per block of positions and kernel offset and replayed for every channel:
+// each 16 outputs then cost one load (two for s = 2) and one register blend per piece and one full store.
 //
-// Measured on a Zen 5-class core (this machine): per-run branching (the portable packer, and a first AVX-512
+// Measured on a Zen 5-class core: per-run branching (the portable packer, and a first AVX-512
 // version that recomputed runs per vector) is instruction-bound at ~15-20 cycles per 32-float panel row; masked
-// *loads* are used only where a plain 16-float load would leave the channel plane (first / last rows), and
-// masked stores never inside panels.
+// *loads* are used only where a plain load would leave the channel plane (first / last rows), and
+// masked stores never inside panels. Stride 2 (ResNet stage transitions) went through the portable packer until
+// it was 2.7 % of a ResNet-20 training step.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -32,28 +34,35 @@ inline __mmask16 lane_range(int64_t a, int64_t b) {  // lanes [a, b), 0 ≤ a �
 struct Pieces {
   int32_t off[kMaxPieces];
   __mmask16 mask[kMaxPieces];
-  bool safe[kMaxPieces];  // plane[off .. off + 16) lies inside the plane: a plain load is allowed
+  bool safe[kMaxPieces];  // plane[off .. off + 16·s) lies inside the plane: plain loads are allowed
   int n = 0;
 };
 
-bool fast_path(const ConvGeom& g) { return g.sh == 1 && g.sw == 1 && g.OW >= 8 && g.KH * g.KW <= kMaxKK; }
+bool fast_path(const ConvGeom& g) {
+  return ((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && g.OW >= 8 && g.KH * g.KW <= kMaxKK;
+}
+
+// ceil(a / b) for b > 0 and any sign of a.
+inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
 // Pieces of the n ≤ 16 outputs starting at output (oh, ow), for kernel offset (kh, kw).
 Pieces make_pieces(const ConvGeom& g, int64_t kh, int64_t kw, int64_t oh, int64_t ow, int64_t n) {
   Pieces p;
+  const int64_t s = g.sw;
   int64_t q = 0;
   while (q < n) {
     const int64_t run = std::min(n - q, g.OW - ow);
-    const int64_t ih = oh - g.ph + kh;
+    const int64_t ih = oh * g.sh - g.ph + kh;
     if (ih >= 0 && ih < g.H) {
-      const int64_t base = ow - g.pw + kw;  // input column of the run's first output
-      const int64_t lo = std::min(run, std::max<int64_t>(0, -base));
-      const int64_t hi = std::max(lo, std::min(run, g.W - base));
+      const int64_t base = ow * s - g.pw + kw;  // input column of the run's first output
+      // Lanes t of the run with 0 ≤ base + s·t < W.
+      const int64_t lo = std::min(run, std::max<int64_t>(0, ceil_div(-base, s)));
+      const int64_t hi = std::max(lo, std::min(run, ceil_div(g.W - base, s)));
       if (lo < hi) {
-        const int64_t off = ih * g.W + base - q;
+        const int64_t off = ih * g.W + base - s * q;
         p.off[p.n] = static_cast<int32_t>(off);
         p.mask[p.n] = lane_range(q + lo, q + hi);
-        p.safe[p.n] = off >= 0 && off + 16 <= g.H * g.W;
+        p.safe[p.n] = off >= 0 && off + 16 * s <= g.H * g.W;
         ++p.n;
       }
     }
@@ -72,11 +81,29 @@ inline __m512 plain_load(const float* p) {
   return v;
 }
 
+// Lane L of each piece reads plane[off + S·L].
+template <int S>
 inline __m512 replay(const float* plane, const Pieces& p) {
   __m512 v = _mm512_setzero_ps();
-  for (int i = 0; i < p.n; ++i)
-    v = p.safe[i] ? _mm512_mask_mov_ps(v, p.mask[i], plain_load(plane + p.off[i]))
-                  : _mm512_mask_loadu_ps(v, p.mask[i], plane + p.off[i]);
+  for (int i = 0; i < p.n; ++i) {
+    const float* src = plane + p.off[i];
+    if (S == 1) {
+      v = p.safe[i] ? _mm512_mask_mov_ps(v, p.mask[i], plain_load(src)) : _mm512_mask_loadu_ps(v, p.mask[i], src);
+    } else {
+      const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+      __m512 lo, hi;
+      if (p.safe[i]) {
+        lo = plain_load(src);
+        hi = plain_load(src + 16);
+      } else {
+        // Only the even elements under the mask: output lane L is window element 2L.
+        const uint32_t need = _pdep_u32(p.mask[i], 0x55555555u);
+        lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(need), src);
+        hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(need >> 16), src + 16);
+      }
+      v = _mm512_mask_mov_ps(v, p.mask[i], _mm512_permutex2var_ps(lo, even, hi));
+    }
+  }
   return v;
 }
 
@@ -110,13 +137,10 @@ std::vector<unsigned char> im2col_panel_pieces_avx512(const ConvGeom& g) {
   return out;
 }
 
-void im2col_panels_avx512(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
-  const Im2colPanelCtx* ctx = static_cast<const Im2colPanelCtx*>(ctx_);
+namespace {
+template <int S>
+void panels_impl(const Im2colPanelCtx* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
   const ConvGeom& g = *ctx->g;
-  if (!fast_path(g)) {
-    im2col_panels_ref(ctx_, k0, kc, n0, nc, dst);
-    return;
-  }
   const int64_t KK = g.KH * g.KW;
   // The precomputed tables apply to blocks of whole panels (a block may end short only where the positions end);
   // the GEMM drivers only ask for such blocks.
@@ -132,17 +156,14 @@ void im2col_panels_avx512(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, 
     for (int64_t k = k0; k < k0 + kc; ++k, d += Wp) {
       const float* plane = ctx->x + ctx->k_off[k];
       const Pieces* t = table[ctx->k_kh[k] * g.KW + ctx->k_kw[k]];
-      _mm512_storeu_ps(d, replay(plane, t[0]));
-      _mm512_storeu_ps(d + 16, replay(plane, t[1]));
+      _mm512_storeu_ps(d, replay<S>(plane, t[0]));
+      _mm512_storeu_ps(d + 16, replay<S>(plane, t[1]));
     }
   }
 }
 
-void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col) {
-  if (!fast_path(g)) {
-    im2col_ref(x, g, oh0, oh1, col);
-    return;
-  }
+template <int S>
+void im2col_impl(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col) {
   const int64_t Pc = (oh1 - oh0) * g.OW, KK = g.KH * g.KW, plane = g.H * g.W;
   Pieces table[kMaxKK];
   int64_t oh = oh0, ow = 0;
@@ -152,12 +173,27 @@ void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, 
     for (int64_t c = 0; c < g.Cg(); ++c)
       for (int64_t kk = 0; kk < KK; ++kk) {
         float* d = col + (c * KK + kk) * Pc + p;
-        const __m512 v = replay(x + c * plane, table[kk]);
+        const __m512 v = replay<S>(x + c * plane, table[kk]);
         if (n == 16) _mm512_storeu_ps(d, v);
         else _mm512_mask_storeu_ps(d, lane_range(0, n), v);
       }
     for (ow += 16; ow >= g.OW; ow -= g.OW) ++oh;
   }
+}
+}  // namespace
+
+void im2col_panels_avx512(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
+  const Im2colPanelCtx* ctx = static_cast<const Im2colPanelCtx*>(ctx_);
+  const ConvGeom& g = *ctx->g;
+  if (!fast_path(g)) im2col_panels_ref(ctx_, k0, kc, n0, nc, dst);
+  else if (g.sw == 1) panels_impl<1>(ctx, k0, kc, n0, nc, dst);
+  else panels_impl<2>(ctx, k0, kc, n0, nc, dst);
+}
+
+void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col) {
+  if (!fast_path(g)) im2col_ref(x, g, oh0, oh1, col);
+  else if (g.sw == 1) im2col_impl<1>(x, g, oh0, oh1, col);
+  else im2col_impl<2>(x, g, oh0, oh1, col);
 }
 
 }  // namespace lowbit::ops_detail

@@ -288,12 +288,14 @@ TEST_CASE("sgemm_cb: A packed once equals the unpacked call, serial and threaded
 
 TEST_CASE("conv2d gradients on the AVX-512 packer shapes (OW >= 8) match a naive double-precision reference") {
   // The finite-difference cases above are small (OW < 8) and take the portable packers; these shapes take the
-  // vector ones on AVX-512 machines: im2col into panels (forward and the input gradient as a convolution) and
-  // the transposed im2col of the weight gradient, with ragged panels and 16-position chunks.
+  // vector ones on AVX-512 machines: im2col into panels (forward and the input gradient as a convolution) and the
+  // materialised im2col of the weight gradient, stride 1 and 2, with ragged panels.
   Rng rng(31);
   for (const ConvCase& c : std::vector<ConvCase>{{3, 5, 14, 14, 7, 3, 3, {1, 1, 1, 1, 1}, true},
                                                  {2, 3, 9, 21, 4, 5, 5, {1, 1, 2, 2, 1}, false},
-                                                 {2, 4, 8, 8, 6, 3, 3, {1, 1, 1, 1, 2}, true}}) {
+                                                 {2, 4, 8, 8, 6, 3, 3, {1, 1, 1, 1, 2}, true},
+                                                 {2, 3, 32, 32, 4, 3, 3, {2, 2, 1, 1, 1}, false},
+                                                 {2, 3, 17, 19, 5, 3, 3, {2, 2, 1, 1, 1}, true}}) {
     CAPTURE(c.H); CAPTURE(c.W); CAPTURE(c.KH); CAPTURE(c.p.groups);
     const Tensor x = rand_tensor(Shape{c.N, c.C, c.H, c.W}, rng);
     const Tensor w = rand_tensor(Shape{c.O, c.C / c.p.groups, c.KH, c.KW}, rng);
@@ -311,7 +313,7 @@ TEST_CASE("conv2d gradients on the AVX-512 packer shapes (OW >= 8) match a naive
             for (int64_t ci = 0; ci < Cg; ++ci)
               for (int64_t kh = 0; kh < c.KH; ++kh)
                 for (int64_t kw = 0; kw < c.KW; ++kw) {
-                  const int64_t ih = oh - c.p.pad_h + kh, iw = ow - c.p.pad_w + kw;
+                  const int64_t ih = oh * c.p.stride_h - c.p.pad_h + kh, iw = ow * c.p.stride_w - c.p.pad_w + kw;
                   if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
                   const int64_t xi = ((n * c.C + (o / Og) * Cg + ci) * c.H + ih) * c.W + iw;
                   const int64_t wi = ((o * Cg + ci) * c.KH + kh) * c.KW + kw;

@@ -1,7 +1,7 @@
 // The ISA im2col packers (materialised rows and GEMM panels) against the portable ones, bit for bit, over
 // geometries that exercise the padding prefix/suffix masks, runs shorter and longer than 16 lanes, panels that
-// span several output rows and ragged panel tails, and strides (which the AVX-512 packers hand to the portable
-// ones).
+// span several output rows and ragged panel tails, and strides 2 (vector path when OW >= 8) and others (which the
+// AVX-512 packers hand to the portable ones).
 #include <doctest/doctest.h>
 
 #include <utility>
@@ -31,7 +31,11 @@ TEST_CASE("im2col: AVX-512 packers equal the portable ones") {
   Rng rng(5);
   for (const ConvGeom& g : {geom(3, 32, 32, 3, 1, 1), geom(2, 16, 16, 3, 1, 1), geom(2, 8, 8, 3, 1, 1),
                             geom(3, 7, 5, 3, 1, 1), geom(2, 9, 21, 5, 1, 2), geom(2, 6, 40, 3, 1, 0),
-                            geom(2, 11, 13, 3, 2, 1), geom(1, 4, 3, 1, 1, 0), geom(2, 5, 37, 7, 1, 3)}) {
+                            geom(2, 11, 13, 3, 2, 1), geom(1, 4, 3, 1, 1, 0), geom(2, 5, 37, 7, 1, 3),
+                            // stride 2 with OW >= 8 (the vector path): ResNet stage transitions, ragged widths,
+                            // 5x5 with padding 2, and no padding
+                            geom(3, 32, 32, 3, 2, 1), geom(2, 16, 16, 3, 2, 1), geom(2, 17, 19, 3, 2, 1),
+                            geom(2, 20, 21, 5, 2, 2), geom(2, 9, 18, 3, 2, 0), geom(2, 18, 17, 1, 2, 0)}) {
     CAPTURE(g.H); CAPTURE(g.W); CAPTURE(g.KH); CAPTURE(g.sh); CAPTURE(g.ph);
     std::vector<float> x(static_cast<size_t>(g.C * g.H * g.W));
     for (float& v : x) v = rng.uniform(-1.0f, 1.0f);
