@@ -186,6 +186,11 @@ void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* 
   const int64_t max_rows = std::max<int64_t>(1, std::min(g.OH, kWgradSliceFloats / (K * g.OW)));
   const int64_t nslices = (g.OH + max_rows - 1) / max_rows;
   const int64_t slice_rows = (g.OH + nslices - 1) / nslices;
+  // The packer's run tables per slice (every image has the same slices), built once here.
+  std::vector<std::vector<unsigned char>> slice_pieces;
+  if (!pw)
+    for (int64_t oh0 = 0; oh0 < g.OH; oh0 += slice_rows)
+      slice_pieces.push_back(im2col_slice_pieces(g, oh0, std::min(g.OH, oh0 + slice_rows)));
   ScratchFloats partial(std::max(0, nt - 1) * wsize);
   std::fill(dw, dw + wsize, 0.0f);
   LOWBIT_OMP(parallel num_threads(nt))
@@ -208,7 +213,8 @@ void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* 
         }
         for (int64_t oh0 = 0; oh0 < g.OH; oh0 += slice_rows) {
           const int64_t oh1 = std::min(g.OH, oh0 + slice_rows), Pc = (oh1 - oh0) * g.OW;
-          im2col(xg, g, oh0, oh1, col.data());
+          const std::vector<unsigned char>& sp = slice_pieces[static_cast<size_t>(oh0 / slice_rows)];
+          im2col(xg, g, oh0, oh1, col.data(), sp.empty() ? nullptr : sp.data());
           gemm(false, true, Og, K, Pc, 1.0f, dyg + oh0 * g.OW, P, col.data(), Pc, 1.0f, accg, K);
         }
       }

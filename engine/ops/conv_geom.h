@@ -69,9 +69,15 @@ PackBFn im2col_panels_kernel();
 // The unfolded matrix of one image and group for output rows [oh0, oh1), materialised (conv's weight
 // gradient takes it in L2-sized slices of output rows), with row length Pc = (oh1 − oh0)·OW:
 //   col[((c·KH + kh)·KW + kw)·Pc + (oh − oh0)·OW + ow] = x[c][oh·sh − ph + kh][ow·sw − pw + kw]  (0 outside).
-using Im2colFn = void (*)(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col);
-void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col);
-void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col);
+// `pieces` (nullable) is im2col_slice_pieces(g, oh0, oh1): the packer's run tables for that slice, built once
+// per conv call instead of once per image (the portable packer has none and ignores it).
+using Im2colFn = void (*)(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col,
+                          const void* pieces);
+void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col, const void* pieces = nullptr);
+void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col,
+                   const void* pieces = nullptr);
 Im2colFn im2col_kernel();
+std::vector<unsigned char> im2col_slice_pieces(const ConvGeom& g, int64_t oh0, int64_t oh1);
+std::vector<unsigned char> im2col_slice_pieces_avx512(const ConvGeom& g, int64_t oh0, int64_t oh1);
 
 }  // namespace lowbit::ops_detail

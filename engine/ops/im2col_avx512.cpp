@@ -162,14 +162,27 @@ void panels_impl(const Im2colPanelCtx* ctx, int64_t k0, int64_t kc, int64_t n0, 
   }
 }
 
-template <int S>
-void im2col_impl(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col) {
-  const int64_t Pc = (oh1 - oh0) * g.OW, KK = g.KH * g.KW, plane = g.H * g.W;
-  Pieces table[kMaxKK];
+// Tables of the 16-position chunks of output rows [oh0, oh1): chunk q, kernel offset kk at [q·KK + kk].
+void slice_tables(const ConvGeom& g, int64_t oh0, int64_t oh1, Pieces* out) {
+  const int64_t Pc = (oh1 - oh0) * g.OW, KK = g.KH * g.KW;
   int64_t oh = oh0, ow = 0;
   for (int64_t p = 0; p < Pc; p += 16) {
     const int64_t n = std::min<int64_t>(16, Pc - p);
-    for (int64_t kk = 0; kk < KK; ++kk) table[kk] = make_pieces(g, kk / g.KW, kk % g.KW, oh, ow, n);
+    for (int64_t kk = 0; kk < KK; ++kk) out[(p / 16) * KK + kk] = make_pieces(g, kk / g.KW, kk % g.KW, oh, ow, n);
+    for (ow += 16; ow >= g.OW; ow -= g.OW) ++oh;
+  }
+}
+
+template <int S>
+void im2col_impl(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col, const Pieces* pre) {
+  const int64_t Pc = (oh1 - oh0) * g.OW, KK = g.KH * g.KW, plane = g.H * g.W;
+  Pieces local[kMaxKK];
+  int64_t oh = oh0, ow = 0;
+  for (int64_t p = 0; p < Pc; p += 16) {
+    const int64_t n = std::min<int64_t>(16, Pc - p);
+    const Pieces* table = pre ? pre + (p / 16) * KK : local;
+    if (!pre)
+      for (int64_t kk = 0; kk < KK; ++kk) local[kk] = make_pieces(g, kk / g.KW, kk % g.KW, oh, ow, n);
     for (int64_t c = 0; c < g.Cg(); ++c)
       for (int64_t kk = 0; kk < KK; ++kk) {
         float* d = col + (c * KK + kk) * Pc + p;
@@ -190,10 +203,19 @@ void im2col_panels_avx512(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, 
   else panels_impl<2>(ctx, k0, kc, n0, nc, dst);
 }
 
-void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col) {
+std::vector<unsigned char> im2col_slice_pieces_avx512(const ConvGeom& g, int64_t oh0, int64_t oh1) {
+  if (!fast_path(g) || oh1 <= oh0) return {};
+  const int64_t nchunks = ((oh1 - oh0) * g.OW + 15) / 16;
+  std::vector<unsigned char> out(static_cast<size_t>(nchunks * g.KH * g.KW) * sizeof(Pieces));
+  slice_tables(g, oh0, oh1, reinterpret_cast<Pieces*>(out.data()));
+  return out;
+}
+
+void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col, const void* pieces) {
+  const Pieces* pre = static_cast<const Pieces*>(pieces);
   if (!fast_path(g)) im2col_ref(x, g, oh0, oh1, col);
-  else if (g.sw == 1) im2col_impl<1>(x, g, oh0, oh1, col);
-  else im2col_impl<2>(x, g, oh0, oh1, col);
+  else if (g.sw == 1) im2col_impl<1>(x, g, oh0, oh1, col, pre);
+  else im2col_impl<2>(x, g, oh0, oh1, col, pre);
 }
 
 }  // namespace lowbit::ops_detail

@@ -63,7 +63,7 @@ void im2col_panels_ref(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int
   }
 }
 
-void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col) {
+void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col, const void*) {
   const int64_t C = g.Cg(), H = g.H, W = g.W, OW = g.OW, Pc = (oh1 - oh0) * OW;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
@@ -108,6 +108,14 @@ std::vector<unsigned char> im2col_panel_pieces(const ConvGeom& g) {
   if (kernels::active_isa() == kernels::Isa::avx512) return im2col_panel_pieces_avx512(g);
 #endif
   (void)g;
+  return {};
+}
+
+std::vector<unsigned char> im2col_slice_pieces(const ConvGeom& g, int64_t oh0, int64_t oh1) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_slice_pieces_avx512(g, oh0, oh1);
+#endif
+  (void)g, (void)oh0, (void)oh1;
   return {};
 }
 
