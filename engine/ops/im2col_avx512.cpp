@@ -36,6 +36,7 @@ struct Pieces {
   __mmask16 mask[kMaxPieces];
   bool safe[kMaxPieces];  // plane[off .. off + 16·s) lies inside the plane: plain loads are allowed
   int n = 0;
+  bool one_safe = false;  // exactly one piece and it is safe (most rows): replayed without the loop
 };
 
 bool fast_path(const ConvGeom& g) {
@@ -70,6 +71,7 @@ Pieces make_pieces(const ConvGeom& g, int64_t kh, int64_t kw, int64_t oh, int64_
     ow = 0;
     ++oh;
   }
+  p.one_safe = p.n == 1 && p.safe[0];
   return p;
 }
 
@@ -84,6 +86,7 @@ inline __m512 plain_load(const float* p) {
 // Lane L of each piece reads plane[off + S·L].
 template <int S>
 inline __m512 replay(const float* plane, const Pieces& p) {
+  if (S == 1 && p.one_safe) return _mm512_maskz_mov_ps(p.mask[0], plain_load(plane + p.off[0]));
   __m512 v = _mm512_setzero_ps();
   for (int i = 0; i < p.n; ++i) {
     const float* src = plane + p.off[i];
@@ -148,16 +151,39 @@ void panels_impl(const Im2colPanelCtx* ctx, int64_t k0, int64_t kc, int64_t n0, 
   const Pieces(*pre)[2] =
       ctx->pieces && whole ? reinterpret_cast<const Pieces(*)[2]>(ctx->pieces) + (n0 / Wp) * KK : nullptr;
   Pieces local[kMaxKK][2];
-  // Panel-major, so the destination is written as one sequential stream of 128-byte rows.
+  // Panel by panel; inside a panel, kernel offset kk outer and channel c inner (unfolded row k = c·KK + kk, the
+  // Im2colTables order), so one pair of tables serves a whole run of rows: with a single in-plane piece per half
+  // (most rows) the inner loop is two loads, two masked moves and two stores per 32-float row, with the offsets
+  // and masks held in registers (looking them up per row was most of this packer's time).
+  const int64_t HW = g.H * g.W;
   for (int64_t j = 0; j * Wp < nc; ++j) {
     const Pieces(*table)[2] = pre ? pre + j * KK : local;
     if (!pre) panel_tables(g, n0 + j * Wp, std::min(Wp, nc - j * Wp), local);
     float* d = dst + j * kc * Wp;
-    for (int64_t k = k0; k < k0 + kc; ++k, d += Wp) {
-      const float* plane = ctx->x + ctx->k_off[k];
-      const Pieces* t = table[ctx->k_kh[k] * g.KW + ctx->k_kw[k]];
-      _mm512_storeu_ps(d, replay<S>(plane, t[0]));
-      _mm512_storeu_ps(d + 16, replay<S>(plane, t[1]));
+    for (int64_t kk = 0; kk < KK; ++kk) {
+      const Pieces& t0 = table[kk][0];
+      const Pieces& t1 = table[kk][1];
+      int64_t c = k0 / KK;
+      if (c * KK + kk < k0) ++c;
+      const int64_t c_end = (k0 + kc - kk + KK - 1) / KK;  // first c with c·KK + kk ≥ k0 + kc
+      if (c >= c_end) continue;
+      const float* plane = ctx->x + c * HW;
+      float* row = d + (c * KK + kk - k0) * Wp;
+      const int64_t row_step = KK * Wp;
+      if (S == 1 && t0.one_safe && t1.one_safe) {
+        const float* s0 = plane + t0.off[0];
+        const float* s1 = plane + t1.off[0];
+        const __mmask16 m0 = t0.mask[0], m1 = t1.mask[0];
+        for (; c < c_end; ++c, s0 += HW, s1 += HW, row += row_step) {
+          _mm512_storeu_ps(row, _mm512_maskz_mov_ps(m0, plain_load(s0)));
+          _mm512_storeu_ps(row + 16, _mm512_maskz_mov_ps(m1, plain_load(s1)));
+        }
+      } else {
+        for (; c < c_end; ++c, plane += HW, row += row_step) {
+          _mm512_storeu_ps(row, replay<S>(plane, t0));
+          _mm512_storeu_ps(row + 16, replay<S>(plane, t1));
+        }
+      }
     }
   }
 }
