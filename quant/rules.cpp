@@ -10,31 +10,13 @@
 
 #include "engine/error.h"
 #include "engine/ops.h"
-#include "kernels/omp.h"
+#include "engine/threading.h"
 
 namespace lowbit::quant {
 namespace {
 
+// Element loops below this many values run on the calling thread.
 constexpr int64_t kParallelGrain = 1 << 16;
-
-// f(lo, hi) over [0, n) in one contiguous range per OpenMP thread when n is large (independent elements).
-template <class F>
-void for_each_range(int64_t n, F f) {
-  if (n < kParallelGrain) {
-    f(int64_t{0}, n);
-    return;
-  }
-  LOWBIT_OMP(parallel)
-  {
-#if defined(_OPENMP)
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-    const int64_t t = 0, nt = 1;
-#endif
-    const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
-    if (lo < hi) f(lo, hi);
-  }
-}
 
 // The element loops of the activation rules, as plain loops over __restrict arrays so that they vectorise
 // (indexing captured pointers inside a lambda per element did not: measured 5-10x slower).
@@ -54,7 +36,8 @@ void quantize_elements(const Tensor& x, QCodes& codes, Tensor& value, Code code)
   int16_t* c = codes.code.data();
   float* v = value.data();
   const float scale = codes.scale[0], zp = codes.zero_point;
-  for_each_range(x.numel(), [&](int64_t lo, int64_t hi) { quantize_range(lo, hi, xd, c, v, scale, zp, code); });
+  for_each_thread_range(x.numel(), kParallelGrain,
+                        [&](int64_t lo, int64_t hi) { quantize_range(lo, hi, xd, c, v, scale, zp, code); });
 }
 
 // quantize_elements, also telling whether every input lies inside the STE window `pass`: then the backward
@@ -80,7 +63,7 @@ bool quantize_elements_all_pass(const Tensor& x, QCodes& codes, Tensor& value, C
   float* v = value.data();
   const float scale = codes.scale[0], zp = codes.zero_point;
   std::atomic<int64_t> outside{0};
-  for_each_range(x.numel(), [&](int64_t lo, int64_t hi) {
+  for_each_thread_range(x.numel(), kParallelGrain, [&](int64_t lo, int64_t hi) {
     outside += quantize_range_count(lo, hi, xd, c, v, scale, zp, code, pass);
   });
   return outside.load() == 0;
@@ -127,7 +110,8 @@ Tensor masked_grad(const Tensor& g, const Tensor& x, Pass pass) {
   const float* gd = g.data();
   const float* xd = x.data();
   float* o = out.data();
-  for_each_range(g.numel(), [&](int64_t lo, int64_t hi) { mask_range(lo, hi, gd, xd, o, pass); });
+  for_each_thread_range(g.numel(), kParallelGrain,
+                        [&](int64_t lo, int64_t hi) { mask_range(lo, hi, gd, xd, o, pass); });
   return out;
 }
 

@@ -40,20 +40,6 @@ inline void parallel_for(int64_t n, F f) {
   parallel_for_work(n, n, f);
 }
 
-// Runs f(begin, end) over [0, n) split into `parts` contiguous ranges in parallel (parts ≥ 1).
-template <class F>
-inline void parallel_ranges(int64_t n, int parts, F f) {
-  if (parts <= 1 || n <= 1) {
-    f(int64_t(0), n);
-    return;
-  }
-  LOWBIT_OMP(parallel for num_threads(parts) schedule(static))
-  for (int p = 0; p < parts; ++p) {
-    const int64_t lo = n * p / parts, hi = n * (p + 1) / parts;
-    if (lo < hi) f(lo, hi);
-  }
-}
-
 // Elementwise maps over raw arrays. The loop bodies take __restrict pointers in a plain loop so the compiler
 // vectorises them (a lambda indexing captured pointers did not vectorise in measurements); work is split into
 // one contiguous range per thread.
@@ -73,15 +59,15 @@ inline void map3_range(int64_t lo, int64_t hi, const float* __restrict a, const 
 }
 template <class F>
 inline void map1(int64_t n, const float* x, float* y, F f) {
-  parallel_ranges(n, threads_for(n), [&](int64_t lo, int64_t hi) { map1_range(lo, hi, x, y, f); });
+  for_each_thread_range(n, kParallelGrain, [&](int64_t lo, int64_t hi) { map1_range(lo, hi, x, y, f); });
 }
 template <class F>
 inline void map2(int64_t n, const float* a, const float* b, float* y, F f) {
-  parallel_ranges(n, threads_for(n), [&](int64_t lo, int64_t hi) { map2_range(lo, hi, a, b, y, f); });
+  for_each_thread_range(n, kParallelGrain, [&](int64_t lo, int64_t hi) { map2_range(lo, hi, a, b, y, f); });
 }
 template <class F>
 inline void map3(int64_t n, const float* a, const float* b, const float* c, float* y, F f) {
-  parallel_ranges(n, threads_for(n), [&](int64_t lo, int64_t hi) { map3_range(lo, hi, a, b, c, y, f); });
+  for_each_thread_range(n, kParallelGrain, [&](int64_t lo, int64_t hi) { map3_range(lo, hi, a, b, c, y, f); });
 }
 
 // Sum of f(i) over a contiguous range with 8 independent accumulators (vectorisable, fixed order).
