@@ -198,6 +198,17 @@ void affine_binary_conv_f32(const Quantized& x, const ConvGeom& g, PackedLayer& 
 }
 }  // namespace
 
+Tensor qconv2d_sign_bits(const Tensor& x, const Var& bias, const ConvGeom& g, PackedLayer& packed, LayerScratch& s) {
+  LOWBIT_ASSERT(packed.valid && packed.bconv, "qconv2d_sign_bits: needs weights packed for bconv2d");
+  const int64_t N = x.dim(0), cout = static_cast<int64_t>(packed.out_scale.size());
+  Tensor y = Tensor::empty(Shape{N, cout, g.OH, g.OW});
+  s.fscale.resize(static_cast<size_t>(cout));
+  for (int64_t co = 0; co < cout; ++co) s.fscale[co] = packed.out_scale[co];  // bnn_sign's scale is 1
+  binary_conv_f32(x.data(), N, g, packed, s, s.fscale.data(), bias.defined() ? bias.value().data() : nullptr,
+                  y.data(), num_threads());
+  return y;
+}
+
 Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, const ConvGeom& g, PackedLayer& packed,
                    LayerScratch& s) {
   LOWBIT_ASSERT(packed.valid, "qconv2d_kernel: weights not packed");

@@ -68,6 +68,11 @@ void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backen
 // Unsigned codes may have an integer zero point zx (the 8-bit image input); padding then holds the byte zx.
 ActKind act_kind_of(const QCodes& x);
 
+// Inference on the bconv2d route (packed.bconv) straight from the unquantized input's sign bits: the output of
+// qconv2d_kernel on bnn_sign(x) (activation scale 1), without computing bnn_sign (see
+// QuantizedLayer::sign_bits_suffice). No graph is recorded.
+Tensor qconv2d_sign_bits(const Tensor& x, const Var& bias, const ConvGeom& g, PackedLayer& packed, LayerScratch& s);
+
 // Conv forward through the kernels. x: quantized input (value [N, C, H, W] + codes), w_value: the dequantized
 // weight Var (for the backward), bias may be undefined. Returns y [N, Cout, OH, OW].
 Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, const ConvGeom& g, PackedLayer& packed,

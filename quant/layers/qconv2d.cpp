@@ -17,18 +17,29 @@ Var QConv2d::forward(const Var& x) {
   check_input(x);
   const nn::Conv2dOptions& o = options();
   if (prec_.is_fp32()) return conv2d(x, weight(), bias(), params());
-  const Quantized xq = quantize_input(x);
   bool skipped = false;
   const Quantized wq = quantize_weight(weight(), skipped);
+  const Shape& s = x.shape();
+  const int64_t taps = int64_t(o.kernel_h) * o.kernel_w;
   Var y;
-  if (use_kernel(xq)) {
-    ensure_packed(wq, skipped, xq.codes, o.groups, int64_t(o.kernel_h) * o.kernel_w);
-    const Shape& s = x.shape();
-    const ConvGeom g = make_conv_geom(s[1], s[2], s[3], o.kernel_h, o.kernel_w, o.stride, o.pad, o.groups);
-    y = qconv2d_kernel(xq, wq.value, bias(), g, packed_, scratch_);
-    last_backend_ = packed_.backend;
-  } else {
-    y = conv2d(xq.value, wq.value, bias(), params());
+  if (sign_bits_suffice()) {
+    ensure_packed(wq, skipped, ActKind::binary, 1, o.groups, taps);
+    if (packed_.bconv) {
+      const ConvGeom g = make_conv_geom(s[1], s[2], s[3], o.kernel_h, o.kernel_w, o.stride, o.pad, o.groups);
+      y = Var(qconv2d_sign_bits(x.value(), bias(), g, packed_, scratch_));
+      last_backend_ = packed_.backend;
+    }
+  }
+  if (!y.defined()) {
+    const Quantized xq = quantize_input(x);
+    if (use_kernel(xq)) {
+      ensure_packed(wq, skipped, act_kind_of(xq.codes), xq.codes.bits, o.groups, taps);
+      const ConvGeom g = make_conv_geom(s[1], s[2], s[3], o.kernel_h, o.kernel_w, o.stride, o.pad, o.groups);
+      y = qconv2d_kernel(xq, wq.value, bias(), g, packed_, scratch_);
+      last_backend_ = packed_.backend;
+    } else {
+      y = conv2d(xq.value, wq.value, bias(), params());
+    }
   }
   if (prec_.scheme == Scheme::xnor && opts_.xnor_scale_activations && prec_.quantizes_activations() &&
       !prec_.image_input)

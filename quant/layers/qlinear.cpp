@@ -24,7 +24,7 @@ Var QLinear::forward(const Var& x) {
   const Quantized wq = quantize_weight(weight(), skipped);
   Var y;
   if (use_kernel(xq)) {
-    ensure_packed(wq, skipped, xq.codes, 1, 1);
+    ensure_packed(wq, skipped, act_kind_of(xq.codes), xq.codes.bits, 1, 1);
     y = qlinear_kernel(xq, wq.value, bias(), packed_, scratch_);
     last_backend_ = packed_.backend;
   } else {

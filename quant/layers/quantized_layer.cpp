@@ -107,17 +107,16 @@ Var QuantizedLayer::finish_output(const Var& y) {
   return y;
 }
 
-void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, const QCodes& xcodes, int64_t groups,
+void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, ActKind xk, int xbits, int64_t groups,
                                    int64_t taps) {
   if (skipped) return;
-  const ActKind xk = act_kind_of(xcodes);
-  const IntBackend b = forced_ ? *forced_ : choose_backend(wq.codes.format, wq.codes.bits, xk, xcodes.bits);
-  LOWBIT_CHECK(backend_supports(b, wq.codes.format, wq.codes.bits, xk, xcodes.bits),
+  const IntBackend b = forced_ ? *forced_ : choose_backend(wq.codes.format, wq.codes.bits, xk, xbits);
+  LOWBIT_CHECK(backend_supports(b, wq.codes.format, wq.codes.bits, xk, xbits),
                "quantized layer ({}): backend {} cannot multiply these weight and activation codes", prec_.str(),
                backend_name(b));
   const uint64_t h = weight_hash(shadow_weight());
   if (packed_.valid && packed_.version == version_ && packed_hash_ == h && packed_.backend == b) return;
-  pack_layer(wq.codes, groups, taps, b, version_, packed_, xk == ActKind::uint && xcodes.bits == 1);
+  pack_layer(wq.codes, groups, taps, b, version_, packed_, xk == ActKind::uint && xbits == 1);
   packed_hash_ = h;
   ++pack_count_;
 }

@@ -72,8 +72,16 @@ class QuantizedLayer {
   Var finish_output(const Var& y);
   // True when the kernel path applies to these operands.
   bool use_kernel(const Quantized& xq) const { return path_ == QPath::kernel && xq.codes.defined() && prec_.quantizes_weights(); }
-  // Makes `packed_` current for these weight codes; groups = conv groups, taps = KH·KW (1, 1 for linear).
-  void ensure_packed(const Quantized& wq, bool skipped, const QCodes& xcodes, int64_t groups, int64_t taps);
+  // Makes `packed_` current for these weight codes and activations of kind xk with xbits bits; groups = conv
+  // groups, taps = KH·KW (1, 1 for linear).
+  void ensure_packed(const Quantized& wq, bool skipped, ActKind xk, int xbits, int64_t groups, int64_t taps);
+  // Inference (no graph) on the kernel path with sign-quantized activations (BNN, XNOR): the binary kernels read
+  // only the sign bits of the quantized input, and those are the input's own sign bits (sign(x) = −1 ⇔ x < 0), so
+  // the activation rule can be skipped.
+  bool sign_bits_suffice() const {
+    return !grad_enabled() && path_ == QPath::kernel && prec_.quantizes_weights() && prec_.quantizes_activations() &&
+           !prec_.image_input && (prec_.scheme == Scheme::bnn || prec_.scheme == Scheme::xnor);
+  }
   std::string describe_precision() const;
 
   Precision prec_;

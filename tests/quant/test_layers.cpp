@@ -356,3 +356,27 @@ TEST_CASE("factory: a precision config maps onto zoo models") {
     for (const auto& [m, u] : a)
       if (n == m) CHECK(v.value().to_vector() == u.value().to_vector());
 }
+
+TEST_CASE("QConv2d inference from the input's sign bits equals the training-mode kernel output (bnn, xnor)") {
+  // Without a graph, BNN/XNOR layers on the bconv2d route skip the activation rule and pack the input's own sign
+  // bits (QuantizedLayer::sign_bits_suffice). Inputs include exact zeros (sign(0) = +1) and negative zeros.
+  struct Geo {
+    int cin, cout, k, stride, pad, hw;
+  };
+  for (Scheme sc : {Scheme::bnn, Scheme::xnor})
+    for (const Geo& g : std::vector<Geo>{{3, 8, 3, 1, 1, 7}, {16, 8, 3, 2, 1, 9}, {64, 16, 3, 1, 1, 8},
+                                         {5, 7, 5, 1, 2, 11}}) {
+      CAPTURE(g.cin); CAPTURE(g.k); CAPTURE(g.stride);
+      Rng rng(6);
+      QConv2d layer(nn::Conv2dOptions{g.cin, g.cout, g.k, g.k, g.stride, g.pad, 1, true}, Precision{1, 1, sc},
+                    QuantOptions{}, rng);
+      Tensor x = random_tensor(Shape{2, g.cin, g.hw, g.hw}, 29, -1.5f, 1.5f);
+      for (int64_t i = 0; i < x.numel(); i += 7) x[i] = (i % 2) ? 0.0f : -0.0f;
+      const Tensor with_graph = layer(Var(x, true)).value();  // bnn_sign, then the kernels
+      NoGradGuard ng;
+      const Tensor inference = layer(Var(x)).value();
+      REQUIRE(layer.last_backend().has_value());
+      CHECK(*layer.last_backend() == IntBackend::bgemm);
+      CHECK(inference.to_vector() == with_graph.to_vector());
+    }
+}
