@@ -20,29 +20,10 @@ constexpr int64_t kParallelGrain = 1 << 16;
 
 // The element loops of the activation rules, as plain loops over __restrict arrays so that they vectorise
 // (indexing captured pointers inside a lambda per element did not: measured 5-10x slower).
-// codes[i] = code(x[i]), value[i] = scale·(codes[i] − zero_point) (quant/codes.h).
-template <class Code>
-void quantize_range(int64_t lo, int64_t hi, const float* __restrict x, int16_t* __restrict codes,
-                    float* __restrict value, float scale, float zero_point, Code code) {
-  for (int64_t i = lo; i < hi; ++i) {
-    const int16_t c = static_cast<int16_t>(code(x[i]));
-    codes[i] = c;
-    value[i] = scale * (static_cast<float>(c) - zero_point);
-  }
-}
-template <class Code>
-void quantize_elements(const Tensor& x, QCodes& codes, Tensor& value, Code code) {
-  const float* xd = x.data();
-  int16_t* c = codes.code.data();
-  float* v = value.data();
-  const float scale = codes.scale[0], zp = codes.zero_point;
-  for_each_thread_range(x.numel(), kParallelGrain,
-                        [&](int64_t lo, int64_t hi) { quantize_range(lo, hi, xd, c, v, scale, zp, code); });
-}
-
-// quantize_elements, also telling whether every input lies inside the STE window `pass`: then the backward
-// is the identity and passes g on without a masking pass (the common case behind a clamp activation, whose
-// outputs all lie inside the next quantizer's window).
+// codes[i] = code(x[i]), value[i] = scale·(codes[i] − zero_point) (quant/codes.h), and the number of inputs
+// outside the STE window `pass`. When there are none the backward is the identity and passes g on without a
+// masking pass (the common case behind a clamp activation, whose outputs all lie inside the next quantizer's
+// window).
 template <class Code, class Pass>
 int64_t quantize_range_count(int64_t lo, int64_t hi, const float* __restrict x, int16_t* __restrict codes,
                              float* __restrict value, float scale, float zero_point, Code code, Pass pass) {
@@ -67,6 +48,11 @@ bool quantize_elements_all_pass(const Tensor& x, QCodes& codes, Tensor& value, C
     outside += quantize_range_count(lo, hi, xd, c, v, scale, zp, code, pass);
   });
   return outside.load() == 0;
+}
+// The same without a window (the count folds away for a constant predicate).
+template <class Code>
+void quantize_elements(const Tensor& x, QCodes& codes, Tensor& value, Code code) {
+  quantize_elements_all_pass(x, codes, value, code, [](float) { return true; });
 }
 
 template <class Pass>

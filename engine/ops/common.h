@@ -83,63 +83,6 @@ inline double block_sum(int64_t lo, int64_t hi, F f) {
   return s;
 }
 
-// Fixed-order vectorisable sums over raw arrays (16 float lanes, combined in double at the end).
-inline double sum_array(const float* __restrict p, int64_t n) {
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; ++k) acc[k] += p[i + k];
-  double s = 0.0;
-  for (int k = 0; k < 16; ++k) s += acc[k];
-  for (; i < n; ++i) s += p[i];
-  return s;
-}
-// Σ (p − mu)²
-inline double sum_sq_dev(const float* __restrict p, int64_t n, float mu) {
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; ++k) {
-      const float d = p[i + k] - mu;
-      acc[k] += d * d;
-    }
-  double s = 0.0;
-  for (int k = 0; k < 16; ++k) s += acc[k];
-  for (; i < n; ++i) s += static_cast<double>(p[i] - mu) * (p[i] - mu);
-  return s;
-}
-// Σ g and Σ g·(x − mu) in one pass.
-inline void sum_g_gxdev(const float* __restrict g, const float* __restrict x, int64_t n, float mu, double& sg,
-                        double& sgx) {
-  float a[16] = {}, b[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; ++k) {
-      a[k] += g[i + k];
-      b[k] += g[i + k] * (x[i + k] - mu);
-    }
-  double s1 = 0.0, s2 = 0.0;
-  for (int k = 0; k < 16; ++k) {
-    s1 += a[k];
-    s2 += b[k];
-  }
-  for (; i < n; ++i) {
-    s1 += g[i];
-    s2 += static_cast<double>(g[i]) * (x[i] - mu);
-  }
-  sg += s1;
-  sgx += s2;
-}
-// y = x·a + b
-inline void affine_array(const float* __restrict x, float* __restrict y, int64_t n, float a, float b) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * a + b;
-}
-// y = k1·g + k2·x + k3
-inline void bn_grad_array(const float* __restrict g, const float* __restrict x, float* __restrict y, int64_t n,
-                          float k1, float k2, float k3) {
-  for (int64_t i = 0; i < n; ++i) y[i] = k1 * g[i] + k2 * x[i] + k3;
-}
-
 // Deterministic sum of f(i), i in [0, n): fixed 4096-element blocks summed in float, blocks combined in double in
 // order. The result is independent of the thread count.
 template <class F>

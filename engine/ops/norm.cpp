@@ -154,6 +154,13 @@ void plane_grad_apply(const float* __restrict g, const uint8_t* __restrict w, co
   }
 }
 
+// Σ over the images of channel c's per-plane partials a[n·C + c], in image order (thread-count independent).
+double channel_total(const std::vector<double>& a, int64_t N, int64_t C, int64_t c) {
+  double t = 0.0;
+  for (int64_t n = 0; n < N; ++n) t += a[static_cast<size_t>(n * C + c)];
+  return t;
+}
+
 using AffineFn = void (*)(const float*, const float*, float*, uint8_t*, int64_t, float, float, float, float);
 template <bool Res>
 AffineFn pick_affine_act(Act a) {
@@ -223,11 +230,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
       plane_shifted_sums(xp + p * inner, inner, shift[p % C], s1[p], s2[p]);
     });
     for (int64_t c = 0; c < C; ++c) {
-      double t1 = 0.0, t2 = 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        t1 += s1[n * C + c];
-        t2 += s2[n * C + c];
-      }
+      const double t1 = channel_total(s1, N, C, c), t2 = channel_total(s2, N, C, c);
       const double d = t1 / static_cast<double>(m);
       const double var_b = std::max(0.0, t2 / static_cast<double>(m) - d * d);  // biased
       (*mean_c)[c] = static_cast<float>(shift[c] + d);
@@ -284,11 +287,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     });
     std::vector<float> dgamma(static_cast<size_t>(C)), dbeta(static_cast<size_t>(C));
     for (int64_t c = 0; c < C; ++c) {
-      double t1 = 0.0, t2 = 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        t1 += sg[n * C + c];
-        t2 += sgx[n * C + c];
-      }
+      const double t1 = channel_total(sg, N, C, c), t2 = channel_total(sgx, N, C, c);
       dbeta[c] = static_cast<float>(t1);
       dgamma[c] = static_cast<float>(t2) * (*invstd_c)[c];  // Σ g'·x̂
     }

@@ -87,11 +87,6 @@ BasicBlockParts fp32_parts(int in, int out, int stride, Rng& rng, Activation act
 BasicBlock::BasicBlock(int in_channels, int out_channels, int stride, Rng& rng, Activation act)
     : BasicBlock(fp32_parts(in_channels, out_channels, stride, rng, act)) {}
 
-namespace {
-// The child as a BatchNorm when a fused call may replace it (nobody observes the children's outputs).
-BatchNorm* fusable_bn(Module& m) { return forward_observed() ? nullptr : dynamic_cast<BatchNorm*>(&m); }
-}  // namespace
-
 // With a BatchNorm child and no observer, bn1 → act1 and bn2 → + shortcut → act2 each run as one batch_norm op
 // with an epilogue when the activation is one it computes (ReLU, HardTanh, Clip, Identity): the same values and
 // gradients, with two passes over memory fewer per block. Another act2 (a quantizer) is applied after the fused
@@ -99,7 +94,7 @@ BatchNorm* fusable_bn(Module& m) { return forward_observed() ? nullptr : dynamic
 Var BasicBlock::forward(const Var& x) {
   Var y = call_child(0, x);
   BatchNormEpilogue e1;
-  if (BatchNorm* bn1 = fusable_bn(child(1)); bn1 && activation_epilogue(child(2), e1))
+  if (BatchNorm* bn1 = fusable_batch_norm(child(1)); bn1 && activation_epilogue(child(2), e1))
     y = call_child_with(1, [&](Module&) { return bn1->forward_fused(y, e1); });
   else
     y = call_child(2, call_child(1, y));
@@ -107,7 +102,7 @@ Var BasicBlock::forward(const Var& x) {
   Var s = call_child(5, x);
   LOWBIT_CHECK(s.shape() == y.shape(), "BasicBlock: shortcut output {} does not match the residual branch {}",
                s.shape().str(), y.shape().str());
-  if (BatchNorm* bn2 = fusable_bn(child(4))) {
+  if (BatchNorm* bn2 = fusable_batch_norm(child(4))) {
     BatchNormEpilogue e2;
     e2.residual = s;
     const bool act_fused = activation_epilogue(child(6), e2);

@@ -26,6 +26,8 @@ Var BatchNorm::forward_fused(const Var& x, const BatchNormEpilogue& epilogue) {
   return batch_norm(x, gamma_, beta_, buffer(0), buffer(1), is_training(), momentum_, eps_, epilogue);
 }
 
+BatchNorm* fusable_batch_norm(Module& m) { return forward_observed() ? nullptr : dynamic_cast<BatchNorm*>(&m); }
+
 std::string BatchNorm::describe() const { return fmt::format("C={}", channels_); }
 
 BatchNorm1d::BatchNorm1d(int channels, float momentum, float eps)

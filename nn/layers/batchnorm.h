@@ -32,6 +32,10 @@ class BatchNorm : public Module {
   Var gamma_, beta_;
 };
 
+// m as a BatchNorm whose fused entry point a container may call instead of running it and the next child
+// separately: null when m is another layer or when a ForwardObserver is active (observers see every child).
+BatchNorm* fusable_batch_norm(Module& m);
+
 class BatchNorm1d final : public BatchNorm {
  public:
   explicit BatchNorm1d(int channels, float momentum = 0.1f, float eps = 1e-5f);

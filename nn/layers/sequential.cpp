@@ -34,11 +34,10 @@ Var Sequential::forward_range(const Var& x, size_t begin, size_t end) {
   LOWBIT_CHECK(begin <= end && end <= size(), "{}: bad section [{}, {}) of {} children", type_name(), begin, end,
                size());
   Var y = x;
-  const bool may_fuse = !forward_observed();
   for (size_t i = begin; i < end; ++i) {
     // A BatchNorm followed by an activation it can compute runs as one op (batch_norm's epilogue), unless
     // someone observes the outputs.
-    BatchNorm* bn = may_fuse && i + 1 < end ? dynamic_cast<BatchNorm*>(&child(i)) : nullptr;
+    BatchNorm* bn = i + 1 < end ? fusable_batch_norm(child(i)) : nullptr;
     BatchNormEpilogue e;
     if (bn && activation_epilogue(child(i + 1), e)) {
       y = call_child_with(i, [&](Module&) { return bn->forward_fused(y, e); });

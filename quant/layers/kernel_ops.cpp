@@ -196,16 +196,23 @@ void affine_binary_conv_f32(const Quantized& x, const ConvGeom& g, PackedLayer& 
       if (cls[p] != 0) out[p] -= a * static_cast<float>(corr[cls[p] * cout + m]);
   }
 }
+
+// The binary × binary route: y = out_scale[m]·sx·dot + bias[m], the input bits being x's sign bits.
+void sign_binary_conv_f32(const float* x, int64_t batch, float sx, const ConvGeom& g, const PackedLayer& packed,
+                          LayerScratch& s, const float* bias, float* y, int threads) {
+  const size_t cout = packed.out_scale.size();
+  s.fscale.resize(cout);
+  for (size_t co = 0; co < cout; ++co) s.fscale[co] = static_cast<float>(double(packed.out_scale[co]) * sx);
+  binary_conv_f32(x, batch, g, packed, s, s.fscale.data(), bias, y, threads);
+}
 }  // namespace
 
 Tensor qconv2d_sign_bits(const Tensor& x, const Var& bias, const ConvGeom& g, PackedLayer& packed, LayerScratch& s) {
   LOWBIT_ASSERT(packed.valid && packed.bconv, "qconv2d_sign_bits: needs weights packed for bconv2d");
   const int64_t N = x.dim(0), cout = static_cast<int64_t>(packed.out_scale.size());
   Tensor y = Tensor::empty(Shape{N, cout, g.OH, g.OW});
-  s.fscale.resize(static_cast<size_t>(cout));
-  for (int64_t co = 0; co < cout; ++co) s.fscale[co] = packed.out_scale[co];  // bnn_sign's scale is 1
-  binary_conv_f32(x.data(), N, g, packed, s, s.fscale.data(), bias.defined() ? bias.value().data() : nullptr,
-                  y.data(), num_threads());
+  sign_binary_conv_f32(x.data(), N, 1.0f, g, packed, s, bias.defined() ? bias.value().data() : nullptr, y.data(),
+                       num_threads());  // bnn_sign's scale is 1
   return y;
 }
 
@@ -223,9 +230,7 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   const float* bptr = bias.defined() ? bias.value().data() : nullptr;
   const int threads = num_threads();
   if (packed.bconv) {
-    s.fscale.resize(static_cast<size_t>(cout));
-    for (int64_t co = 0; co < cout; ++co) s.fscale[co] = static_cast<float>(double(packed.out_scale[co]) * sx);
-    binary_conv_f32(x.value.value().data(), N, g, packed, s, s.fscale.data(), bptr, y.data(), threads);
+    sign_binary_conv_f32(x.value.value().data(), N, sx, g, packed, s, bptr, y.data(), threads);
   } else if (packed.bconv_affine) {
     LOWBIT_ASSERT(kind == ActKind::uint && x.codes.bits == 1 && zx == 0, "affine bconv2d route: 1-bit codes");
     affine_binary_conv_f32(x, g, packed, s, bptr, y.data(), threads);
