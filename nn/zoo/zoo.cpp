@@ -1,5 +1,7 @@
 #include "nn/zoo/zoo.h"
 
+#include <fnmatch.h>
+
 #include <cctype>
 
 #include "engine/error.h"
@@ -38,24 +40,8 @@ std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& 
 }
 
 bool glob_match(const std::string& pattern, const std::string& name) {
-  // Iterative wildcard match with backtracking to the last '*'.
-  size_t p = 0, n = 0, star = std::string::npos, mark = 0;
-  while (n < name.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
-      ++p;
-      ++n;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = n;
-    } else if (star != std::string::npos) {
-      p = star + 1;
-      n = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  // fnmatch(3) without FNM_PATHNAME / FNM_PERIOD: '*' and '?' also match '.', so "layer*" covers "layer2.0.conv1".
+  return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
 }  // namespace lowbit::nn

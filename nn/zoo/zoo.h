@@ -50,8 +50,9 @@ ModulePtr default_make_layer(const LayerSpec& spec, Rng& rng);
 std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& options);
 std::vector<std::string> model_names();
 
-// Glob match on dotted names for precision configs: '*' matches any run of characters (dots included),
-// '?' one character. "layer*.conv1" matches "layer2.0.conv1".
+// Glob match on dotted names for precision configs, by fnmatch(3) with no flags: '*' matches any run of
+// characters (dots included), '?' one character, "[0-3]" / "[!0]" one character of (not of) a set, and a
+// backslash quotes the next character. "layer*.conv1" matches "layer2.0.conv1"; "layer[12].*" matches "layer1.0.conv1".
 bool glob_match(const std::string& pattern, const std::string& name);
 
 }  // namespace lowbit::nn
