@@ -1,6 +1,8 @@
 #include "nn/archive.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <string>
 
 #include "engine/error.h"
 
@@ -279,8 +282,10 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   LOWBIT_CHECK(!base.empty(), "write '{}': the path names a directory, not a file", path);
-  std::string tmp = (dir == "/" ? "" : dir) + "/." + base + ".tmp.XXXXXX";
-  if (slash == std::string::npos) tmp = "." + base + ".tmp.XXXXXX";
+  // ".<name>.tmp.<pid>.XXXXXX": the writer's pid lets remove_stale_temp_files tell a dead writer's leftover
+  // from a file another process is still writing.
+  const std::string tmp_name = "." + base + ".tmp." + std::to_string(::getpid()) + ".XXXXXX";
+  const std::string tmp = slash == std::string::npos ? tmp_name : (dir == "/" ? "" : dir) + "/" + tmp_name;
   std::vector<char> tmpl(tmp.begin(), tmp.end());
   tmpl.push_back('\0');
   const int fd = ::mkstemp(tmpl.data());
@@ -319,6 +324,42 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     (void)::fsync(dfd);
     ::close(dfd);
   }
+}
+
+namespace {
+// The writer pid of a name ".<name>.tmp.<pid>.<6 characters>", or 0 when the name is not of that form.
+pid_t temp_file_writer(const std::string& name) {
+  if (name.size() < 2 || name[0] != '.') return 0;
+  const size_t suffix_dot = name.rfind('.');
+  if (suffix_dot == std::string::npos || name.size() - suffix_dot - 1 != 6) return 0;
+  const size_t pid_dot = name.rfind('.', suffix_dot - 1);
+  if (pid_dot == std::string::npos || pid_dot + 1 == suffix_dot || pid_dot < 5) return 0;
+  if (name.compare(pid_dot - 4, 4, ".tmp") != 0 || pid_dot - 4 == 0) return 0;
+  const std::string digits = name.substr(pid_dot + 1, suffix_dot - pid_dot - 1);
+  if (digits.size() > 9 || digits[0] == '0') return 0;
+  for (char c : digits)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return 0;
+  return static_cast<pid_t>(std::stol(digits));
+}
+
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+}  // namespace
+
+std::vector<std::string> remove_stale_temp_files(const std::string& dir) {
+  std::vector<std::string> removed;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return removed;  // nothing to clean in a directory that does not exist (yet)
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(d)) {
+    const pid_t pid = temp_file_writer(e->d_name);
+    if (pid > 0 && !process_alive(pid)) stale.push_back((dir == "/" ? "" : dir) + "/" + e->d_name);
+  }
+  ::closedir(d);
+  for (const std::string& p : stale) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::unlink(p.c_str()) == 0) removed.push_back(p);
+  }
+  return removed;
 }
 
 void write_archive(const std::string& path, const nlohmann::json& meta, const std::vector<NamedTensor>& tensors) {

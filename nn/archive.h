@@ -14,7 +14,8 @@
 //   end−4  u32   CRC-32 (zlib polynomial) of every byte before it
 //
 // Writes are atomic: the bytes go to a temporary file in the same directory, which is fsync'ed and renamed
-// over the target (then the directory is fsync'ed), so a crash leaves either the old file or the new one.
+// over the target (then the directory is fsync'ed), so a crash leaves either the old file or the new one. The
+// temporary name carries the writer's pid, so a later run can remove a killed writer's leftover.
 // Reads validate every field and size and throw lowbit::Error naming the file and the problem (bad magic,
 // unknown major version, truncated, CRC mismatch, a tensor outside the payload, duplicate names, bad JSON).
 #pragma once
@@ -53,6 +54,11 @@ Archive read_archive(const std::string& path);
 // Whole-file atomic write (temp file in the same directory, fsync, rename); used by write_archive and by
 // anything else that must not leave a half-written file.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+
+// Removes the temporary files ".<name>.tmp.<pid>.XXXXXX" that write_file_atomic writers killed mid-write left
+// in dir: those whose pid no longer runs (a live writer's file, this process's included, is kept). Call it when
+// a run starts or resumes in dir. Returns the paths removed; a missing directory has none.
+std::vector<std::string> remove_stale_temp_files(const std::string& dir);
 
 // Saves module.state_dict() with meta (e.g. {"model": "resnet20"}); meta must be a JSON object.
 void save_module(const std::string& path, const Module& module, const nlohmann::json& meta = nlohmann::json::object());

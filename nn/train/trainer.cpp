@@ -162,6 +162,7 @@ void Trainer::prepare_out_dir() const {
     fs::create_directories(dir, ec);
     LOWBIT_CHECK(!ec, "cannot create output directory '{}': {}", dir.string(), ec.message());
   }
+  remove_stale_temp_files(dir.string());  // checkpoint writes of a killed earlier run
   if (opt_.resume) {
     LOWBIT_CHECK(fs::exists(dir / "checkpoint.lbar", ec), "--resume: no checkpoint.lbar in '{}' to resume from",
                  dir.string());

@@ -1,9 +1,11 @@
 // Tensor archive: round trips, atomic writes, and a refused load for every kind of damage, with the message.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -196,6 +198,9 @@ TEST_CASE("archive: files are written atomically and read back") {
   fs::create_directory(blocked);
   CHECK_THROWS_WITH_AS(write_archive(blocked.string(), nlohmann::json::object(), sample_tensors()),
                        doctest::Contains("rename from"), Error);
+  // The temporary name carries the writer's pid.
+  CHECK_THROWS_WITH_AS(write_archive(blocked.string(), nlohmann::json::object(), sample_tensors()),
+                       doctest::Contains((".blocked.lbar.tmp." + std::to_string(::getpid()) + ".").c_str()), Error);
   files = 0;
   for (auto& e : fs::directory_iterator(dir.path)) {
     (void)e;
@@ -210,6 +215,37 @@ TEST_CASE("archive: files are written atomically and read back") {
     out.write(bytes.data(), long(bytes.size() / 2));
   }
   CHECK_THROWS_WITH_AS(read_archive(path), doctest::Contains((path + "': truncated").c_str()), Error);
+}
+
+TEST_CASE("archive: temp files of dead writers are removed, a live writer's file and other files are kept") {
+  TempDir dir;
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);  // reaped: its pid names no process now
+  const std::string dead = std::to_string(child), live = std::to_string(::getpid());
+  auto touch = [&](const std::string& name) { std::ofstream(dir.path / name) << "partial checkpoint"; };
+  touch(".checkpoint.lbar.tmp." + dead + ".a1B2c3");  // killed mid-write: stale
+  touch(".results.json.tmp." + dead + ".Zz9Yy8");     // stale as well
+  touch(".checkpoint.lbar.tmp." + live + ".d4E5f6");  // a writer that still runs (this process)
+  touch(".checkpoint.lbar.tmp.q7R8s9");                // no pid: not ours to judge
+  touch("checkpoint.lbar");
+  touch("notes.tmp." + dead + ".abcdef");              // not a hidden temp name
+  fs::create_directory(dir.path / (".model.lbar.tmp." + dead + ".g1H2i3"));  // a directory, not a temp file
+
+  std::vector<std::string> removed = remove_stale_temp_files(dir.path.string());
+  std::sort(removed.begin(), removed.end());
+  REQUIRE(removed.size() == 2);
+  CHECK(removed[0] == (dir.path / (".checkpoint.lbar.tmp." + dead + ".a1B2c3")).string());
+  CHECK(removed[1] == (dir.path / (".results.json.tmp." + dead + ".Zz9Yy8")).string());
+  CHECK_FALSE(fs::exists(dir.path / (".checkpoint.lbar.tmp." + dead + ".a1B2c3")));
+  CHECK(fs::exists(dir.path / (".checkpoint.lbar.tmp." + live + ".d4E5f6")));
+  CHECK(fs::exists(dir.path / ".checkpoint.lbar.tmp.q7R8s9"));
+  CHECK(fs::exists(dir.path / "checkpoint.lbar"));
+  CHECK(fs::exists(dir.path / ("notes.tmp." + dead + ".abcdef")));
+  CHECK(fs::is_directory(dir.path / (".model.lbar.tmp." + dead + ".g1H2i3")));
+  CHECK(remove_stale_temp_files(dir.path.string()).empty());  // idempotent
+  CHECK(remove_stale_temp_files((dir.path / "missing").string()).empty());
 }
 
 TEST_CASE("archive: save_module / load_module with model-name check") {
