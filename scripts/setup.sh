@@ -20,7 +20,7 @@ done
 
 pkgs=(build-essential cmake ninja-build git pkg-config ca-certificates
       libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev zlib1g-dev libcli11-dev
-      nlohmann-json3-dev libfmt-dev gnuplot-nox dataset-fashion-mnist)
+      nlohmann-json3-dev libfmt-dev libmatio-dev gnuplot-nox dataset-fashion-mnist)
 # npm: the Debian package only where no npm exists (a nodesource nodejs ships its own and conflicts).
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 [ "$want_cross" = 1 ] && pkgs+=(g++-aarch64-linux-gnu qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi

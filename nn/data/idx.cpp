@@ -1,5 +1,7 @@
 // IDX reader (the MNIST file format): a 4-byte big-endian magic 0x0000TTDD (TT = element type, 0x08 = uint8;
 // DD = number of dimensions), DD big-endian uint32 sizes, then the elements row-major.
+// Every size is bounded before use: an image side is at most kMaxIdxSide, and the element count (the product
+// of the sizes) is computed with overflow checks and must equal the bytes the file holds.
 #include <string>
 
 #include "engine/error.h"
@@ -26,29 +28,33 @@ std::vector<uint32_t> parse_idx_header(const std::vector<uint8_t>& bytes, const 
                bytes.size());
   std::vector<uint32_t> dims(want_dims);
   uint64_t total = 1;
+  bool overflow = false;
   for (int i = 0; i < want_dims; ++i) {
     dims[i] = be32(bytes.data() + 4 + 4 * i);
-    total *= dims[i];
+    overflow = overflow || __builtin_mul_overflow(total, uint64_t{dims[i]}, &total);
   }
   const uint64_t have = bytes.size() - header;
-  LOWBIT_CHECK(have >= total, "IDX {} file '{}' is truncated: header promises {} data bytes, file has {}", what,
-               path, total, have);
+  LOWBIT_CHECK(!overflow && have >= total,
+               "IDX {} file '{}' is truncated: its header promises {} = {} data bytes, the file has {}", what, path,
+               fmt::join(dims, "x"), overflow ? std::string("more than 2^64") : std::to_string(total), have);
   LOWBIT_CHECK(have == total, "IDX {} file '{}' has {} unexpected trailing bytes after {} data bytes", what, path,
                have - total, total);
   return dims;
 }
 }  // namespace
 
-ImageDataset read_idx(const std::string& images_path, const std::string& labels_path, const std::string& name,
-                      int num_classes) {
-  const std::vector<uint8_t> img = read_file_maybe_gzip(images_path);
+ImageDataset decode_idx(const std::vector<uint8_t>& img, const std::string& images_path,
+                        const std::vector<uint8_t>& lab, const std::string& labels_path, const std::string& name,
+                        int num_classes) {
+  LOWBIT_CHECK(num_classes > 0 && num_classes <= 256, "IDX data set '{}': {} classes (expected 1..256)", name,
+               num_classes);
   const std::vector<uint32_t> idim = parse_idx_header(img, images_path, 3, "images");
-  const std::vector<uint8_t> lab = read_file_maybe_gzip(labels_path);
   const std::vector<uint32_t> ldim = parse_idx_header(lab, labels_path, 1, "labels");
+  LOWBIT_CHECK(idim[1] > 0 && idim[2] > 0 && idim[1] <= kMaxIdxSide && idim[2] <= kMaxIdxSide,
+               "IDX images file '{}' has images of {}x{} pixels (each side must be 1..{})", images_path, idim[1],
+               idim[2], kMaxIdxSide);
   LOWBIT_CHECK(idim[0] == ldim[0], "IDX count mismatch: '{}' has {} images but '{}' has {} labels", images_path,
                idim[0], labels_path, ldim[0]);
-  LOWBIT_CHECK(idim[1] > 0 && idim[2] > 0, "IDX images file '{}' has empty images ({}x{})", images_path, idim[1],
-               idim[2]);
 
   ImageDataset ds;
   ds.name = name;
@@ -67,6 +73,13 @@ ImageDataset read_idx(const std::string& images_path, const std::string& labels_
   }
   ds.compute_checksum();
   return ds;
+}
+
+ImageDataset read_idx(const std::string& images_path, const std::string& labels_path, const std::string& name,
+                      int num_classes) {
+  const std::vector<uint8_t> img = read_file_maybe_gzip(images_path);
+  const std::vector<uint8_t> lab = read_file_maybe_gzip(labels_path);
+  return decode_idx(img, images_path, lab, labels_path, name, num_classes);
 }
 
 }  // namespace lowbit::nn

@@ -1,8 +1,11 @@
 // Dataset readers: small files written in the official formats (IDX raw and gzip, CIFAR-10 binary, SVHN
-// level-5 MAT with and without compression) round-trip; corrupt ones give errors naming the file and problem.
+// MAT-files written with libmatio: v5 with and without compression, v7.3) round-trip; corrupt ones give errors
+// naming the file and problem.
 #include <doctest/doctest.h>
+#include <matio.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <cstring>
@@ -45,9 +48,6 @@ void write_gzip(const fs::path& p, const Bytes& b) {
 void put_be32(Bytes& b, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
 }
-void put_le32(Bytes& b, uint32_t v) {
-  for (int s = 0; s < 32; s += 8) b.push_back(static_cast<uint8_t>(v >> s));
-}
 uint8_t pixel(int64_t i, int64_t k) { return static_cast<uint8_t>((i * 31 + k * 7) & 0xff); }
 
 Bytes idx_images(int n, int h, int w) {
@@ -78,89 +78,50 @@ std::string error_of(const std::function<void()>& f) {
 }
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// ---- a minimal MATLAB level-5 writer (the subset SVHN uses) ----
-void pad8(Bytes& b) {
-  while (b.size() % 8) b.push_back(0);
-}
-void put_element(Bytes& b, uint32_t type, const Bytes& data, bool allow_small = true) {
-  if (allow_small && data.size() <= 4) {  // small data element format
-    put_le32(b, (static_cast<uint32_t>(data.size()) << 16) | type);
-    Bytes d = data;
-    d.resize(4, 0);
-    b.insert(b.end(), d.begin(), d.end());
-    return;
-  }
-  put_le32(b, type);
-  put_le32(b, static_cast<uint32_t>(data.size()));
-  b.insert(b.end(), data.begin(), data.end());
-  pad8(b);
-}
-// miMATRIX of class cls, real part stored as `type` with the given raw bytes.
-Bytes mat_matrix(const std::string& name, uint8_t cls, const std::vector<int32_t>& dims, uint32_t type,
-                 const Bytes& real) {
-  Bytes body;
-  Bytes flags;
-  put_le32(flags, cls);
-  put_le32(flags, 0);
-  put_element(body, 6 /*miUINT32*/, flags, false);
-  Bytes d;
-  for (int32_t v : dims) put_le32(d, static_cast<uint32_t>(v));
-  put_element(body, 5 /*miINT32*/, d, false);
-  put_element(body, 1 /*miINT8*/, Bytes(name.begin(), name.end()));
-  put_element(body, type, real);
-  Bytes m;
-  put_element(m, 14 /*miMATRIX*/, body, false);
-  return m;
-}
-Bytes mat_compressed(const Bytes& element) {
-  uLongf len = compressBound(element.size());
-  Bytes z(len);
-  REQUIRE(compress2(z.data(), &len, element.data(), element.size(), 6) == Z_OK);
-  z.resize(len);
-  Bytes b;
-  put_le32(b, 15);
-  put_le32(b, static_cast<uint32_t>(z.size()));
-  b.insert(b.end(), z.begin(), z.end());  // compressed elements are not padded
-  return b;
-}
-Bytes mat_header() {
-  std::string text = "MATLAB 5.0 MAT-file, written by lowbit tests";
-  text.resize(116, ' ');
-  Bytes b(text.begin(), text.end());
-  b.resize(124, 0);
-  b.push_back(0x00);
-  b.push_back(0x01);
-  b.push_back('I');
-  b.push_back('M');
-  return b;
-}
-// SVHN-shaped file with n images; label of image i is (i % 10) + 1 (10 = digit 0); y stored as double.
-Bytes svhn_mat(int n, bool compressed, bool y_as_uint8 = false) {
-  Bytes x(static_cast<size_t>(n) * 3072);
+// ---- SVHN-shaped MAT-files written with libmatio itself ----
+// X uint8 [32, 32, 3, n] column-major; the label of image i is (i % 10) + 1 (10 = digit 0), y [n, 1] stored as
+// double (or uint8). ver: MAT_FT_MAT5 or MAT_FT_MAT73.
+void write_svhn(const fs::path& p, int n, mat_ft ver, matio_compression z, bool y_as_uint8 = false,
+                size_t x_channels = 3, size_t y_rows = 0) {
+  fs::create_directories(p.parent_path());
+  Bytes x(static_cast<size_t>(n) * 1024 * x_channels);
   for (int i = 0; i < n; ++i)
-    for (int ch = 0; ch < 3; ++ch)
+    for (size_t ch = 0; ch < x_channels; ++ch)
       for (int col = 0; col < 32; ++col)
         for (int r = 0; r < 32; ++r)  // column-major: r fastest
-          x[r + 32 * col + 1024 * ch + 3072 * i] = pixel(i, (ch * 32 + r) * 32 + col);
-  Bytes y;
-  for (int i = 0; i < n; ++i) {
-    const double v = (i % 10) + 1;
-    if (y_as_uint8) {
-      y.push_back(static_cast<uint8_t>(v));
-    } else {
-      uint8_t raw[8];
-      std::memcpy(raw, &v, 8);
-      y.insert(y.end(), raw, raw + 8);
-    }
+          x[r + 32 * col + 1024 * ch + 1024 * x_channels * i] = pixel(i, (ch * 32 + r) * 32 + col);
+  const size_t ny = y_rows ? y_rows : static_cast<size_t>(n);
+  std::vector<double> yd(ny);
+  Bytes yb(ny);
+  for (size_t i = 0; i < ny; ++i) {
+    yd[i] = static_cast<double>(i % 10 + 1);
+    yb[i] = static_cast<uint8_t>(i % 10 + 1);
   }
-  Bytes mx = mat_matrix("X", 9 /*uint8*/, {32, 32, 3, n}, 2 /*miUINT8*/, x);
-  Bytes my = mat_matrix("y", 6 /*double*/, {n, 1}, y_as_uint8 ? 2 : 9 /*miDOUBLE*/, y);
-  Bytes f = mat_header();
-  for (const Bytes* e : {&mx, &my}) {
-    const Bytes el = compressed ? mat_compressed(*e) : *e;
-    f.insert(f.end(), el.begin(), el.end());
-  }
-  return f;
+  mat_t* mat = Mat_CreateVer(p.string().c_str(), nullptr, ver);
+  REQUIRE(mat != nullptr);
+  size_t xdims[4] = {32, 32, x_channels, static_cast<size_t>(n)};
+  size_t ydims[2] = {ny, 1};
+  matvar_t* vx = Mat_VarCreate("X", MAT_C_UINT8, MAT_T_UINT8, 4, xdims, x.data(), 0);
+  matvar_t* vy = y_as_uint8 ? Mat_VarCreate("y", MAT_C_UINT8, MAT_T_UINT8, 2, ydims, yb.data(), 0)
+                            : Mat_VarCreate("y", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, ydims, yd.data(), 0);
+  REQUIRE(vx != nullptr);
+  REQUIRE(vy != nullptr);
+  CHECK(Mat_VarWrite(mat, vx, z) == 0);
+  CHECK(Mat_VarWrite(mat, vy, z) == 0);
+  Mat_VarFree(vx);
+  Mat_VarFree(vy);
+  Mat_Close(mat);
+}
+Bytes read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+bool matio_has_v73() {
+  const fs::path p = fs::temp_directory_path() / ("lowbit_test_v73_probe_" + std::to_string(::getpid()) + ".mat");
+  mat_t* m = Mat_CreateVer(p.string().c_str(), nullptr, MAT_FT_MAT73);
+  if (m) Mat_Close(m);
+  fs::remove(p);
+  return m != nullptr;
 }
 }  // namespace
 
@@ -230,6 +191,40 @@ TEST_CASE("IDX: corrupt files give errors naming the file") {
   fs::remove_all(d);
 }
 
+TEST_CASE("IDX: header sizes whose product wraps or exceeds the bounds are errors naming the file") {
+  const fs::path d = temp_dir("idxwrap");
+  const std::string img = (d / "img").string(), lab = (d / "lab").string();
+  write_file(d / "lab", idx_labels(4));
+  // n = 4, rows = cols = 2^31: 4 * 2^31 * 2^31 = 2^64 wraps to 0, which matched the empty data of a 16-byte file.
+  Bytes wrap;
+  put_be32(wrap, 0x803);
+  put_be32(wrap, 4);
+  put_be32(wrap, 0x80000000u);
+  put_be32(wrap, 0x80000000u);
+  write_file(d / "img", wrap);
+  std::string e = error_of([&] { read_idx(img, lab, "t"); });
+  CHECK(contains(e, img));
+  CHECK(contains(e, "more than 2^64"));
+
+  // rows = 2^16, cols = 1, n = 4: the data is all there but an image side above the bound is refused.
+  Bytes tall;
+  put_be32(tall, 0x803);
+  put_be32(tall, 4);
+  put_be32(tall, 1u << 16);
+  put_be32(tall, 1);
+  tall.resize(tall.size() + 4 * (size_t{1} << 16), 7);
+  write_file(d / "img", tall);
+  e = error_of([&] { read_idx(img, lab, "t"); });
+  CHECK(contains(e, img));
+  CHECK(contains(e, "65536x1 pixels"));
+
+  // Zero images and zero labels is a valid (empty) pair.
+  write_file(d / "img", idx_images(0, 3, 3));
+  write_file(d / "lab", idx_labels(0));
+  CHECK(read_idx(img, lab, "t").n == 0);
+  fs::remove_all(d);
+}
+
 TEST_CASE("CIFAR-10 binary: records concatenate over files, bad sizes and labels are errors") {
   const fs::path d = temp_dir("cifar");
   auto batch = [](int n, int first) {
@@ -265,10 +260,10 @@ TEST_CASE("CIFAR-10 binary: records concatenate over files, bad sizes and labels
   fs::remove_all(d);
 }
 
-TEST_CASE("SVHN .mat: uncompressed and compressed level-5 files decode to the same NCHW images") {
+TEST_CASE("SVHN .mat: v5 uncompressed, v5 compressed and v7.3 files decode to the same NCHW images") {
   const fs::path d = temp_dir("svhn");
-  write_file(d / "plain.mat", svhn_mat(7, false));
-  write_file(d / "zip.mat", svhn_mat(7, true, /*y_as_uint8=*/true));
+  write_svhn(d / "plain.mat", 7, MAT_FT_MAT5, MAT_COMPRESSION_NONE);
+  write_svhn(d / "zip.mat", 7, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB, /*y_as_uint8=*/true);
   const ImageDataset a = read_svhn_mat((d / "plain.mat").string(), "s");
   const ImageDataset b = read_svhn_mat((d / "zip.mat").string(), "s");
   CHECK(a.n == 7);
@@ -283,44 +278,94 @@ TEST_CASE("SVHN .mat: uncompressed and compressed level-5 files decode to the sa
   CHECK(a.pixels == b.pixels);
   CHECK(a.labels == b.labels);
   CHECK(a.checksum == b.checksum);
-  write_file(d / "ten.mat", svhn_mat(10, true));
+  write_svhn(d / "ten.mat", 10, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB);
   CHECK(read_svhn_mat((d / "ten.mat").string(), "s").labels[9] == 0);
+  // v7.3 (HDF5) files, which MATLAB writes for large arrays, when this libmatio is built with HDF5.
+  if (matio_has_v73()) {
+    write_svhn(d / "v73.mat", 7, MAT_FT_MAT73, MAT_COMPRESSION_NONE);
+    write_svhn(d / "v73z.mat", 7, MAT_FT_MAT73, MAT_COMPRESSION_ZLIB, /*y_as_uint8=*/true);
+    for (const char* f : {"v73.mat", "v73z.mat"}) {
+      CAPTURE(f);
+      const ImageDataset c = read_svhn_mat((d / f).string(), "s");
+      CHECK(c.pixels == a.pixels);
+      CHECK(c.labels == a.labels);
+      CHECK(c.checksum == a.checksum);
+    }
+  } else {
+    MESSAGE("libmatio without HDF5: v7.3 files not checked");
+  }
   fs::remove_all(d);
 }
 
-TEST_CASE("SVHN .mat: corrupt files give clear errors") {
+TEST_CASE("SVHN .mat: missing, corrupt and wrong-shaped files give one error naming the file") {
   const fs::path d = temp_dir("svhnbad");
   const std::string p = (d / "f.mat").string();
 
-  Bytes trunc = svhn_mat(4, false);
+  std::string e = error_of([&] { read_svhn_mat((d / "missing.mat").string(), "s"); });
+  CHECK(contains(e, (d / "missing.mat").string()));
+  CHECK(contains(e, "cannot open"));
+
+  write_file(p, Bytes(300, 'z'));
+  e = error_of([&] { read_svhn_mat(p, "s"); });
+  CHECK(contains(e, p));
+  CHECK(contains(e, "not a MAT-file"));
+
+  write_svhn(d / "ok.mat", 4, MAT_FT_MAT5, MAT_COMPRESSION_NONE);
+  Bytes trunc = read_bytes(d / "ok.mat");
   trunc.resize(trunc.size() - 100);
   write_file(p, trunc);
-  std::string e = error_of([&] { read_svhn_mat(p, "s"); });
+  e = error_of([&] { read_svhn_mat(p, "s"); });
   CHECK(contains(e, p));
-  CHECK(contains(e, "truncated"));
 
-  Bytes ztrunc = svhn_mat(4, true);
+  write_svhn(d / "okz.mat", 4, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB);
+  Bytes ztrunc = read_bytes(d / "okz.mat");
   ztrunc.resize(200);  // inside the first compressed element
   write_file(p, ztrunc);
   e = error_of([&] { read_svhn_mat(p, "s"); });
   CHECK(contains(e, p));
 
-  Bytes zcorrupt = svhn_mat(4, true);
+  Bytes zcorrupt = read_bytes(d / "okz.mat");
   for (size_t i = 140; i < 180; ++i) zcorrupt[i] ^= 0x5a;
   write_file(p, zcorrupt);
   e = error_of([&] { read_svhn_mat(p, "s"); });
   CHECK(contains(e, p));
-  CHECK(contains(e, "corrupt"));
 
-  Bytes hdf5 = svhn_mat(2, false);
-  hdf5[126] = 'H';
-  write_file(p, hdf5);
+  // Uncompressed v5: the 4th dimension of X (int32 at byte 128 + 8 tag + 16 flags + 8 dims tag + 12) claims
+  // 2^31 - 1 images; refused from the header, before anything is allocated.
+  Bytes huge = read_bytes(d / "ok.mat");
+  REQUIRE(huge.size() > 176);
+  CHECK(huge[172] == 4);
+  huge[172] = 0xff, huge[173] = 0xff, huge[174] = 0xff, huge[175] = 0x7f;
+  write_file(p, huge);
   e = error_of([&] { read_svhn_mat(p, "s"); });
-  CHECK(contains(e, "not a MATLAB level-5"));
+  CHECK(contains(e, p));
+  CHECK(contains(e, "2147483647 images"));
 
-  write_file(p, mat_header());  // valid header, no variables
+  mat_t* empty = Mat_CreateVer(p.c_str(), nullptr, MAT_FT_MAT5);  // valid header, no variables
+  REQUIRE(empty != nullptr);
+  Mat_Close(empty);
   e = error_of([&] { read_svhn_mat(p, "s"); });
+  CHECK(contains(e, p));
   CHECK(contains(e, "'X'"));
+
+  write_svhn(p, 3, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB, false, /*x_channels=*/1);
+  e = error_of([&] { read_svhn_mat(p, "s"); });
+  CHECK(contains(e, p));
+  CHECK(contains(e, "X has dimensions 32x32x1x3"));
+
+  write_svhn(p, 3, MAT_FT_MAT5, MAT_COMPRESSION_NONE, false, 3, /*y_rows=*/2);
+  e = error_of([&] { read_svhn_mat(p, "s"); });
+  CHECK(contains(e, p));
+  CHECK(contains(e, "y has dimensions 2x1 but X holds 3 images"));
+
+  // A label of 0 (y counts from 1): y's payload, three doubles, ends the uncompressed file.
+  write_svhn(p, 3, MAT_FT_MAT5, MAT_COMPRESSION_NONE);
+  Bytes zero_label = read_bytes(p);
+  std::fill(zero_label.end() - 24, zero_label.end() - 16, uint8_t{0});  // y[0] = 1.0 becomes 0.0
+  write_file(p, zero_label);
+  e = error_of([&] { read_svhn_mat(p, "s"); });
+  CHECK(contains(e, p));
+  CHECK(contains(e, "label 0 of image 0"));
   fs::remove_all(d);
 }
 
