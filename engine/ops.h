@@ -56,6 +56,11 @@ Var sign_ste(const Var& a, float clip = 1.0f);
 Var matmul(const Var& a, const Var& b);  // [M, K] x [K, N] -> [M, N]
 // x [N, in], w [out, in], b [out] (undefined Var = no bias) -> [N, out]
 Var linear(const Var& x, const Var& w, const Var& b = Var());
+// The gradients linear's backward computes for x [N, in], w [out, in] and a bias [out], given dy [N, out]: for
+// layers that produce y another way (the quantized layers' integer kernels) but differentiate as this fp32
+// linear, with the same numbers (the bias gradient is summed over the batch in double). Each non-null output
+// is replaced by a new tensor.
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db);
 
 // ---- convolution and pooling (engine/ops/conv.cpp, engine/ops/pool.cpp) ----
 struct Conv2dParams {

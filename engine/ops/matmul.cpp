@@ -55,28 +55,37 @@ Var linear(const Var& x, const Var& w, const Var& b) {
   sgemm(false, true, N, O, I, 1.0f, X.data(), I, W.data(), I, has_bias ? 1.0f : 0.0f, Y.data(), O);
   std::vector<Var> inputs{x, w};
   if (has_bias) inputs.push_back(b);
-  return Var::make(Y, std::move(inputs), [X, W, N, I, O](const Tensor& g, std::vector<Var>& in) {
-    if (in[0].requires_grad()) {
-      Tensor gx = Tensor::empty(X.shape());
-      sgemm(false, false, N, I, O, 1.0f, g.data(), O, W.data(), I, 0.0f, gx.data(), I);
-      in[0].add_grad(gx);
-    }
-    if (in[1].requires_grad()) {
-      Tensor gw = Tensor::empty(W.shape());
-      sgemm(true, false, O, I, N, 1.0f, g.data(), O, X.data(), I, 0.0f, gw.data(), I);
-      in[1].add_grad(gw);
-    }
-    if (wants_grad(in, 2)) {
-      Tensor gb = Tensor::empty(Shape{O});
-      const float* gp = g.data();
-      for (int64_t o = 0; o < O; ++o) {
-        double s = 0.0;
-        for (int64_t n = 0; n < N; ++n) s += gp[n * O + o];
-        gb[o] = static_cast<float>(s);
-      }
-      in[2].add_grad(gb);
-    }
+  return Var::make(Y, std::move(inputs), [X, W](const Tensor& g, std::vector<Var>& in) {
+    Tensor gx, gw, gb;
+    linear_backward(X, W, g, in[0].requires_grad() ? &gx : nullptr, in[1].requires_grad() ? &gw : nullptr,
+                    wants_grad(in, 2) ? &gb : nullptr);
+    if (gx.defined()) in[0].add_grad(gx);
+    if (gw.defined()) in[1].add_grad(gw);
+    if (gb.defined()) in[2].add_grad(gb);
   });
+}
+
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db) {
+  const int64_t N = x.dim(0), I = x.dim(1), O = w.dim(0);
+  LOWBIT_CHECK(w.dim(1) == I && dy.shape() == Shape({N, O}), "linear_backward: dy {} does not fit x {} and w {}",
+               dy.shape().str(), x.shape().str(), w.shape().str());
+  if (dx) {
+    *dx = Tensor::empty(x.shape());
+    sgemm(false, false, N, I, O, 1.0f, dy.data(), O, w.data(), I, 0.0f, dx->data(), I);
+  }
+  if (dw) {
+    *dw = Tensor::empty(w.shape());
+    sgemm(true, false, O, I, N, 1.0f, dy.data(), O, x.data(), I, 0.0f, dw->data(), I);
+  }
+  if (db) {
+    *db = Tensor::empty(Shape{O});
+    const float* gp = dy.data();
+    for (int64_t o = 0; o < O; ++o) {
+      double s = 0.0;
+      for (int64_t n = 0; n < N; ++n) s += gp[n * O + o];
+      (*db)[o] = static_cast<float>(s);
+    }
+  }
 }
 
 }  // namespace lowbit

@@ -14,7 +14,6 @@
 #include <cmath>
 
 #include "engine/error.h"
-#include "engine/gemm.h"
 #include "engine/ops.h"
 #include "engine/threading.h"
 #include "kernels/bconv2d/bconv2d.h"
@@ -359,23 +358,13 @@ Var qlinear_kernel(const Quantized& x, const Var& w_value, const Var& bias, Pack
   // w_value is undefined only in inference with a cached pack (no graph is recorded then).
   const Tensor xv = x.value.value(), wv = w_value.defined() ? w_value.value() : Tensor();
   return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv](const Tensor& gy, std::vector<Var>& in) {
-    const int64_t N = xv.dim(0), F = xv.dim(1), O = wv.dim(0);
-    if (in[0].requires_grad()) {
-      Tensor gx = Tensor::empty(xv.shape());
-      sgemm(false, false, N, F, O, 1.0f, gy.data(), O, wv.data(), F, 0.0f, gx.data(), F);
-      in[0].add_grad(gx);
-    }
-    if (in[1].requires_grad()) {
-      Tensor gw = Tensor::empty(wv.shape());
-      sgemm(true, false, O, F, N, 1.0f, gy.data(), O, xv.data(), F, 0.0f, gw.data(), F);
-      in[1].add_grad(gw);
-    }
-    if (in.size() > 2 && in[2].defined() && in[2].requires_grad()) {
-      Tensor gb = Tensor::zeros(Shape{O});
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t o = 0; o < O; ++o) gb[o] += gy[n * O + o];
-      in[2].add_grad(gb);
-    }
+    const bool want_b = in.size() > 2 && in[2].defined() && in[2].requires_grad();
+    Tensor gx, gw, gb;
+    linear_backward(xv, wv, gy, in[0].requires_grad() ? &gx : nullptr, in[1].requires_grad() ? &gw : nullptr,
+                    want_b ? &gb : nullptr);
+    if (gx.defined()) in[0].add_grad(gx);
+    if (gw.defined()) in[1].add_grad(gw);
+    if (gb.defined()) in[2].add_grad(gb);
   });
 }
 

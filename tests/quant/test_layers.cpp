@@ -228,6 +228,29 @@ TEST_CASE("QLinear: kernel path == fake-quant path for every precision") {
   }
 }
 
+TEST_CASE("QLinear: the kernel and fake paths give bit-identical bias gradients") {
+  // Both backwards are engine's linear_backward (bias gradient summed over the batch in double), so the bias
+  // gradient is the same float whichever path computed the forward. A batch of 300 makes a float sum drift.
+  for (const Case& c : precisions()) {
+    Rng rng(6);
+    QuantOptions qo;
+    QLinear layer(33, 9, true, c.p, qo, rng);
+    Var bias;
+    for (const auto& nv : layer.named_parameters())
+      if (nv.first == "bias") bias = nv.second;
+    REQUIRE(bias.defined());
+    const Tensor x = random_tensor(Shape{300, 33}, 29, c.lo, c.hi);
+    std::vector<float> grads[2];
+    for (int k = 0; k < 2; ++k) {
+      run_path(layer, x, k == 0 ? QPath::fake : QPath::kernel, std::nullopt);
+      const Tensor gb = bias.grad();
+      grads[k].assign(gb.data(), gb.data() + gb.numel());
+    }
+    INFO(c.p.str());
+    CHECK(grads[0] == grads[1]);
+  }
+}
+
 TEST_CASE("XNOR input scaling K is applied identically on both paths") {
   QuantOptions qo;
   qo.xnor_scale_activations = true;
