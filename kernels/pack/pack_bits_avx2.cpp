@@ -8,6 +8,8 @@
 // channel c for pixels 0..7. Shifting every byte left by 7 − j moves bit j to the byte's top bit, where
 // `vpmovmskb` collects it: two ymm halves give the 64-bit word of pixel j (bit c = channel c). Channels ≥ C keep
 // zero bytes, so channel tails are 0.
+//
+// Sign bytes: `vpmovmskb` of 32 int8 is exactly their 32 sign bits; two per word, the tail through a zeroed copy.
 #include <immintrin.h>
 
 #include <cstring>
@@ -111,9 +113,34 @@ void unpack_sign_rows_avx2(const bword* src, size_t rows, size_t cols, size_t sr
   }
 }
 
+// 64 sign bytes → one word: vpmovmskb collects the top bit of each byte, i.e. (byte < 0).
+inline bword sign_bytes64_avx2(const int8_t* p) {
+  const unsigned lo = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+  const unsigned hi =
+      static_cast<unsigned>(_mm256_movemask_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32))));
+  return static_cast<bword>(lo) | (static_cast<bword>(hi) << 32);
+}
+
+void pack_sign_bytes_avx2(const int8_t* src, size_t rows, size_t cols, size_t src_stride, bword* dst,
+                          size_t dst_stride) {
+  const size_t full = cols / kBitsPerWord, rest = cols % kBitsPerWord;
+  LOWBIT_KASSERT(src_stride >= cols && dst_stride >= packed_words(cols));
+  for (size_t r = 0; r < rows; ++r) {
+    const int8_t* s = src + r * src_stride;
+    bword* d = dst + r * dst_stride;
+    for (size_t w = 0; w < full; ++w) d[w] = sign_bytes64_avx2(s + w * kBitsPerWord);
+    if (rest) {  // zero-filled copy of the tail: 0 is not negative, so the padding bits are 0
+      alignas(32) int8_t tail[kBitsPerWord] = {};
+      std::memcpy(tail, s + full * kBitsPerWord, rest);
+      d[full] = sign_bytes64_avx2(tail);
+    }
+  }
+}
+
 }  // namespace
 
 extern const PackBitsKernels kPackBitsAvx2;
-const PackBitsKernels kPackBitsAvx2 = {pack_sign_rows_avx2, pack_nchw_to_nhwc_bits_avx2, unpack_sign_rows_avx2};
+const PackBitsKernels kPackBitsAvx2 = {pack_sign_rows_avx2, pack_nchw_to_nhwc_bits_avx2, unpack_sign_rows_avx2,
+                                       pack_sign_bytes_avx2};
 
 }  // namespace lowbit::kernels

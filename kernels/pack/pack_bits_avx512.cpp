@@ -10,6 +10,8 @@
 // byte c is "channel c of pixel j is negative", so `vptestmb` against the constant 1 << j returns a 64-bit mask whose
 // bit c is exactly that: the packed word of pixel j. Eight vptestmb per 8 pixels finish the transpose. Channels
 // ≥ C keep zero bytes, so channel tails are 0.
+//
+// Sign bytes: `vpmovb2m` turns 64 int8 into their 64 sign bits, one word; the row tail is a zero-masking load.
 #include <immintrin.h>
 
 #include "kernels/kassert.h"
@@ -104,10 +106,24 @@ void unpack_sign_rows_avx512(const bword* src, size_t rows, size_t cols, size_t 
   }
 }
 
+// 64 sign bytes → one word (AVX-512BW vpmovb2m: the top bit of each byte); the tail is a zero-masking load.
+void pack_sign_bytes_avx512(const int8_t* src, size_t rows, size_t cols, size_t src_stride, bword* dst,
+                            size_t dst_stride) {
+  const size_t full = cols / kBitsPerWord, rest = cols % kBitsPerWord;
+  LOWBIT_KASSERT(src_stride >= cols && dst_stride >= packed_words(cols));
+  const __mmask64 tail = rest ? (~__mmask64{0} >> (kBitsPerWord - rest)) : 0;
+  for (size_t r = 0; r < rows; ++r) {
+    const int8_t* s = src + r * src_stride;
+    bword* d = dst + r * dst_stride;
+    for (size_t w = 0; w < full; ++w) d[w] = _mm512_movepi8_mask(_mm512_loadu_si512(s + w * kBitsPerWord));
+    if (rest) d[full] = _mm512_movepi8_mask(_mm512_maskz_loadu_epi8(tail, s + full * kBitsPerWord));
+  }
+}
+
 }  // namespace
 
 extern const PackBitsKernels kPackBitsAvx512;
 const PackBitsKernels kPackBitsAvx512 = {pack_sign_rows_avx512, pack_nchw_to_nhwc_bits_avx512,
-                                         unpack_sign_rows_avx512};
+                                         unpack_sign_rows_avx512, pack_sign_bytes_avx512};
 
 }  // namespace lowbit::kernels

@@ -15,6 +15,7 @@
 //   rule. Pixels left over (hw mod 4) use the scalar path.
 // unpack_rows: for 4 elements, the word shifted to element k is broadcast and vtstq_u32 against {1,2,4,8} selects
 //   −1.0f or +1.0f with vbslq_f32.
+// sign_bytes: vcltzq_s8 gives the 0xFF / 0 byte mask of 16 int8 directly; four of them are one movemask64 word.
 #include <arm_neon.h>
 
 #include <cstring>
@@ -108,7 +109,27 @@ void unpack_sign_rows_neon(const bword* src, size_t rows, size_t cols, size_t sr
   }
 }
 
+void pack_sign_bytes_neon(const int8_t* src, size_t rows, size_t cols, size_t src_stride, bword* dst,
+                          size_t dst_stride) {
+  const size_t full = cols / kBitsPerWord, rest = cols % kBitsPerWord;
+  LOWBIT_KASSERT(src_stride >= cols && dst_stride >= packed_words(cols));
+  auto word64 = [](const int8_t* p) {
+    return neon::movemask64(vcltzq_s8(vld1q_s8(p)), vcltzq_s8(vld1q_s8(p + 16)), vcltzq_s8(vld1q_s8(p + 32)),
+                            vcltzq_s8(vld1q_s8(p + 48)));
+  };
+  for (size_t r = 0; r < rows; ++r) {
+    const int8_t* s = src + r * src_stride;
+    bword* d = dst + r * dst_stride;
+    for (size_t w = 0; w < full; ++w) d[w] = word64(s + w * kBitsPerWord);
+    if (rest) {  // zero-filled copy of the tail: 0 is not negative, so the padding bits are 0
+      alignas(16) int8_t tail[kBitsPerWord] = {};
+      std::memcpy(tail, s + full * kBitsPerWord, rest);
+      d[full] = word64(tail);
+    }
+  }
+}
+
 extern const PackBitsKernels kPackBitsNeon = {pack_sign_rows_neon, pack_nchw_to_nhwc_bits_neon,
-                                              unpack_sign_rows_neon};
+                                              unpack_sign_rows_neon, pack_sign_bytes_neon};
 
 }  // namespace lowbit::kernels

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -13,6 +12,7 @@
 #include "kernels/bgemm/bgemm.h"
 #include "kernels/bitserial/bitserial.h"
 #include "kernels/omp.h"
+#include "kernels/pack/pack_bits.h"
 #include "kernels/pack/pack_nibbles.h"
 #include "kernels/pack/pack_planes.h"
 #include "kernels/tgemm/tgemm.h"
@@ -59,32 +59,12 @@ void check_status(k::Status s, const char* what) {
   LOWBIT_ASSERT(s == k::Status::ok, "{} failed: {}", what, k::status_name(s));
 }
 
-// int8 rows (negative = bit 1) → b1 rows of kw words. Eight sign bits at a time: masking the bytes' top bits
-// and multiplying by 0x0002040810204081 gathers byte i's bit 7 into bit 56 + i (no carries can collide),
-// the scalar form of a byte movemask.
-inline k::bword sign_bits8(const int8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return ((v & 0x8080808080808080ull) * 0x0002040810204081ull) >> 56;
+// int8 rows (negative = bit 1) → b1 rows of kw words (kernels/pack/pack_bits.h), rows split over the threads.
+void pack_signs(const int8_t* src, size_t rows, size_t K, size_t lds, k::bword* dst, size_t kw) {
+  check_status(k::pack_sign_bytes(src, rows, K, lds, dst, kw, rows * kw, 0), "pack_sign_bytes");
 }
 
 }  // namespace
-
-void pack_sign_bytes(const int8_t* src, size_t rows, size_t K, size_t lds, k::bword* dst, size_t kw) {
-  LOWBIT_OMP(parallel for schedule(static) if (rows * K > (1u << 16)))
-  for (int64_t r = 0; r < static_cast<int64_t>(rows); ++r) {
-    const int8_t* s = src + r * lds;
-    k::bword* d = dst + r * kw;
-    for (size_t w = 0; w < kw; ++w) {
-      const size_t lo = w * 64, hi = std::min(K, lo + 64);
-      k::bword bits = 0;
-      size_t i = lo;
-      for (; i + 8 <= hi; i += 8) bits |= sign_bits8(s + i) << (i - lo);
-      for (; i < hi; ++i) bits |= static_cast<k::bword>(s[i] < 0) << (i - lo);
-      d[w] = bits;
-    }
-  }
-}
 
 namespace {
 
@@ -234,7 +214,7 @@ IntWeights pack_int_weights(const QCodes& w, size_t row0, size_t M, size_t K, In
     case IntBackend::bgemm:
       out.ldw = kw;
       out.packed.resize(M * kw * sizeof(k::bword));
-      pack_sign_bytes(out.kc.data(), M, K, K, out.packed.as<k::bword>(), kw);
+      pack_signs(out.kc.data(), M, K, K, out.packed.as<k::bword>(), kw);
       break;
     case IntBackend::tgemm: {
       out.ldw = kw;
@@ -288,7 +268,7 @@ void int_gemm(const IntWeights& w, const IntActs& x, int32_t* D, size_t ldd, Int
     case IntBackend::bgemm: {
       LOWBIT_ASSERT(x.kind == ActKind::binary, "bgemm needs binary activations");
       scratch.xpacked.resize(x.N * kw * sizeof(k::bword));
-      pack_sign_bytes(reinterpret_cast<const int8_t*>(x.rows), x.N, x.K, x.ld, scratch.xpacked.as<k::bword>(), kw);
+      pack_signs(reinterpret_cast<const int8_t*>(x.rows), x.N, x.K, x.ld, scratch.xpacked.as<k::bword>(), kw);
       k::BgemmOperands op;
       op.M = w.M, op.N = x.N, op.K = w.K, op.kw = kw;
       op.A = w.packed.as<k::bword>(), op.lda = w.ldw;
@@ -305,7 +285,7 @@ void int_gemm(const IntWeights& w, const IntActs& x, int32_t* D, size_t ldd, Int
     case IntBackend::tgemm: {
       LOWBIT_ASSERT(x.kind == ActKind::binary, "tgemm t2b1 needs binary activations");
       scratch.xpacked.resize(x.N * kw * sizeof(k::bword));
-      pack_sign_bytes(reinterpret_cast<const int8_t*>(x.rows), x.N, x.K, x.ld, scratch.xpacked.as<k::bword>(), kw);
+      pack_signs(reinterpret_cast<const int8_t*>(x.rows), x.N, x.K, x.ld, scratch.xpacked.as<k::bword>(), kw);
       const k::bword* mask = w.packed.as<k::bword>();
       k::tgemm_kernels().t2b1_i32(w.M, x.N, w.K, mask, mask + w.M * kw, kw, w.aux.data(),
                                   scratch.xpacked.as<k::bword>(), kw, D, ldd, threads);

@@ -95,10 +95,6 @@ struct IntGemmScratch {
 // D (row stride ldd ≥ N) = Σ_k kc·xc, exact. threads: kernel threads (≥ 1).
 void int_gemm(const IntWeights& w, const IntActs& x, int32_t* D, size_t ldd, IntGemmScratch& scratch, int threads);
 
-// int8 rows (±1 codes; negative = bit 1) → b1 rows of kw words (kernels/packing.h), `rows` rows of K bytes
-// with row stride lds.
-void pack_sign_bytes(const int8_t* src, size_t rows, size_t K, size_t lds, kernels::bword* dst, size_t kw);
-
 // Σ over the positions k where `padded(k)` of kc[m][k], for m < M: one row of a class_corr table.
 void class_corrections(const IntWeights& w, const std::vector<uint8_t>& padded_k, int32_t* out_row);
 

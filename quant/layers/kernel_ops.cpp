@@ -106,7 +106,10 @@ void pack_layer(const QCodes& w, int64_t groups, int64_t taps, IntBackend backen
     }
     const size_t cg = K / static_cast<size_t>(taps), cw = kernels::packed_words(cg);
     out.bconv_w.resize(static_cast<size_t>(cout * taps) * cw * sizeof(kernels::bword));
-    pack_sign_bytes(signs, static_cast<size_t>(cout * taps), cg, cg, out.bconv_w.as<kernels::bword>(), cw);
+    const size_t rows = static_cast<size_t>(cout * taps);
+    const kernels::Status st = kernels::pack_sign_bytes(signs, rows, cg, cg, out.bconv_w.as<kernels::bword>(), cw,
+                                                        rows * cw, 0);
+    LOWBIT_ASSERT(st == kernels::Status::ok, "pack_sign_bytes: {}", kernels::status_name(st));
   }
   out.affine_H = out.affine_W = -1;
   out.backend = backend;

@@ -108,6 +108,55 @@ TEST_CASE("pack_nchw_to_nhwc_bits: every ISA equals the definition (channel and 
   }
 }
 
+TEST_CASE("pack_sign_bytes: every ISA equals the reference on ragged rows, tails zero, strides respected") {
+  Rng rng(12);
+  const PackBitsKernels& ref = *pack_bits_kernels_for(Isa::ref);
+  for (Isa isa : runnable_isas()) {
+    const PackBitsKernels* t = pack_bits_kernels_for(isa);
+    REQUIRE(t != nullptr);
+    CAPTURE(isa_name(isa));
+    for (int trial = 0; trial < 400; ++trial) {
+      const size_t rows = uniform(rng, 1, 7), cols = trial < 200 ? static_cast<size_t>(trial + 1) : uniform(rng, 1, 700);
+      const size_t src_stride = cols + uniform(rng, 0, 5), words = packed_words(cols);
+      const size_t dst_stride = words + uniform(rng, 0, 3);
+      std::vector<int8_t> src(rows * src_stride);
+      for (int8_t& v : src) v = static_cast<int8_t>(static_cast<int>(uniform(rng, 0, 255)) - 128);
+      for (size_t r = 0; r < rows; ++r)  // negatives between rows must not leak into the tail bits
+        for (size_t k = cols; k < src_stride; ++k) src[r * src_stride + k] = -1;
+      std::vector<bword> want(rows * dst_stride, ~bword{0}), got(rows * dst_stride, ~bword{0});
+      ref.sign_bytes(src.data(), rows, cols, src_stride, want.data(), dst_stride);
+      t->sign_bytes(src.data(), rows, cols, src_stride, got.data(), dst_stride);
+      REQUIRE(got == want);
+      for (size_t r = 0; r < rows; ++r) {
+        bword word = 0;  // the reference's first word against the definition
+        for (size_t k = 0; k < cols && k < 64; ++k)
+          if (src[r * src_stride + k] < 0) word |= bword{1} << k;
+        REQUIRE(want[r * dst_stride] == word);
+        for (size_t w = words; w < dst_stride; ++w) REQUIRE(got[r * dst_stride + w] == ~bword{0});  // untouched
+      }
+    }
+  }
+}
+
+TEST_CASE("pack_sign_bytes entry point: threads give the same bits, bad input is refused") {
+  Rng rng(13);
+  const size_t rows = 700, cols = 150, words = packed_words(cols);
+  std::vector<int8_t> src(rows * cols);
+  for (int8_t& v : src) v = uniform(rng, 0, 1) ? int8_t{1} : int8_t{-1};
+  std::vector<bword> one(rows * words), many(rows * words), ref(rows * words);
+  pack_bits_kernels_for(Isa::ref)->sign_bytes(src.data(), rows, cols, cols, ref.data(), words);
+  CHECK(pack_sign_bytes(src.data(), rows, cols, cols, one.data(), words, one.size(), 1) == Status::ok);
+  CHECK(pack_sign_bytes(src.data(), rows, cols, cols, many.data(), words, many.size(), 3) == Status::ok);
+  CHECK(one == ref);
+  CHECK(many == ref);
+  CHECK(pack_sign_bytes(nullptr, 1, 10, 10, one.data(), 1, 8) == Status::null_pointer);
+  CHECK(pack_sign_bytes(src.data(), 1, 10, 10, nullptr, 1, 8) == Status::null_pointer);
+  CHECK(pack_sign_bytes(src.data(), 0, 10, 10, one.data(), 1, 8) == Status::bad_size);
+  CHECK(pack_sign_bytes(src.data(), 2, 10, 9, one.data(), 1, 8) == Status::bad_size);     // src stride < cols
+  CHECK(pack_sign_bytes(src.data(), 2, 100, 100, one.data(), 1, 8) == Status::bad_size);  // dst stride < words
+  CHECK(pack_sign_bytes(src.data(), 2, 100, 100, one.data(), 2, 3) == Status::bad_size);  // capacity
+}
+
 TEST_CASE("validating pack entry points reject bad sizes, strides, capacities and null pointers") {
   std::vector<float> f(256, -1.0f);
   std::vector<bword> b(8, 0);
