@@ -1,5 +1,5 @@
-// sgemm front end. The single-threaded kernel is chosen once from the active ISA (kernels/isa.h): the packed
-// AVX-512 micro-kernel (gemm_avx512.cpp) where the CPU has it, otherwise Eigen through row-major maps (portable;
+// sgemm front end. The single-threaded kernel is chosen once from the active ISA through a dispatch table
+// (kernels/dispatch_table.h): the packed AVX-512 micro-kernel (gemm_avx512.cpp) where the CPU has it, otherwise Eigen through row-major maps (portable;
 // Eigen runs single-threaded under EIGEN_DONT_PARALLELIZE). Eigen is kept out of the AVX-512 translation unit on
 // purpose: its templates compiled with different ISA flags in two TUs would be merged by the linker (ODR).
 // Threading is ours: C is split into disjoint column (or row) blocks across OpenMP threads, so each output
@@ -13,7 +13,7 @@
 
 #include "engine/gemm_kernels.h"
 #include "engine/threading.h"
-#include "kernels/isa.h"
+#include "kernels/dispatch_table.h"
 #include "kernels/omp.h"
 
 namespace lowbit {
@@ -90,6 +90,8 @@ namespace {
 // conv 2.4 M MACs) ran 3x slower on 2 threads than on 1 with a 1 M threshold, the workers waiting in futexes.
 constexpr int64_t kSgemmParallelMacs = int64_t(1) << 22;
 
+// One table per ISA (kernels/dispatch_table.h): the packed AVX-512 micro-kernel, Eigen for everything else (the
+// reference entry; AVX2 and NEON CPUs use it too).
 struct Kernels {
   gemm_detail::SgemmFn dense;
   void (*cb)(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, PackBFn, const void*, float, float*,
@@ -99,16 +101,16 @@ struct Kernels {
   void (*pack_a)(bool, const float*, int64_t, int64_t, int64_t, float*);
   void (*cb_packed)(const float*, int64_t, int64_t, int64_t, float, PackBFn, const void*, float, float*, int64_t);
 };
-Kernels select_kernels() {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (kernels::active_isa() == kernels::Isa::avx512)
-    return {gemm_detail::sgemm_avx512, gemm_detail::sgemm_avx512_cb, gemm_detail::sgemm_avx512_packed_a_size,
-            gemm_detail::sgemm_avx512_pack_a, gemm_detail::sgemm_avx512_cb_packed};
+constexpr Kernels kSgemmEigen = {gemm_detail::sgemm_eigen, gemm_detail::sgemm_eigen_cb, nullptr, nullptr, nullptr};
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+constexpr Kernels kSgemmAvx512 = {gemm_detail::sgemm_avx512, gemm_detail::sgemm_avx512_cb,
+                                  gemm_detail::sgemm_avx512_packed_a_size, gemm_detail::sgemm_avx512_pack_a,
+                                  gemm_detail::sgemm_avx512_cb_packed};
 #endif
-  return {gemm_detail::sgemm_eigen, gemm_detail::sgemm_eigen_cb, nullptr, nullptr, nullptr};
-}
+constexpr kernels::IsaTables<Kernels> kSgemmTables = {&kSgemmEigen, nullptr, LOWBIT_X86_VARIANT(kSgemmAvx512),
+                                                      nullptr};
 const Kernels& active_kernels() {
-  static const Kernels k = select_kernels();
+  static const Kernels& k = kernels::active_table(kSgemmTables);
   return k;
 }
 

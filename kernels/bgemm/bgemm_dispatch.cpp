@@ -1,37 +1,19 @@
-// Dispatch for the bgemm family: one table per ISA, chosen once from kernels/isa.h.
+// Dispatch for the bgemm family: one table per ISA, chosen once from kernels/isa.h (kernels/dispatch_table.h).
 #include "kernels/bgemm/bgemm.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::kernels {
 
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-extern const BgemmKernels kBgemmAvx2;
-extern const BgemmKernels kBgemmAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-extern const BgemmKernels kBgemmNeon;
-#endif
+// The ISA variants are defined only where their files are built (kernels/dispatch_table.h).
+extern const BgemmKernels kBgemmAvx2, kBgemmAvx512, kBgemmNeon;
+constexpr IsaTables<BgemmKernels> kBgemmTables = {&kBgemmRef, LOWBIT_X86_VARIANT(kBgemmAvx2),
+    LOWBIT_X86_VARIANT(kBgemmAvx512), LOWBIT_NEON_VARIANT(kBgemmNeon)};
 
-const BgemmKernels* bgemm_kernels_for(Isa isa) {
-  if (!isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case Isa::ref: return &kBgemmRef;
-#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
-    case Isa::avx2: return &kBgemmAvx2;
-    case Isa::avx512: return &kBgemmAvx512;
-#endif
-#if defined(__aarch64__) && !defined(LOWBIT_FIRMWARE)
-    case Isa::neon: return &kBgemmNeon;
-#endif
-    default: return nullptr;
-  }
-}
+const BgemmKernels* bgemm_kernels_for(Isa isa) { return table_for_isa(isa, kBgemmTables); }
 
 const BgemmKernels& bgemm_kernels() {
-  static const BgemmKernels* table = [] {
-    const BgemmKernels* t = bgemm_kernels_for(active_isa());
-    return t ? t : &kBgemmRef;
-  }();
-  return *table;
+  static const BgemmKernels& table = active_table(kBgemmTables);
+  return table;
 }
 
 size_t bgemm_scratch_words_max(size_t N, size_t kw) {
