@@ -49,20 +49,20 @@ void col2im_add(const float* col, const ConvGeom& g, float* dx) {
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         const float* row = col + ((c * g.KH + kh) * g.KW + kw) * OH * OW;
         float* xc = dx + c * H * W;
-        const int64_t off = kw - g.pw;
-        int64_t ow_lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
-        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.sw - 1) / g.sw;
+        const int64_t off = kw - g.PW;
+        int64_t ow_lo = off >= 0 ? 0 : (-off + g.SW - 1) / g.SW;
+        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.SW - 1) / g.SW;
         ow_lo = std::min(ow_lo, OW);
         ow_hi = std::min(std::max(ow_hi, ow_lo), OW);
         for (int64_t oh = 0; oh < OH; ++oh) {
-          const int64_t ih = oh * g.sh - g.ph + kh;
+          const int64_t ih = oh * g.SH - g.PH + kh;
           if (ih < 0 || ih >= H) continue;
           const float* r = row + oh * OW;
           float* xr = xc + ih * W + off;
-          if (g.sw == 1) {
+          if (g.SW == 1) {
             add_row(xr + ow_lo, r + ow_lo, ow_hi - ow_lo);
           } else {
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) xr[ow * g.sw] += r[ow];
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) xr[ow * g.SW] += r[ow];
           }
         }
       }
@@ -91,8 +91,9 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
   const int nt = batch_threads(g.N);
   const bool pw = g.pointwise();
   const Im2colTables tab(g);
-  const PackBFn pack = im2col_panels_kernel();
-  const std::vector<unsigned char> pieces = pw ? std::vector<unsigned char>() : im2col_panel_pieces(g);
+  const Im2colKernels& packers = im2col_kernels();
+  const PackBFn pack = packers.panels;
+  const std::vector<unsigned char> pieces = pw ? std::vector<unsigned char>() : packers.panel_pieces(g);
   // The weights are packed into GEMM panels once per call, not once per image.
   std::vector<SgemmPackedA> wp;
   if (!pw)
@@ -125,7 +126,7 @@ void conv_forward_gemm(const ConvGeom& g, const float* x, const float* w, const 
 // path (im2col packed straight into the GEMM panels) avoids materialising dcol and the scatter-add of col2im.
 bool backward_input_as_conv(const ConvGeom& g) {
   // Only "same" convolutions: with other paddings the full correlation would also multiply the extra zeros.
-  return g.sh == 1 && g.sw == 1 && 2 * g.ph == g.KH - 1 && 2 * g.pw == g.KW - 1;
+  return g.SH == 1 && g.SW == 1 && 2 * g.PH == g.KH - 1 && 2 * g.PW == g.KW - 1;
 }
 
 void conv_backward_input_as_conv(const ConvGeom& g, const float* dy, const float* w, float* dx) {
@@ -141,7 +142,7 @@ void conv_backward_input_as_conv(const ConvGeom& g, const float* dy, const float
   ConvGeom t = g;
   t.C = g.O, t.H = g.OH, t.W = g.OW;
   t.O = g.C, t.OH = g.H, t.OW = g.W;
-  t.ph = g.KH - 1 - g.ph, t.pw = g.KW - 1 - g.pw;
+  t.PH = g.KH - 1 - g.PH, t.PW = g.KW - 1 - g.PW;
   conv_forward_gemm(t, dy, wt.data(), nullptr, dx);
 }
 
@@ -190,7 +191,7 @@ void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* 
   std::vector<std::vector<unsigned char>> slice_pieces;
   if (!pw)
     for (int64_t oh0 = 0; oh0 < g.OH; oh0 += slice_rows)
-      slice_pieces.push_back(im2col_slice_pieces(g, oh0, std::min(g.OH, oh0 + slice_rows)));
+      slice_pieces.push_back(im2col_kernels().slice_pieces(g, oh0, std::min(g.OH, oh0 + slice_rows)));
   ScratchFloats partial(std::max(0, nt - 1) * wsize);
   std::fill(dw, dw + wsize, 0.0f);
   LOWBIT_OMP(parallel num_threads(nt))
@@ -199,7 +200,7 @@ void conv_backward_weight_gemm(const ConvGeom& g, const float* dy, const float* 
     float* acc = t == 0 ? dw : partial.data() + (t - 1) * wsize;
     std::fill(acc, acc + wsize, 0.0f);
     ScratchFloats col(pw ? 0 : K * slice_rows * g.OW);
-    const Im2colFn im2col = im2col_kernel();
+    const Im2colFn im2col = im2col_kernels().rows;
     auto gemm = nt > 1 ? sgemm_serial : sgemm;
     LOWBIT_OMP(for schedule(static))
     for (int64_t n = 0; n < g.N; ++n) {
@@ -240,10 +241,10 @@ void dw_forward(const ConvGeom& g, const float* x, const float* w, const float* 
       for (int64_t ow = 0; ow < g.OW; ++ow) {
         float s = bias;
         for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const int64_t ih = oh * g.sh - g.ph + kh;
+          const int64_t ih = oh * g.SH - g.PH + kh;
           if (ih < 0 || ih >= g.H) continue;
           for (int64_t kw = 0; kw < g.KW; ++kw) {
-            const int64_t iw = ow * g.sw - g.pw + kw;
+            const int64_t iw = ow * g.SW - g.PW + kw;
             if (iw < 0 || iw >= g.W) continue;
             s += wc[kh * g.KW + kw] * xc[ih * g.W + iw];
           }
@@ -265,10 +266,10 @@ void dw_backward_input(const ConvGeom& g, const float* dy, const float* w, float
       for (int64_t ow = 0; ow < g.OW; ++ow) {
         const float d = dyc[oh * g.OW + ow];
         for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const int64_t ih = oh * g.sh - g.ph + kh;
+          const int64_t ih = oh * g.SH - g.PH + kh;
           if (ih < 0 || ih >= g.H) continue;
           for (int64_t kw = 0; kw < g.KW; ++kw) {
-            const int64_t iw = ow * g.sw - g.pw + kw;
+            const int64_t iw = ow * g.SW - g.PW + kw;
             if (iw < 0 || iw >= g.W) continue;
             dxc[ih * g.W + iw] += wc[kh * g.KW + kw] * d;
           }
@@ -288,10 +289,10 @@ void dw_backward_weight(const ConvGeom& g, const float* dy, const float* x, floa
         for (int64_t kw = 0; kw < g.KW; ++kw) {
           float s = 0.0f;
           for (int64_t oh = 0; oh < g.OH; ++oh) {
-            const int64_t ih = oh * g.sh - g.ph + kh;
+            const int64_t ih = oh * g.SH - g.PH + kh;
             if (ih < 0 || ih >= g.H) continue;
             for (int64_t ow = 0; ow < g.OW; ++ow) {
-              const int64_t iw = ow * g.sw - g.pw + kw;
+              const int64_t iw = ow * g.SW - g.PW + kw;
               if (iw < 0 || iw >= g.W) continue;
               s += dyc[oh * g.OW + ow] * xc[ih * g.W + iw];
             }
@@ -327,16 +328,16 @@ ConvGeom conv_geom(const Shape& xs, const Shape& ws, const Conv2dParams& p) {
   ConvGeom g{};
   g.N = xs[0], g.C = xs[1], g.H = xs[2], g.W = xs[3];
   g.O = ws[0], g.KH = ws[2], g.KW = ws[3];
-  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w, g.G = p.groups;
+  g.SH = p.stride_h, g.SW = p.stride_w, g.PH = p.pad_h, g.PW = p.pad_w, g.G = p.groups;
+  LOWBIT_CHECK(g.N >= 0 && g.C >= 1 && g.O >= 1, "conv2d: empty input {} or weight {}", xs.str(), ws.str());
   LOWBIT_CHECK(g.C % g.G == 0 && g.O % g.G == 0,
                "conv2d: groups {} must divide input channels {} (input {}) and output channels {} (weight {})", g.G,
                g.C, xs.str(), g.O, ws.str());
   LOWBIT_CHECK(ws[1] == g.C / g.G, "conv2d: weight {} expects {} input channels per group, input {} has {} / {} groups",
                ws.str(), ws[1], xs.str(), g.C, g.G);
   LOWBIT_CHECK(g.KH >= 1 && g.KW >= 1, "conv2d: empty kernel in weight {}", ws.str());
-  g.OH = conv_out_size(g.H, static_cast<int>(g.KH), p.stride_h, p.pad_h);
-  g.OW = conv_out_size(g.W, static_cast<int>(g.KW), p.stride_w, p.pad_w);
-  LOWBIT_CHECK(g.OH >= 1 && g.OW >= 1, "conv2d: kernel {}x{} (weight {}) does not fit input {} with padding {}x{}",
+  LOWBIT_CHECK(kernels::conv_geom_finish(g) == kernels::Status::ok,
+               "conv2d: kernel {}x{} (weight {}) does not fit input {} with padding {}x{} (or its sizes overflow)",
                g.KH, g.KW, ws.str(), xs.str(), p.pad_h, p.pad_w);
   return g;
 }

@@ -1,25 +1,17 @@
-// Internal to engine/ops: convolution geometry and the im2col-into-GEMM-panels packers (conv2d's B operand).
+// Internal to engine/ops: the im2col-into-GEMM-panels packers (conv2d's B operand) over kernels::ConvGeom.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "engine/gemm.h"
+#include "kernels/conv/conv_geom.h"
+#include "kernels/isa.h"
 
 namespace lowbit::ops_detail {
 
-struct ConvGeom {
-  int64_t N, C, H, W;      // input
-  int64_t O, KH, KW;       // output channels, kernel
-  int64_t OH, OW;          // output spatial
-  int64_t sh, sw, ph, pw;  // stride, padding
-  int64_t G;               // groups
-  int64_t Cg() const { return C / G; }
-  int64_t Og() const { return O / G; }
-  int64_t K() const { return Cg() * KH * KW; }
-  int64_t P() const { return OH * OW; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-};
+// The project's one conv geometry (kernels/conv/conv_geom.h).
+using ConvGeom = kernels::ConvGeom;
 
 // im2col written straight into the GEMM's B panels (see sgemm_serial_cb in engine/gemm.h): for the block of
 // unfolded rows k ∈ [k0, k0 + kc) and output positions p ∈ [n0, n0 + nc), panel j holds positions
@@ -31,8 +23,8 @@ struct Im2colPanelCtx {
   const int32_t* k_off;  // per unfolded row k: offset of its channel plane, c·H·W
   const int16_t* k_kh;   // per k: kernel row
   const int16_t* k_kw;   // per k: kernel column
-  // Optional, from im2col_panel_pieces(g): the packer's per-panel run tables, built once per conv call instead
-  // of once per panel and image (null: the packer computes them).
+  // Optional, from im2col_kernels().panel_pieces(g): the packer's per-panel run tables, built once per conv call
+  // instead of once per panel and image (null: the packer computes them).
   const void* pieces = nullptr;
 };
 
@@ -54,30 +46,38 @@ struct Im2colTables {
   }
 };
 
-// The active im2col_panels packer's precomputed tables for every 32-wide panel of g's output positions
-// (empty when that packer has none for this geometry). Pass data() as Im2colPanelCtx::pieces.
-std::vector<unsigned char> im2col_panel_pieces(const ConvGeom& g);
 std::vector<unsigned char> im2col_panel_pieces_avx512(const ConvGeom& g);
 
 // PackBFn implementations (ctx = const Im2colPanelCtx*): the portable one (im2col_panels.cpp) and the AVX-512
 // one (im2col_avx512.cpp, masked 16-lane run copies; stride 1 only, it delegates strided layers to the portable
-// one). im2col_panels_kernel() picks one for the active ISA.
+// one).
 void im2col_panels_ref(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst);
 void im2col_panels_avx512(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst);
-PackBFn im2col_panels_kernel();
 
 // The unfolded matrix of one image and group for output rows [oh0, oh1), materialised (conv's weight
 // gradient takes it in L2-sized slices of output rows), with row length Pc = (oh1 − oh0)·OW:
-//   col[((c·KH + kh)·KW + kw)·Pc + (oh − oh0)·OW + ow] = x[c][oh·sh − ph + kh][ow·sw − pw + kw]  (0 outside).
-// `pieces` (nullable) is im2col_slice_pieces(g, oh0, oh1): the packer's run tables for that slice, built once
-// per conv call instead of once per image (the portable packer has none and ignores it).
+//   col[((c·KH + kh)·KW + kw)·Pc + (oh − oh0)·OW + ow] = x[c][oh·SH − PH + kh][ow·SW − PW + kw]  (0 outside).
+// `pieces` (nullable) is the table's slice_pieces(g, oh0, oh1): the packer's run tables for that slice, built
+// once per conv call instead of once per image (the portable packer has none and ignores it).
 using Im2colFn = void (*)(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col,
                           const void* pieces);
 void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col, const void* pieces = nullptr);
 void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col,
                    const void* pieces = nullptr);
-Im2colFn im2col_kernel();
-std::vector<unsigned char> im2col_slice_pieces(const ConvGeom& g, int64_t oh0, int64_t oh1);
 std::vector<unsigned char> im2col_slice_pieces_avx512(const ConvGeom& g, int64_t oh0, int64_t oh1);
+
+// One im2col table per ISA (kernels/dispatch_table.h), chosen once. panel_pieces(g) is the packer's precomputed
+// tables for every 32-wide panel of g's output positions (empty when it has none for this geometry; pass data()
+// as Im2colPanelCtx::pieces); slice_pieces(g, oh0, oh1) the same for a slice of rows.
+struct Im2colKernels {
+  PackBFn panels;
+  std::vector<unsigned char> (*panel_pieces)(const ConvGeom& g);
+  Im2colFn rows;
+  std::vector<unsigned char> (*slice_pieces)(const ConvGeom& g, int64_t oh0, int64_t oh1);
+};
+// The table of kernels::active_isa() (the portable one if that ISA has no variant).
+const Im2colKernels& im2col_kernels();
+// nullptr if this build or CPU cannot run that ISA's variant (the reference is never null).
+const Im2colKernels* im2col_kernels_for(kernels::Isa isa);
 
 }  // namespace lowbit::ops_detail

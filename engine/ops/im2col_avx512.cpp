@@ -40,7 +40,7 @@ struct Pieces {
 };
 
 bool fast_path(const ConvGeom& g) {
-  return ((g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2)) && g.OW >= 8 && g.KH * g.KW <= kMaxKK;
+  return ((g.SH == 1 && g.SW == 1) || (g.SH == 2 && g.SW == 2)) && g.OW >= 8 && g.KH * g.KW <= kMaxKK;
 }
 
 // ceil(a / b) for b > 0 and any sign of a.
@@ -49,13 +49,13 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b 
 // Pieces of the n ≤ 16 outputs starting at output (oh, ow), for kernel offset (kh, kw).
 Pieces make_pieces(const ConvGeom& g, int64_t kh, int64_t kw, int64_t oh, int64_t ow, int64_t n) {
   Pieces p;
-  const int64_t s = g.sw;
+  const int64_t s = g.SW;
   int64_t q = 0;
   while (q < n) {
     const int64_t run = std::min(n - q, g.OW - ow);
-    const int64_t ih = oh * g.sh - g.ph + kh;
+    const int64_t ih = oh * g.SH - g.PH + kh;
     if (ih >= 0 && ih < g.H) {
-      const int64_t base = ow * s - g.pw + kw;  // input column of the run's first output
+      const int64_t base = ow * s - g.PW + kw;  // input column of the run's first output
       // Lanes t of the run with 0 ≤ base + s·t < W.
       const int64_t lo = std::min(run, std::max<int64_t>(0, ceil_div(-base, s)));
       const int64_t hi = std::max(lo, std::min(run, ceil_div(g.W - base, s)));
@@ -225,7 +225,7 @@ void im2col_panels_avx512(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, 
   const Im2colPanelCtx* ctx = static_cast<const Im2colPanelCtx*>(ctx_);
   const ConvGeom& g = *ctx->g;
   if (!fast_path(g)) im2col_panels_ref(ctx_, k0, kc, n0, nc, dst);
-  else if (g.sw == 1) panels_impl<1>(ctx, k0, kc, n0, nc, dst);
+  else if (g.SW == 1) panels_impl<1>(ctx, k0, kc, n0, nc, dst);
   else panels_impl<2>(ctx, k0, kc, n0, nc, dst);
 }
 
@@ -240,7 +240,7 @@ std::vector<unsigned char> im2col_slice_pieces_avx512(const ConvGeom& g, int64_t
 void im2col_avx512(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, float* col, const void* pieces) {
   const Pieces* pre = static_cast<const Pieces*>(pieces);
   if (!fast_path(g)) im2col_ref(x, g, oh0, oh1, col);
-  else if (g.sw == 1) im2col_impl<1>(x, g, oh0, oh1, col, pre);
+  else if (g.SW == 1) im2col_impl<1>(x, g, oh0, oh1, col, pre);
   else im2col_impl<2>(x, g, oh0, oh1, col, pre);
 }
 

@@ -1,10 +1,10 @@
 // Portable im2col packers (into GEMM panels and materialised; see conv_geom.h and sgemm_serial_cb in
-// engine/gemm.h) and the choice between them and the AVX-512 ones (im2col_avx512.cpp).
+// engine/gemm.h) and the dispatch table that chooses between them and the AVX-512 ones (im2col_avx512.cpp).
 #include <algorithm>
 #include <cstring>
 
 #include "engine/ops/conv_geom.h"
-#include "kernels/isa.h"
+#include "kernels/dispatch_table.h"
 
 namespace lowbit::ops_detail {
 
@@ -34,13 +34,13 @@ void im2col_panels_ref(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int
       int64_t q = 0, oh = oh0[j], ow = ow0[j];
       while (q < cols) {
         const int64_t run = std::min(cols - q, g.OW - ow);
-        const int64_t ih = oh * g.sh - g.ph + kh;
+        const int64_t ih = oh * g.SH - g.PH + kh;
         if (ih < 0 || ih >= g.H) {
           for (int64_t t = 0; t < run; ++t) d[q + t] = 0.0f;
         } else {
           const float* __restrict xr = xc + ih * g.W;
-          const int64_t base = ow * g.sw - g.pw + kw;
-          if (g.sw == 1) {
+          const int64_t base = ow * g.SW - g.PW + kw;
+          if (g.SW == 1) {
             // Zero prefix (left padding), contiguous middle, zero suffix (right padding).
             const int64_t lo = std::min(run, std::max<int64_t>(0, -base));
             const int64_t hi = std::max(lo, std::min(run, g.W - base));
@@ -49,7 +49,7 @@ void im2col_panels_ref(const void* ctx_, int64_t k0, int64_t kc, int64_t n0, int
             for (int64_t t = hi; t < run; ++t) d[q + t] = 0.0f;
           } else {
             for (int64_t t = 0; t < run; ++t) {
-              const int64_t iw = base + t * g.sw;
+              const int64_t iw = base + t * g.SW;
               d[q + t] = (iw >= 0 && iw < g.W) ? xr[iw] : 0.0f;
             }
           }
@@ -71,59 +71,49 @@ void im2col_ref(const float* x, const ConvGeom& g, int64_t oh0, int64_t oh1, flo
         float* row = col + ((c * g.KH + kh) * g.KW + kw) * Pc;
         const float* xc = x + c * H * W;
         // Output columns whose input column lies inside [0, W): ow in [ow_lo, ow_hi).
-        const int64_t off = kw - g.pw;
-        int64_t ow_lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
-        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.sw - 1) / g.sw;
+        const int64_t off = kw - g.PW;
+        int64_t ow_lo = off >= 0 ? 0 : (-off + g.SW - 1) / g.SW;
+        int64_t ow_hi = W - off <= 0 ? 0 : (W - off + g.SW - 1) / g.SW;
         ow_lo = std::min(ow_lo, OW);
         ow_hi = std::min(std::max(ow_hi, ow_lo), OW);
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           float* r = row + (oh - oh0) * OW;
-          const int64_t ih = oh * g.sh - g.ph + kh;
+          const int64_t ih = oh * g.SH - g.PH + kh;
           if (ih < 0 || ih >= H) {
             std::memset(r, 0, static_cast<size_t>(OW) * sizeof(float));
             continue;
           }
           const float* xr = xc + ih * W + off;
           for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = 0.0f;
-          if (g.sw == 1) {
+          if (g.SW == 1) {
             copy_row(r + ow_lo, xr + ow_lo, ow_hi - ow_lo);
           } else {
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xr[ow * g.sw];
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xr[ow * g.SW];
           }
           for (int64_t ow = ow_hi; ow < OW; ++ow) r[ow] = 0.0f;
         }
       }
 }
 
-// Chosen per call (a cached table lookup): LOWBIT_ISA may force another ISA for tests.
-PackBFn im2col_panels_kernel() {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_panels_avx512;
-#endif
-  return im2col_panels_ref;
-}
+namespace {
+std::vector<unsigned char> no_panel_pieces(const ConvGeom&) { return {}; }
+std::vector<unsigned char> no_slice_pieces(const ConvGeom&, int64_t, int64_t) { return {}; }
 
-std::vector<unsigned char> im2col_panel_pieces(const ConvGeom& g) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_panel_pieces_avx512(g);
+constexpr Im2colKernels kIm2colRef = {im2col_panels_ref, no_panel_pieces, im2col_ref, no_slice_pieces};
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
+constexpr Im2colKernels kIm2colAvx512 = {im2col_panels_avx512, im2col_panel_pieces_avx512, im2col_avx512,
+                                         im2col_slice_pieces_avx512};
 #endif
-  (void)g;
-  return {};
-}
+// AVX2 and NEON CPUs use the portable packers (the reference entry).
+constexpr kernels::IsaTables<Im2colKernels> kIm2colTables = {&kIm2colRef, nullptr, LOWBIT_X86_VARIANT(kIm2colAvx512),
+                                                             nullptr};
+}  // namespace
 
-std::vector<unsigned char> im2col_slice_pieces(const ConvGeom& g, int64_t oh0, int64_t oh1) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_slice_pieces_avx512(g, oh0, oh1);
-#endif
-  (void)g, (void)oh0, (void)oh1;
-  return {};
-}
+const Im2colKernels* im2col_kernels_for(kernels::Isa isa) { return kernels::table_for_isa(isa, kIm2colTables); }
 
-Im2colFn im2col_kernel() {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (kernels::active_isa() == kernels::Isa::avx512) return im2col_avx512;
-#endif
-  return im2col_ref;
+const Im2colKernels& im2col_kernels() {
+  static const Im2colKernels& table = kernels::active_table(kIm2colTables);
+  return table;
 }
 
 }  // namespace lowbit::ops_detail

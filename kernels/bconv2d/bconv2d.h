@@ -6,22 +6,15 @@
 //   weights [out_c][kernel_h][kernel_w][Cw]    (pack_sign_rows of OHWI fp32 weights with rows = out_c·kh·kw)
 //   output  i32 / f32: NCHW [batch][out_c][out_h][out_w] or NHWC [batch][out_h][out_w][out_c];
 //           bits: [batch][out_h][out_w][packed_words(out_c)] — the input layout of the next binary layer.
-// out_h = (in_h + 2·pad_h − kernel_h) / stride_h + 1 (same for w); symmetric padding.
+// out_h = (in_h + 2·pad_h − kernel_h) / stride_h + 1 (same for w); symmetric padding. The shape is the kernel's
+// size_t view of the project's conv geometry (kernels/conv/conv_geom.h, geom()), which does the arithmetic.
 //
 // Padding semantics. Training computes the conv on ±1 data whose border holds real zeros (Bconv2dPadding::zero),
 // and a 0 is neither +1 nor −1, so it cannot be stored as a bit. We store it as bit 0 (+1, "one padding") and
-// correct afterwards. For output channel m and an output pixel whose receptive field leaves the image on the set
-// of taps P (kernel positions (ky, kx) that fall in the padding):
-//   dot_one  = Σ_{taps ∉ P} ⟨w_m,tap, x_tap⟩ + Σ_{taps ∈ P} ⟨w_m,tap, 1⟩
-//   dot_zero = Σ_{taps ∉ P} ⟨w_m,tap, x_tap⟩                       (what training computes)
-//   ⇒ dot_zero = dot_one − corr_m(P),   corr_m(P) = Σ_{tap ∈ P} Σ_c w_m,tap,c = Σ_{tap ∈ P} (Cin − 2·popcount(w_m,tap)).
-// P depends only on which kernel rows and columns are out of bounds, i.e. on the pair (row class of out_y,
-// column class of out_x): the valid kernel rows are [ky_lo, ky_hi) with ky_lo = max(0, pad_h − stride_h·oy),
-// ky_hi = min(kh, in_h + pad_h − stride_h·oy), and likewise for columns. There are only a few distinct classes
-// (interior + one per border distance), so corr is precomputed per (class, output channel) once per call —
-// O(classes · out_c · kh·kw·Cw), negligible next to the conv — and applied by bgemm's column-class correction inside
-// the same output pass (interior pixels have class 0 and cost nothing). Bconv2dPadding::one skips the correction:
-// the border is +1 (as Larq's "one padding"), which is cheaper and exact if the model was trained that way.
+// subtract a per-(padding class, output channel) correction in bgemm's output pass: the classes, the corrections and
+// their derivation are kernels/conv/pad_classes.h, the one implementation shared with the quantized layers
+// (interior pixels have class 0 and cost nothing). Bconv2dPadding::one skips the correction: the border is +1 (as
+// Larq's "one padding"), which is cheaper and exact if the model was trained that way.
 //
 // Implementation (ISA tables): im2col on packed bits — each output pixel's patch is KH·KW runs of Cw words copied
 // straight from the input (contiguous KW·Cw words per kernel row when stride_w = 1), zero words for padded taps —
@@ -35,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/conv/conv_geom.h"
 #include "kernels/isa.h"
 #include "kernels/packing.h"
 
@@ -48,15 +42,21 @@ struct Bconv2dShape {
   size_t kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
   Bconv2dPadding padding = Bconv2dPadding::zero;
 
-  size_t out_h() const { return (in_h + 2 * pad_h - kernel_h) / stride_h + 1; }
-  size_t out_w() const { return (in_w + 2 * pad_w - kernel_w) / stride_w + 1; }
+  // The conv geometry (N = batch, C = in_c, O = out_c, one group), output size set when the shape is valid.
+  ConvGeom geom() const;
+  size_t out_h() const { return static_cast<size_t>(conv_out_extent(ext(in_h), ext(kernel_h), ext(stride_h), ext(pad_h))); }
+  size_t out_w() const { return static_cast<size_t>(conv_out_extent(ext(in_w), ext(kernel_w), ext(stride_w), ext(pad_w))); }
   size_t in_words() const { return packed_words(in_c); }                 // Cw: words per input pixel
   size_t patch_words() const { return kernel_h * kernel_w * in_words(); }  // words per weight row / patch
   size_t patch_bits() const { return kernel_h * kernel_w * in_c; }         // K of the GEMM
+
+ private:
+  static int64_t ext(size_t v) { return v > static_cast<size_t>(kConvMaxExtent) ? -1 : static_cast<int64_t>(v); }
 };
 
-// Status::ok, or bad_size if a size is 0, a stride is 0 or the padded input is smaller than the kernel. Padding
-// wider than the kernel is allowed (outputs that see only padding get dot 0 in zero mode).
+// Status::ok, or bad_size if a size is 0, a stride is 0, the padded input is smaller than the kernel, a kernel or
+// padding exceeds 4096 or an element count overflows (conv_geom_finish). Padding wider than the kernel is allowed
+// (outputs that see only padding get dot 0 in zero mode).
 Status bconv2d_check(const Bconv2dShape& s);
 
 using bconv2d_i32_fn = void (*)(const Bconv2dShape& s, const bword* input, const bword* weights, int32_t* out,

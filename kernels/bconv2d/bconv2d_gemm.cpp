@@ -24,9 +24,8 @@
 //                                 (Cin − 2·popcount(w_m,tap))
 //   wsum       out_c·kh·kw int32 Cin − 2·popcount(w_m,tap), the per-tap weight sums the classes add up
 //   gemm       the bgemm table's scratch for (P, pw)
-// Class enumeration per axis: the valid kernel range [lo, hi) of output position o is lo = clamp(pad − s·o),
-// hi = clamp(in + pad − s·o) into [0, k]. Both are non-increasing in o, so equal ranges are consecutive; the full
-// range (0, k) is forced to index 0 on both axes, which makes class id 0 exactly the interior.
+// The classes and corrections are kernels/conv/pad_classes.h's (the one implementation, shared with the quantized
+// layers; derivation there).
 //
 // Threads: the im2col of an image splits output rows over `threads` once it writes at least kMinIm2colWords words
 // (smaller layers run it on the calling thread: waking a worker costs about what 2K words of patches do); the GEMM
@@ -37,6 +36,7 @@
 #include <cstring>
 
 #include "kernels/bconv2d/bconv2d_gemm.h"
+#include "kernels/conv/pad_classes.h"
 #include "kernels/kassert.h"
 #include "kernels/omp.h"
 
@@ -45,43 +45,6 @@ namespace lowbit::kernels {
 namespace {
 
 constexpr size_t kMinIm2colWords = size_t{1} << 11;
-
-struct Range {
-  int32_t lo, hi;
-};
-
-Range valid_range(size_t in, size_t k, size_t stride, size_t pad, size_t o) {
-  const long long start = static_cast<long long>(o * stride) - static_cast<long long>(pad);  // input index of tap 0
-  long long lo = -start, hi = static_cast<long long>(in) - start;
-  const long long kk = static_cast<long long>(k);
-  lo = lo < 0 ? 0 : (lo > kk ? kk : lo);
-  hi = hi < lo ? lo : (hi > kk ? kk : hi);
-  return {static_cast<int32_t>(lo), static_cast<int32_t>(hi)};
-}
-
-// Enumerates the classes of one axis; writes cls_of[o] and ranges[c] when the pointers are non-null.
-size_t axis_classes(size_t in, size_t k, size_t stride, size_t pad, size_t out, int32_t* cls_of, Range* ranges) {
-  size_t count = 1;  // class 0 = full range
-  const Range full{0, static_cast<int32_t>(k)};
-  if (ranges) ranges[0] = full;
-  Range last{-1, -1};
-  for (size_t o = 0; o < out; ++o) {
-    const Range r = valid_range(in, k, stride, pad, o);
-    int32_t c;
-    if (r.lo == full.lo && r.hi == full.hi) {
-      c = 0;
-    } else {
-      if (r.lo != last.lo || r.hi != last.hi) {
-        if (ranges) ranges[count] = r;
-        ++count;
-        last = r;
-      }
-      c = static_cast<int32_t>(count - 1);
-    }
-    if (cls_of) cls_of[o] = c;
-  }
-  return count;
-}
 
 size_t words_for_i32(size_t n) { return (n * sizeof(int32_t) + sizeof(bword) - 1) / sizeof(bword); }
 
@@ -93,10 +56,7 @@ struct Layout {
   bword* rows = nullptr;
   size_t rw = 0;  // words per row of `rows`
   int32_t* col_class = nullptr;
-  int32_t* row_cls = nullptr;
-  int32_t* col_cls = nullptr;
-  Range* row_ranges = nullptr;
-  Range* col_ranges = nullptr;
+  PadClasses pc;  // row / column classes (views into the scratch)
   int32_t* class_corr = nullptr;
   int32_t* wsum = nullptr;
   bword* gemm = nullptr;
@@ -110,8 +70,8 @@ struct Layout {
     if (compact) pw = packed_words(s.patch_bits());
     const bool zero = s.padding == Bconv2dPadding::zero;
     if (zero) {
-      nry = axis_classes(s.in_h, s.kernel_h, s.stride_h, s.pad_h, s.out_h(), nullptr, nullptr);
-      ncx = axis_classes(s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.out_w(), nullptr, nullptr);
+      pc = pad_class_counts(s.geom());
+      nry = pc.rows, ncx = pc.cols;
     }
     size_t at = 0;
     auto take = [&](size_t words) {
@@ -127,10 +87,10 @@ struct Layout {
     }
     if (zero) {
       col_class = reinterpret_cast<int32_t*>(take(words_for_i32(P)));
-      row_cls = reinterpret_cast<int32_t*>(take(words_for_i32(s.out_h())));
-      col_cls = reinterpret_cast<int32_t*>(take(words_for_i32(s.out_w())));
-      row_ranges = reinterpret_cast<Range*>(take(words_for_i32(2 * nry)));
-      col_ranges = reinterpret_cast<Range*>(take(words_for_i32(2 * ncx)));
+      pc.row_cls = reinterpret_cast<int32_t*>(take(words_for_i32(s.out_h())));
+      pc.col_cls = reinterpret_cast<int32_t*>(take(words_for_i32(s.out_w())));
+      pc.row_ranges = reinterpret_cast<PadRange*>(take(words_for_i32(2 * nry)));
+      pc.col_ranges = reinterpret_cast<PadRange*>(take(words_for_i32(2 * ncx)));
       class_corr = reinterpret_cast<int32_t*>(take(words_for_i32(nry * ncx * s.out_c)));
       wsum = reinterpret_cast<int32_t*>(take(words_for_i32(s.out_c * s.kernel_h * s.kernel_w)));
     }
@@ -152,15 +112,13 @@ inline int64_t popcount_swar(bword x) {
   return static_cast<int64_t>((x * 0x0101010101010101ull) >> 56);
 }
 
-// Zero-padding correction tables (once per call; independent of the image). wsum[tap][m] = Cin − 2·popcount(w_m,tap)
-// is computed once per tap; each class then adds the rows of the taps outside its valid rectangle (contiguous over
-// m, so the adds vectorise).
+// Zero-padding correction tables (once per call; independent of the image): the classes and their corrections
+// (kernels/conv/pad_classes.h) from wsum[tap][m] = Cin − 2·popcount(w_m,tap), the per-tap sums of the ±1 weights.
 void build_corrections(const Bconv2dShape& s, const bword* weights, Layout& L) {
-  axis_classes(s.in_h, s.kernel_h, s.stride_h, s.pad_h, s.out_h(), L.row_cls, L.row_ranges);
-  axis_classes(s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.out_w(), L.col_cls, L.col_ranges);
-  const size_t cw = s.in_words(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w, taps = kh * kw, M = s.out_c;
-  for (size_t oy = 0, p = 0; oy < s.out_h(); ++oy)
-    for (size_t ox = 0; ox < ow; ++ox, ++p) L.col_class[p] = L.row_cls[oy] * static_cast<int32_t>(L.ncx) + L.col_cls[ox];
+  const ConvGeom g = s.geom();
+  pad_classes_build(g, L.pc);
+  pad_pixel_classes(g, L.pc, L.col_class);
+  const size_t cw = s.in_words(), taps = s.kernel_h * s.kernel_w, M = s.out_c;
   int32_t* wsum = L.wsum;
   for (size_t m = 0; m < M; ++m)
     for (size_t t = 0; t < taps; ++t) {
@@ -169,21 +127,7 @@ void build_corrections(const Bconv2dShape& s, const bword* weights, Layout& L) {
       for (size_t k = 0; k < cw; ++k) pop += popcount_swar(w[k]);
       wsum[t * M + m] = static_cast<int32_t>(static_cast<int64_t>(s.in_c) - 2 * pop);
     }
-  for (size_t ry = 0; ry < L.nry; ++ry)
-    for (size_t cx = 0; cx < L.ncx; ++cx) {
-      if (ry == 0 && cx == 0) continue;  // interior: no correction, row never read
-      const Range r = L.row_ranges[ry], c = L.col_ranges[cx];
-      int32_t* corr = L.class_corr + (ry * L.ncx + cx) * M;
-      for (size_t m = 0; m < M; ++m) corr[m] = 0;
-      for (size_t ky = 0; ky < kh; ++ky)
-        for (size_t kx = 0; kx < kw; ++kx) {
-          const bool inside = static_cast<int32_t>(ky) >= r.lo && static_cast<int32_t>(ky) < r.hi &&
-                              static_cast<int32_t>(kx) >= c.lo && static_cast<int32_t>(kx) < c.hi;
-          if (inside) continue;
-          const int32_t* ws = wsum + (ky * kw + kx) * M;
-          for (size_t m = 0; m < M; ++m) corr[m] += ws[m];
-        }
-    }
+  pad_class_corrections(g, L.pc, wsum, M, L.class_corr);
 }
 
 // Writes a bit string front to back, each word once: put(v, n) appends the n low bits of v (bits above n must be

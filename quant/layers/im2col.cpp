@@ -1,21 +1,21 @@
 #include "quant/layers/im2col.h"
 
 #include <cstring>
-#include <map>
 
 #include "engine/error.h"
+#include "kernels/conv/pad_classes.h"
 
 namespace lowbit::quant {
 
-ConvGeom make_conv_geom(int64_t C, int64_t H, int64_t W, int kh, int kw, int stride, int pad, int groups) {
+ConvGeom make_conv_geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad,
+                        int groups) {
   ConvGeom g;
-  g.C = C, g.H = H, g.W = W;
+  g.N = N, g.C = C, g.H = H, g.W = W, g.O = O;
   g.KH = kh, g.KW = kw, g.SH = g.SW = stride, g.PH = g.PW = pad;
-  g.groups = groups;
-  g.OH = (H + 2 * pad - kh) / stride + 1;
-  g.OW = (W + 2 * pad - kw) / stride + 1;
-  LOWBIT_CHECK(g.OH > 0 && g.OW > 0, "conv geometry: input {}x{} too small for kernel {}x{} pad {}", H, W, kh, kw,
-               pad);
+  g.G = groups;
+  LOWBIT_CHECK(kernels::conv_geom_finish(g) == kernels::Status::ok,
+               "conv geometry: input {}x{}x{}x{} does not fit kernel {}x{} stride {} pad {} groups {} into {} channels",
+               N, C, H, W, kh, kw, stride, pad, groups, O);
   return g;
 }
 
@@ -38,34 +38,22 @@ void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int
   }
 }
 
-void padding_classes(const ConvGeom& g, std::vector<int32_t>& pixel_class, std::vector<std::vector<uint8_t>>& masks) {
-  pixel_class.assign(static_cast<size_t>(g.P()), 0);
-  masks.assign(1, {});  // class 0: no padding, no mask
-  std::map<std::vector<uint8_t>, int32_t> ids;
-  const int64_t taps = g.KH * g.KW;
-  std::vector<uint8_t> tapmask(static_cast<size_t>(taps));
-  for (int64_t oh = 0; oh < g.OH; ++oh) {
-    for (int64_t ow = 0; ow < g.OW; ++ow) {
-      bool any = false;
-      for (int64_t i = 0; i < g.KH; ++i)
-        for (int64_t j = 0; j < g.KW; ++j) {
-          const int64_t h = oh * g.SH - g.PH + i, w = ow * g.SW - g.PW + j;
-          const bool pad = h < 0 || h >= g.H || w < 0 || w >= g.W;
-          tapmask[i * g.KW + j] = pad;
-          any = any || pad;
-        }
-      if (!any) continue;
-      auto it = ids.find(tapmask);
-      if (it == ids.end()) {
-        it = ids.emplace(tapmask, static_cast<int32_t>(masks.size())).first;
-        std::vector<uint8_t> full(static_cast<size_t>(g.K()));
-        for (int64_t t = 0; t < taps; ++t)
-          for (int64_t c = 0; c < g.Cg(); ++c) full[t * g.Cg() + c] = tapmask[t];
-        masks.push_back(std::move(full));
-      }
-      pixel_class[oh * g.OW + ow] = it->second;
-    }
-  }
+void padding_corrections(const ConvGeom& g, const int8_t* codes, size_t M, std::vector<int32_t>& pixel_class,
+                         std::vector<int32_t>& corr) {
+  namespace k = lowbit::kernels;
+  k::PadClasses pc = k::pad_class_counts(g);
+  std::vector<int32_t> row_cls(static_cast<size_t>(g.OH)), col_cls(static_cast<size_t>(g.OW));
+  std::vector<k::PadRange> row_ranges(pc.rows), col_ranges(pc.cols);
+  pc.row_cls = row_cls.data(), pc.col_cls = col_cls.data();
+  pc.row_ranges = row_ranges.data(), pc.col_ranges = col_ranges.data();
+  k::pad_classes_build(g, pc);
+  pixel_class.resize(static_cast<size_t>(g.P()));
+  k::pad_pixel_classes(g, pc, pixel_class.data());
+  const size_t taps = static_cast<size_t>(g.taps()), cg = static_cast<size_t>(g.Cg());
+  std::vector<int32_t> tap_sum(taps * M);
+  k::pad_tap_sums_i8(codes, M, taps, cg, taps * cg, tap_sum.data());
+  corr.resize(pc.classes() * M);
+  k::pad_class_corrections(g, pc, tap_sum.data(), M, corr.data());
 }
 
 }  // namespace lowbit::quant

@@ -5,18 +5,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/conv/conv_geom.h"
+
 namespace lowbit::quant {
 
-struct ConvGeom {
-  int64_t C = 0, H = 0, W = 0;  // input channels and size
-  int64_t KH = 1, KW = 1, SH = 1, SW = 1, PH = 0, PW = 0;
-  int64_t groups = 1;
-  int64_t OH = 0, OW = 0;
-  int64_t Cg() const { return C / groups; }
-  int64_t K() const { return Cg() * KH * KW; }
-  int64_t P() const { return OH * OW; }
-};
-ConvGeom make_conv_geom(int64_t C, int64_t H, int64_t W, int kh, int kw, int stride, int pad, int groups);
+// The project's one conv geometry (kernels/conv/conv_geom.h).
+using kernels::ConvGeom;
+// The checked geometry of a conv of input [N, C, H, W] into O channels (throws naming the sizes if it is invalid).
+ConvGeom make_conv_geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad,
+                        int groups);
 
 // The integer path's layout, tap-major: rows[p·ld + (i·KW + j)·Cg + c] from channel-last bytes
 // nhwc[(h·W + w)·Cg + c] of one sample (one group's channels); padding bytes are `pad` (the code of the value
@@ -24,8 +21,10 @@ ConvGeom make_conv_geom(int64_t C, int64_t H, int64_t W, int kh, int kw, int str
 // kernel path reorders weights to [Cout][KH][KW][Cg] (pack_layer).
 void im2col_rows_nhwc(const uint8_t* nhwc, const ConvGeom& g, uint8_t* rows, int64_t ld, uint8_t pad = 0);
 
-// Padding classes: every output pixel gets a class id (0 = no element in the padding); class c ≥ 1 comes
-// with its mask over the K positions in the tap-major order of im2col_rows_nhwc (1 = padded). Pixels with the same set of padded taps share a class.
-void padding_classes(const ConvGeom& g, std::vector<int32_t>& pixel_class, std::vector<std::vector<uint8_t>>& masks);
+// Zero-padding corrections of binary activations (kernels/conv/pad_classes.h, derivation there) for int8 weight
+// codes [M][KH·KW·Cg] in the tap-major order of im2col_rows_nhwc: pixel_class[OH·OW] (0 = interior) and
+// corr[classes][M], the sum of each filter's codes over the taps a pixel of that class has in the padding.
+void padding_corrections(const ConvGeom& g, const int8_t* codes, size_t M, std::vector<int32_t>& pixel_class,
+                         std::vector<int32_t>& corr);
 
 }  // namespace lowbit::quant

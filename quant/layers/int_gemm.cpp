@@ -309,15 +309,4 @@ void int_gemm(const IntWeights& w, const IntActs& x, int32_t* D, size_t ldd, Int
   }
 }
 
-void class_corrections(const IntWeights& w, const std::vector<uint8_t>& padded_k, int32_t* out_row) {
-  LOWBIT_ASSERT(padded_k.size() == w.K, "class_corrections: mask of {} for K={}", padded_k.size(), w.K);
-  for (size_t m = 0; m < w.M; ++m) {
-    int32_t s = 0;
-    const int8_t* r = w.kc.data() + m * w.K;
-    for (size_t i = 0; i < w.K; ++i)
-      if (padded_k[i]) s += r[i];
-    out_row[m] = s;
-  }
-}
-
 }  // namespace lowbit::quant

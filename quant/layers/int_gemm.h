@@ -12,7 +12,8 @@
 // Activation rows hold one byte per element: uint8 codes, or int8 ±1 for binary — and 0 where the element is
 // zero padding (a conv border). Unsigned padding is exact as is (code 0 is the value 0). Binary kernels cannot
 // represent 0 (the bit means ±1, and 0 packs as +1), so the caller passes per-row padding classes with a
-// per-class correction table (class_corrections) and D comes out exact: D −= corr[class[n]][m].
+// per-class correction table (padding_corrections, quant/layers/im2col.h) and D comes out exact:
+// D −= corr[class[n]][m].
 //
 // Backends: bgemm (b1 × b1), tgemm (t2 × b1), bitserial (≤4-bit × ≤4-bit unsigned planes), qgemm
 // (i2/i4/i8 × u8), reference (scalar int32 loops: anything, and the yardstick in tests).
@@ -94,8 +95,5 @@ struct IntGemmScratch {
 
 // D (row stride ldd ≥ N) = Σ_k kc·xc, exact. threads: kernel threads (≥ 1).
 void int_gemm(const IntWeights& w, const IntActs& x, int32_t* D, size_t ldd, IntGemmScratch& scratch, int threads);
-
-// Σ over the positions k where `padded(k)` of kc[m][k], for m < M: one row of a class_corr table.
-void class_corrections(const IntWeights& w, const std::vector<uint8_t>& padded_k, int32_t* out_row);
 
 }  // namespace lowbit::quant

@@ -157,18 +157,10 @@ void binary_conv_f32(const float* xval, int64_t batch, const ConvGeom& g, const 
 void affine_binary_conv_f32(const Quantized& x, const ConvGeom& g, PackedLayer& packed, LayerScratch& s,
                             const float* bias, float* y, int threads) {
   const int64_t N = x.value.shape()[0], cout = static_cast<int64_t>(packed.sign_scale.size());
-  const int64_t P = g.P(), K = g.K();
-  if (packed.affine_H != g.H || packed.affine_W != g.W) {
-    std::vector<std::vector<uint8_t>> masks;
-    padding_classes(g, packed.affine_pixel_class, masks);
-    const int8_t* pm = packed.sign_codes.data();  // ±1, tap-major, the order of the masks
-    packed.affine_corr.assign(masks.size() * static_cast<size_t>(cout), 0);
-    for (size_t c = 1; c < masks.size(); ++c)
-      for (int64_t m = 0; m < cout; ++m) {
-        int32_t sum = 0;
-        for (int64_t k = 0; k < K; ++k) sum += masks[c][k] ? pm[m * K + k] : 0;
-        packed.affine_corr[c * cout + m] = sum;
-      }
+  const int64_t P = g.P();
+  if (packed.affine_H != g.H || packed.affine_W != g.W) {  // ±1 codes, tap-major
+    padding_corrections(g, packed.sign_codes.data(), static_cast<size_t>(cout), packed.affine_pixel_class,
+                        packed.affine_corr);
     packed.affine_H = g.H, packed.affine_W = g.W;
   }
   const float sx = x.codes.scale[0];
@@ -224,7 +216,7 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   const ActKind kind = act_kind_of(x.codes);
   const Shape& xs = x.value.shape();
   const int64_t N = xs[0], P = g.P(), Kg = g.K(), CHW = g.C * g.H * g.W;
-  const int64_t cout = static_cast<int64_t>(packed.out_scale.size()), Mg = cout / g.groups;
+  const int64_t cout = static_cast<int64_t>(packed.out_scale.size()), Mg = cout / g.G;
   const size_t rowsN = static_cast<size_t>(N * P);
   Tensor y = Tensor::empty(Shape{N, cout, g.OH, g.OW});
   const float sx = x.codes.scale[0];
@@ -240,14 +232,10 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   const bool direct = packed.bconv || packed.bconv_affine;  // the output is complete
   const bool need_corr = !direct && kind == ActKind::binary && (g.PH > 0 || g.PW > 0);
   if (need_corr && (packed.corr_H != g.H || packed.corr_W != g.W)) {
-    std::vector<std::vector<uint8_t>> masks;
-    padding_classes(g, packed.pixel_class, masks);
-    packed.class_corr.assign(static_cast<size_t>(g.groups), {});
-    for (int64_t gi = 0; gi < g.groups; ++gi) {
-      auto& cc = packed.class_corr[gi];
-      cc.assign(masks.size() * static_cast<size_t>(Mg), 0);
-      for (size_t c = 1; c < masks.size(); ++c) class_corrections(packed.groups[gi], masks[c], &cc[c * Mg]);
-    }
+    packed.class_corr.assign(static_cast<size_t>(g.G), {});
+    for (int64_t gi = 0; gi < g.G; ++gi)  // kernel codes [Mg][K], tap-major
+      padding_corrections(g, packed.groups[gi].kc.data(), static_cast<size_t>(Mg), packed.pixel_class,
+                          packed.class_corr[gi]);
     packed.corr_H = g.H, packed.corr_W = g.W;
   }
   if (need_corr) {
@@ -258,7 +246,7 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
     s.rows.resize(rowsN * static_cast<size_t>(Kg));
     s.D.resize(static_cast<size_t>(Mg) * rowsN);
   }
-  for (int64_t gi = 0; gi < g.groups && !direct; ++gi) {
+  for (int64_t gi = 0; gi < g.G && !direct; ++gi) {
     const int16_t* codes = x.codes.code.data();
     uint8_t* rows = s.rows.data();
     const int64_t HW = g.H * g.W, cg = g.Cg();
@@ -313,7 +301,7 @@ Var qconv2d_kernel(const Quantized& x, const Var& w_value, const Var& bias, cons
   const Tensor xv = x.value.value(), wv = w_value.defined() ? w_value.value() : Tensor();
   Conv2dParams cp;
   cp.stride_h = static_cast<int>(g.SH), cp.stride_w = static_cast<int>(g.SW);
-  cp.pad_h = static_cast<int>(g.PH), cp.pad_w = static_cast<int>(g.PW), cp.groups = static_cast<int>(g.groups);
+  cp.pad_h = static_cast<int>(g.PH), cp.pad_w = static_cast<int>(g.PW), cp.groups = static_cast<int>(g.G);
   return Var::make(y, op_inputs(x.value, w_value, bias), [xv, wv, cp](const Tensor& gy, std::vector<Var>& in) {
     const bool want_b = in.size() > 2 && in[2].defined() && in[2].requires_grad();
     Tensor gx, gw, gb;

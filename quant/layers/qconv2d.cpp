@@ -25,7 +25,8 @@ Var QConv2d::forward(const Var& x) {
   if (sign_bits_suffice()) {
     ensure_packed(wq, skipped, ActKind::binary, 1, o.groups, taps);
     if (packed_.bconv) {
-      const ConvGeom g = make_conv_geom(s[1], s[2], s[3], o.kernel_h, o.kernel_w, o.stride, o.pad, o.groups);
+      const ConvGeom g = make_conv_geom(s[0], s[1], s[2], s[3], o.out_channels, o.kernel_h, o.kernel_w, o.stride, o.pad,
+                                          o.groups);
       y = Var(qconv2d_sign_bits(x.value(), bias(), g, packed_, scratch_));
       last_backend_ = packed_.backend;
     }
@@ -34,7 +35,8 @@ Var QConv2d::forward(const Var& x) {
     const Quantized xq = quantize_input(x);
     if (use_kernel(xq)) {
       ensure_packed(wq, skipped, act_kind_of(xq.codes), xq.codes.bits, o.groups, taps);
-      const ConvGeom g = make_conv_geom(s[1], s[2], s[3], o.kernel_h, o.kernel_w, o.stride, o.pad, o.groups);
+      const ConvGeom g = make_conv_geom(s[0], s[1], s[2], s[3], o.out_channels, o.kernel_h, o.kernel_w, o.stride, o.pad,
+                                          o.groups);
       y = qconv2d_kernel(xq, wq.value, bias(), g, packed_, scratch_);
       last_backend_ = packed_.backend;
     } else {
