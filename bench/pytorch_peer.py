@@ -11,6 +11,9 @@ batch 128; "infer" = eval mode under torch.inference_mode() at batch 1 and 64. I
 
 Timing: 3 warm-up steps, then --reps repetitions, each of as many steps as fill --min-time seconds (at least 1);
 the median ms/step is reported. Peak memory: ru_maxrss of this process (one configuration per process).
+What the peer ran as is recorded too: ATen's CPU capability, the BLAS library torch loaded and, when that is
+OpenBLAS, openblas_get_corename() / openblas_get_config() and the OPENBLAS_CORETYPE it saw (scripts/bench_train.sh
+unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this process).
 
   /usr/bin/python3 bench/pytorch_peer.py --model resnet20 --step train --batch 128 --threads 2
   /usr/bin/python3 bench/pytorch_peer.py --all          # every configuration, each in its own process
@@ -32,6 +35,38 @@ def rss_mb():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def native_info(torch):
+    """The peer's native libraries as this process loaded them (for fairness checks in the results)."""
+    import ctypes
+    import os
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and any(k in parts[5] for k in ("blas", "dnnl", "gomp")):
+                libs.add(parts[5])
+    info = {"native_libraries": sorted(libs),
+            "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE") or "unset",
+            "openblas_l2_size_env": os.environ.get("OPENBLAS_L2_SIZE") or "unset",
+            "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY") or "unset",
+            "mkldnn_available": bool(torch.backends.mkldnn.is_available())}
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            info["aten_cpu_capability"] = line.split(":", 1)[1].strip()
+    blas = [p for p in sorted(libs) if "openblas" in p or "libblas" in p]
+    for path in blas:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            info["openblas_corename"] = lib.openblas_get_corename().decode()
+            info["openblas_config"] = lib.openblas_get_config().decode()
+            break
+        except (OSError, AttributeError):
+            continue  # not OpenBLAS (e.g. the reference BLAS): no corename to report
+    return info
 
 
 def build(name):
@@ -129,6 +164,8 @@ def run_one(model_name, step, batch, threads, reps, min_time):
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "rss_before_mb": rss_before,
         "torch_version": torch.__version__, "torch_threads": torch.get_num_threads(),
         "torch_parallel_info": torch.__config__.parallel_info().splitlines()[:6],
+        "torch_native": native_info(torch),
+        "loadavg_after": " ".join(open("/proc/loadavg").read().split()[:3]),
     }
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs lowbit's benchmark programs and renders bench/results/README.md.
 #
-#   scripts/bench.sh [options] [program ...]     program = bgemm | bench_bgemm | ... (default: all bench/*.cpp
-#                                                 except ceilings, which runs first, and train_step, which
-#                                                 scripts/bench_train.sh runs)
+#   scripts/bench.sh [options] [program ...]     program = bgemm | bench_bgemm | ... (default: every
+#                                                 bench/bench_<family>.cpp except ceilings, which runs first,
+#                                                 and train_step, which scripts/bench_train.sh runs)
 # Options:
 #   --build-dir DIR   build directory (default $LOWBIT_BUILD_DIR or build)
 #   --no-build        use the binaries already in the build directory
@@ -18,13 +18,17 @@
 #
 # Every program runs under `chrt -f 10` when this user may use SCHED_FIFO (else at normal priority, with a
 # warning): on a shared 2-CPU machine other jobs otherwise preempt one of the two benchmark threads and the
-# 2-thread numbers collapse (see /work/shared/research/kernels.md §5). The 1-minute load average is checked
-# before each program and recorded in the JSON context. libgomp's spin before sleeping is shortened
-# (GOMP_SPINCOUNT=10000): under SCHED_FIFO an idle OpenMP waiter that spins for long holds a CPU that another
-# thread of the same run needs (measured 10x slowdowns at 2 threads with the default). OMP_PROC_BIND is NOT set
-# here: libgomp then pins the main thread to one CPU at start-up, and every pthread it creates later (OpenBLAS's
-# pool, bench_ceilings' workers) inherits that single CPU — 2-thread OpenBLAS and ceilings silently ran at the
-# 1-thread rate. (scripts/bench_train.sh pins, because there both sides use OpenMP only.)
+# 2-thread numbers collapse (see the research note kernels.md §5 in the shared research folder). The 1-minute
+# load average is checked before each program and recorded in the JSON context with the one after it.
+# libgomp's spin before sleeping is shortened (GOMP_SPINCOUNT=10000): under SCHED_FIFO an idle OpenMP waiter
+# that spins for long holds a CPU that another thread of the same run needs (measured 10x slowdowns at 2 threads
+# with the default). OMP_PROC_BIND is NOT set here: libgomp then pins the main thread to one CPU at start-up,
+# and every pthread it creates later (OpenBLAS's pool, bench_ceilings' workers) inherits that single CPU —
+# 2-thread OpenBLAS and ceilings silently ran at the 1-thread rate. (scripts/bench_train.sh pins, because there both sides use OpenMP only.)
+# Fair peers: the programs (which load OpenBLAS and oneDNN beside our kernels) run with OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE unset, so that OpenBLAS picks its own kernel for this CPU (a machine-wide
+# OPENBLAS_CORETYPE=Haswell holds it to its AVX2 kernel on an AVX-512 CPU); each program records
+# openblas_get_corename() in its JSON context. Only these processes: tests and CI keep the environment as it is.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -52,7 +56,7 @@ while [[ $# -gt 0 ]]; do
     --train) train=1; shift ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --spincount) spincount="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) programs+=("${1#bench_}"); shift ;;
   esac
@@ -64,8 +68,9 @@ results="$root/bench/results"
 mkdir -p "$results"
 
 if [[ ${#programs[@]} -eq 0 ]]; then
-  for src in bench/*.cpp; do
+  for src in bench/bench_*.cpp; do
     name="$(basename "$src" .cpp)"
+    name="${name#bench_}"
     [[ "$name" == ceilings || "$name" == train_step ]] && continue
     programs+=("$name")
   done
@@ -112,6 +117,12 @@ if [[ "$spincount" != default ]]; then
   export GOMP_SPINCOUNT="$spincount"
   rt_note="$rt_note; GOMP_SPINCOUNT $spincount"
 fi
+# The peer processes' environment: OpenBLAS chooses its kernel for this CPU (see the header).
+peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+caller_openblas="OPENBLAS_CORETYPE ${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE ${OPENBLAS_L2_SIZE:-unset}"
+if [[ -n "${OPENBLAS_CORETYPE:-}${OPENBLAS_L2_SIZE:-}" ]]; then
+  echo "bench.sh: note: ignoring $caller_openblas for the benchmark programs (OpenBLAS picks its own kernel)" >&2
+fi
 if [[ -n "${OMP_PROC_BIND:-}" ]]; then
   echo "bench.sh: warning: OMP_PROC_BIND=$OMP_PROC_BIND is set: pthreads created by the programs (OpenBLAS's pool) inherit the main thread's single CPU" >&2
 fi
@@ -121,7 +132,8 @@ if [[ $skip_ceilings -eq 0 ]]; then
   if [[ -x "$build/bench/bench_ceilings" ]]; then
     check_load bench_ceilings
     echo "== bench_ceilings ($rt_note)"
-    env -u OMP_PROC_BIND -u OMP_PLACES "${rt[@]}" "$build/bench/bench_ceilings" --out="$results/ceilings.json"
+    "${peer_env[@]}" -u OMP_PROC_BIND -u OMP_PLACES "${rt[@]}" "$build/bench/bench_ceilings" \
+      --out="$results/ceilings.json"
   else
     echo "bench.sh: warning: $build/bench/bench_ceilings missing; keeping the old ceilings.json" >&2
   fi
@@ -139,10 +151,21 @@ for p in "${programs[@]}"; do
   args=(--benchmark_repetitions="$reps" --benchmark_min_time="$min_time"
         --benchmark_display_aggregates_only=true --benchmark_out_format=json
         --benchmark_out="$results/bench_$p.json.tmp"
-        --benchmark_context="loadavg_before=${load_before//=/ },priority=${rt_note//[=,]/ },bench_reps=$reps")
+        --benchmark_context="loadavg_before=${load_before//=/ },priority=${rt_note//[=,]/ },bench_reps=$reps,caller_openblas_env=${caller_openblas//[=,]/ }")
   [[ -n "$filter" ]] && args+=(--benchmark_filter="$filter")
   echo "== bench_$p (threads $threads, $reps reps, $rt_note)"
-  if timeout "$timeout_s" "${rt[@]}" "$bin" "${args[@]}"; then
+  if timeout "$timeout_s" "${peer_env[@]}" "${rt[@]}" "$bin" "${args[@]}"; then
+    # The load after the run goes into the JSON context next to the load before it.
+    /usr/bin/python3 - "$results/bench_$p.json.tmp" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import json, sys
+path, load = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    data = json.load(f)
+data.setdefault("context", {})["loadavg_after"] = load
+with open(path, "w") as f:
+    json.dump(data, f, indent=2)
+    f.write("\n")
+PY
     mv "$results/bench_$p.json.tmp" "$results/bench_$p.json"
   else
     echo "bench.sh: warning: bench_$p failed or timed out; its old results are kept" >&2

@@ -15,6 +15,9 @@
 # measured: lowbit ResNet-20 inference at batch 1, 2 threads, 57 ms with the default vs 4-5 ms with a short spin.
 # OpenMP threads are pinned too (OMP_PROC_BIND=true unless set): without it the real-time scheduler sometimes
 # stacks two threads on one CPU (PyTorch 2-thread inference at batch 1/64 then ran 6-10x slower than at 1 thread).
+# Fair peer: both processes run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (PyTorch's linear layers call
+# OpenBLAS through libblas.so.3; a machine-wide OPENBLAS_CORETYPE=Haswell holds it to AVX2); pytorch_peer.py
+# records the corename, the BLAS library and ATen's CPU capability, and the load before/after each pair is kept.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -35,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --min-time) min_time="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --spincount) spincount="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench_train.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,7 +50,7 @@ if [[ $do_build -eq 1 ]]; then
 fi
 bin="$build/bench/bench_train_step"
 [[ -x "$bin" ]] || { echo "bench_train.sh: $bin not built" >&2; exit 1; }
-/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "bench_train.sh: python3-torch missing (apt-get install python3-torch)" >&2; exit 1; }
+/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "bench_train.sh: python3-torch missing (scripts/setup.sh --peers installs it)" >&2; exit 1; }
 
 rt=()
 priority="normal priority (chrt -f 10 not permitted)"
@@ -58,6 +61,11 @@ priority="$priority; GOMP_SPINCOUNT=$spincount; OMP_PROC_BIND=$OMP_PROC_BIND"
 load1="$(cut -d' ' -f1 /proc/loadavg)"
 if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > 0.5 * n) }'; then
   echo "bench_train.sh: warning: load average $load1 on $(nproc) CPUs; timings will be noisy ($priority)" >&2
+fi
+
+peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+if [[ -n "${OPENBLAS_CORETYPE:-}${OPENBLAS_L2_SIZE:-}" ]]; then
+  echo "bench_train.sh: note: ignoring OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-} for the benchmark processes" >&2
 fi
 
 tmp="$(mktemp -d /tmp/lowbit_train_bench.XXXXXX)"
@@ -73,13 +81,13 @@ for t in "${tlist[@]}"; do
     [[ -n "$only" && "$model" != "$only" ]] && continue
     tag="${model}_${step}_b${batch}_t${t}"
     echo "== $tag ($priority, load $(cut -d' ' -f1 /proc/loadavg))"
-    LOWBIT_BENCH_THREADS="$t" "${rt[@]}" "$bin" \
+    "${peer_env[@]}" LOWBIT_BENCH_THREADS="$t" "${rt[@]}" "$bin" \
       --benchmark_filter="^BM_${fn}/${model}/batch:${batch}/threads:${t}/" \
       --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" --benchmark_display_aggregates_only=true \
       --benchmark_out="$tmp/lowbit_$tag.json" --benchmark_out_format=json \
       --benchmark_context="loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)" >/dev/null 2>"$tmp/lowbit_$tag.log" \
       || { echo "bench_train.sh: bench_train_step failed for $tag:" >&2; cat "$tmp/lowbit_$tag.log" >&2; failed=1; }
-    "${rt[@]}" /usr/bin/python3 bench/pytorch_peer.py --model "$model" --step "$step" --batch "$batch" \
+    "${peer_env[@]}" "${rt[@]}" /usr/bin/python3 bench/pytorch_peer.py --model "$model" --step "$step" --batch "$batch" \
       --threads "$t" --reps "$reps" --min-time "$min_time" > "$tmp/torch_$tag.json" \
       || { echo "bench_train.sh: pytorch_peer.py failed for $tag" >&2; failed=1; }
   done

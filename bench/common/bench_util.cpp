@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "bench/common/peers.h"
 #include "kernels/omp.h"
 #include "lowbit_version.h"
 
@@ -272,6 +273,7 @@ void add_machine_context() {
     peers += ",dnnl";
 #endif
     benchmark::AddCustomContext("peers", peers);
+    for (const auto& [key, value] : peers::peer_context()) benchmark::AddCustomContext(key, value);
   });
 }
 

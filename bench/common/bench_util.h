@@ -1,4 +1,4 @@
-// Shared helpers for the lowbit Google Benchmark programs (bench/*.cpp): counters, labels, this machine's
+// Shared helpers for the lowbit Google Benchmark programs (bench/bench_*.cpp): counters, labels, this machine's
 // measured ceilings, argument grids with thread counts, aligned buffers, seeded random fill, and the machine
 // context written into every JSON result.
 //
@@ -8,7 +8,7 @@
 //   Memory-bound kernels may instead be compared with a bandwidth ceiling ("dram_read", GB/s): then the
 //   amount per iteration passed to set_pct_ceiling() is BYTES moved, not ops.
 //
-// Typical use in bench/<family>.cpp:
+// Typical use in bench/bench_<family>.cpp:
 //
 //   static void BM_bgemm(benchmark::State& state) {
 //     const int M = state.range(0), N = state.range(1), K = state.range(2), t = state.range(3);

@@ -1,5 +1,5 @@
-// The same-run GEMM baselines of the low-bit GEMM benches (bench/qgemm.cpp, bench/tgemm.cpp,
-// bench/bitserial.cpp): one body each, registered by every program over its own shapes with
+// The same-run GEMM baselines of the low-bit GEMM benches (bench/bench_qgemm.cpp, bench/bench_tgemm.cpp,
+// bench/bench_bitserial.cpp): one body each, registered by every program over its own shapes with
 //   [[maybe_unused]] const bool kPeersRegistered = lowbit::bench::register_gemm_peers(gemm_args);
 // (gemm_args: the program's {M, N, K, threads} rows, bench::add_gemm_args()), so that the rows keep the names
 // bench/tools/results_table.py pairs with the kernel rows of the same arguments. Each peer exists only when this

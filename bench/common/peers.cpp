@@ -1,8 +1,7 @@
 #include "bench/common/peers.h"
 
-#include <Eigen/Core>
-
 #include <algorithm>
+#include <cstdlib>
 
 #include "kernels/omp.h"
 
@@ -16,31 +15,50 @@
 namespace lowbit::bench::peers {
 
 namespace {
-using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 #if defined(_OPENMP)
-void set_omp_threads(int threads) { omp_set_num_threads(std::max(1, threads)); }
+[[maybe_unused]] void set_omp_threads(int threads) { omp_set_num_threads(std::max(1, threads)); }
 #else
-void set_omp_threads(int) {}
+[[maybe_unused]] void set_omp_threads(int) {}
+#endif
+[[maybe_unused]] std::string env_or_unset(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : "unset";
+}
+
+#if defined(LOWBIT_HAVE_DNNL)
+const char* dnnl_isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
 #endif
 }  // namespace
 
-void eigen_sgemm(int M, int N, int K, const float* A, const float* B, float* C, int threads) {
-  Eigen::Map<const RowMat> b(B, K, N);
-  const int t = std::max(1, std::min(threads, M));
-  if (t == 1) {
-    Eigen::Map<RowMat>(C, M, N).noalias() = Eigen::Map<const RowMat>(A, M, K) * b;
-    return;
-  }
-  // Row blocks of C, one Eigen product each (Eigen is built with EIGEN_DONT_PARALLELIZE).
-  LOWBIT_OMP(parallel for num_threads(t) schedule(static))
-  for (int i = 0; i < t; ++i) {
-    const int r0 = static_cast<int>(static_cast<int64_t>(M) * i / t);
-    const int r1 = static_cast<int>(static_cast<int64_t>(M) * (i + 1) / t);
-    if (r1 > r0)
-      Eigen::Map<RowMat>(C + static_cast<size_t>(r0) * N, r1 - r0, N).noalias() =
-          Eigen::Map<const RowMat>(A + static_cast<size_t>(r0) * K, r1 - r0, K) * b;
-  }
+std::vector<std::pair<std::string, std::string>> peer_context() {
+  std::vector<std::pair<std::string, std::string>> ctx;
+  ctx.emplace_back("eigen_simd", eigen_simd());
+#if defined(LOWBIT_HAVE_OPENBLAS)
+  ctx.emplace_back("openblas_corename", openblas_get_corename());
+  ctx.emplace_back("openblas_config", openblas_get_config());
+  ctx.emplace_back("openblas_coretype_env", env_or_unset("OPENBLAS_CORETYPE"));
+  ctx.emplace_back("openblas_l2_size_env", env_or_unset("OPENBLAS_L2_SIZE"));
+#endif
+#if defined(LOWBIT_HAVE_DNNL)
+  const dnnl_version_t* v = dnnl_version();
+  ctx.emplace_back("dnnl_version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                                       std::to_string(v->patch));
+  ctx.emplace_back("dnnl_effective_isa", dnnl_isa_name(dnnl_get_effective_cpu_isa()));
+  ctx.emplace_back("dnnl_max_cpu_isa_env", env_or_unset("ONEDNN_MAX_CPU_ISA"));
+#endif
+  return ctx;
 }
 
 #if defined(LOWBIT_HAVE_OPENBLAS)

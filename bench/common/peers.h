@@ -3,9 +3,10 @@
 // All matrices are row-major and dense (leading dimension = row length). `threads` ≥ 1 is applied to the
 // library for that call:
 //   OpenBLAS   openblas_set_num_threads(threads) (Debian's pthread build; its own thread pool)
-//   Eigen      the project defines EIGEN_DONT_PARALLELIZE, so Eigen itself is single-threaded; for threads > 1
-//              we split the rows of C into `threads` contiguous blocks and run one Eigen product per block in
-//              an OpenMP parallel region (the same way the engine parallelises at its own level)
+//   Eigen      compiled for this CPU (-march=native) in a library of its own, bench/native/eigen_native.cpp;
+//              EIGEN_DONT_PARALLELIZE, so Eigen itself is single-threaded; for threads > 1 we split the rows
+//              of C into `threads` contiguous blocks and run one Eigen product per block in an OpenMP parallel
+//              region (the same way the engine parallelises at its own level)
 //   oneDNN     omp_set_num_threads(threads) before the call (Debian's libdnnl is built with OpenMP)
 // Each function exists only when its library was found (LOWBIT_HAVE_OPENBLAS, LOWBIT_HAVE_DNNL; Eigen is always
 // there); guard calls with the same macros. Pointers need no particular alignment.
@@ -13,12 +14,26 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
+
+// The Eigen peer lives in a shared library built with hidden visibility (see bench/native/eigen_native.cpp);
+// these are the functions it exports.
+#define LOWBIT_BENCH_EXPORT __attribute__((visibility("default")))
 
 namespace lowbit::bench::peers {
 
-// Eigen: C[M×N] = A[M×K] · B[K×N] (fp32).
-void eigen_sgemm(int M, int N, int K, const float* A, const float* B, float* C, int threads);
+// Eigen built with -march=native: C[M×N] = A[M×K] · B[K×N] (fp32).
+LOWBIT_BENCH_EXPORT void eigen_sgemm(int M, int N, int K, const float* A, const float* B, float* C, int threads);
+// The SIMD instruction sets that Eigen build uses (Eigen::SimdInstructionSetsInUse(), e.g. "AVX512, FMA, ...").
+LOWBIT_BENCH_EXPORT const char* eigen_simd();
+
+// What each linked peer runs as, for the JSON context (bench_util's add_machine_context): the Eigen build's SIMD
+// sets; OpenBLAS's openblas_get_corename() / openblas_get_config() and the OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
+// this process saw (scripts/bench.sh unsets both: a machine-wide OPENBLAS_CORETYPE=Haswell holds OpenBLAS to its
+// AVX2 kernel); oneDNN's version, effective ISA and ONEDNN_MAX_CPU_ISA.
+std::vector<std::pair<std::string, std::string>> peer_context();
 
 #if defined(LOWBIT_HAVE_OPENBLAS)
 // OpenBLAS cblas_sgemm: C[M×N] = A[M×K] · B[K×N] (fp32, NoTrans/NoTrans, alpha 1, beta 0).

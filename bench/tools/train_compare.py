@@ -63,12 +63,13 @@ def main():
                     tr = json.load(fh)
             except ValueError as e:
                 tr = {"error": str(e)}
-        torch_info = torch_info or {k: tr.get(k) for k in ("torch_version", "torch_parallel_info")}
+        torch_info = torch_info or {k: tr.get(k) for k in ("torch_version", "torch_parallel_info", "torch_native")}
         row = {"model": model, "input": INPUTS.get(model, ""), "step": step, "batch": batch, "threads": threads,
                "lowbit_ms": lb.get("ms"), "torch_ms": tr.get("ms_median"),
                "lowbit_ms_all": lb.get("ms_all"), "torch_ms_all": tr.get("ms_all"),
                "lowbit_peak_mb": lb.get("peak_mb"), "torch_peak_mb": tr.get("peak_rss_mb"),
-               "lowbit_rss_before_mb": lb.get("rss_before_mb"), "torch_rss_before_mb": tr.get("rss_before_mb")}
+               "lowbit_rss_before_mb": lb.get("rss_before_mb"), "torch_rss_before_mb": tr.get("rss_before_mb"),
+               "loadavg_before": c.get("loadavg_before"), "loadavg_after": tr.get("loadavg_after")}
         if lb.get("error"):
             row["lowbit_error"] = lb["error"]
         row["lowbit_ms_best"] = min(lb["ms_all"]) if lb.get("ms_all") else None

@@ -14,8 +14,8 @@
 // Unit convention: GOPS = 2·MACs/s/1e9 for every data type (binary: one MAC = one bit of XOR+popcount), GB/s
 // = 1e9 bytes/s. Threads are pinned one per CPU (pthread_setaffinity_np over the allowed CPU set); a trial's time
 // is max(end) − min(start) over its threads; the ceiling is the best of --trials trials (the median is kept
-// too). Run it under `chrt -f 10` on a shared machine (scripts/bench.sh does) — see
-// /work/shared/research/kernels.md §5.
+// too). Run it under `chrt -f 10` on a shared machine (scripts/bench.sh does) — see bench/README.md ("Why
+// `chrt`") and §5 of the research note kernels.md in the project's shared research folder.
 //
 // Output: a table on stdout and bench/results/ceilings.json (or --out=PATH).
 #include <pthread.h>

@@ -22,7 +22,7 @@ const std::vector<lb::GemmShape> kGemmShapes = {
 const std::vector<lb::GemmShape> kGemvShapes = {{4096, 1, 4096}, {16384, 1, 4096}};
 
 void gemm_args(benchmark::internal::Benchmark* b) { lb::add_gemm_args(b, kGemmShapes); }
-void gemv_args(benchmark::internal::Benchmark* b) { lb::add_gemm_args(b, kGemvShapes); }
+[[maybe_unused]] void gemv_args(benchmark::internal::Benchmark* b) { lb::add_gemm_args(b, kGemvShapes); }
 
 // ---- fp32 GEMM ----
 template <void (*Fn)(int, int, int, const float*, const float*, float*, int)>
