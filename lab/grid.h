@@ -1,0 +1,87 @@
+// An experiment grid: the cells of one table (model, data set, precision, method, epochs, training subset,
+// which cell's model initialises it), the seeds, the shared training recipe, the claims under test and the
+// notes. Grids are data files, lab/grids/<name>.json (and <name>-quick.json for the few-minute variant), embedded
+// into the library at build time so an installed `lowbit` finds them anywhere; a user's own grid file loads the
+// same way (load_grid_file). The schema is described in lab/grids/README.md.
+//
+// Every field is checked when the file is read; an error names the file and the field:
+//   lab/grids/baselines.json: cells[3].epochs must be ≥ 1 (got 0)
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nn/experiment/results.h"
+#include "nn/train/config.h"
+#include "quant/precision.h"
+
+namespace lowbit::lab {
+
+using nn::Claim;  // a claim under test of a results table (nn/experiment/results.h)
+
+struct GridCell {
+  std::string id;               // unique, file-name safe: the run directories are <out>/runs/<id>_seed<S>
+  std::string label;            // the table row
+  std::string model, dataset;
+  std::string method_label;     // table column and plot legend: "fp32", "DoReFa", "BNN", ...
+  std::string precision_label;  // x category of the accuracy-vs-bits plot: "W1A1", "WtA2", "fp32", ...
+  // The precision config of the cell (the schema of --precision-config, quant/precision.h), as written in the
+  // file; null = fp32 (the plain zoo model, no quantization).
+  nlohmann::json precision;
+  // An optional training method, {"name": "kd", ...}: kept as written and handed to lab::run_training.
+  nlohmann::json method;
+  int epochs = 1;
+  int64_t train_subset = 0;     // > 0: the first N training images only
+  std::string init_from;        // id of an earlier cell whose model of the same seed initialises this one; "" = none
+  double est_seconds = 0.0;     // estimated wall time of one run on an idle 2-core machine (dry run and ETA)
+
+  bool quantized() const { return !precision.is_null(); }
+  // The typed precision config (validated when the grid was loaded).
+  quant::PrecisionConfig precision_config() const;
+};
+
+struct Grid {
+  std::string source;    // the file it came from, e.g. "lab/grids/baselines.json" (errors name it)
+  std::string name;      // "baselines"
+  std::string variant;   // "full" | "quick" | ...
+  std::string title;
+  nn::TrainConfig base;  // the recipe every cell shares (optimizer, lr, schedule, batch, weight decay, ...)
+  std::vector<GridCell> cells;
+  std::vector<uint64_t> seeds;
+  std::vector<Claim> claims;  // Claim::cell is the cell's label (the table row)
+  std::string notes;          // Markdown under the table (budget, measured times, what is reduced and why)
+  std::vector<std::string> precision_order;  // the plot's x categories, left to right
+};
+
+// Reads a grid from its JSON. `source` names the file in errors; `read_sibling(name)` returns the text of a file
+// next to it (the notes' "notes_file"), throwing when there is none.
+Grid grid_from_json(const nlohmann::json& j, const std::string& source,
+                    const std::function<std::string(const std::string&)>& read_sibling);
+// A user's grid file (its notes_file is read from the same directory).
+Grid load_grid_file(const std::string& path);
+// The built-in grids (lab/grids/, embedded): names without variants, e.g. {"baselines"}.
+std::vector<std::string> grid_names();
+// The named built-in grid; quick: its "<name>-quick" file. Throws lowbit::Error naming the known tables.
+Grid load_named_grid(const std::string& name, bool quick);
+// The grid as JSON in the file schema, notes inline (grid_from_json of it gives the same grid).
+nlohmann::json grid_to_json(const Grid& g);
+
+// Checks the grid as a whole (ids unique and file-name safe, labels unique, epochs ≥ 1, init_from names an
+// earlier cell of the same model and data set, seeds present and distinct, every precision valid, every
+// claim names a cell); errors name the grid's file and the field. grid_from_json calls it; call it again after
+// changing a grid (e.g. other seeds).
+void validate_grid(const Grid& g);
+
+// The TrainConfig of one run of a cell.
+nn::TrainConfig run_config(const Grid& g, const GridCell& c, uint64_t seed);
+// "<id>_seed<S>"
+std::string run_name(const GridCell& c, uint64_t seed);
+// Σ est_seconds over cells × seeds.
+double estimated_seconds(const Grid& g);
+// Parses "1,2,3" (whitespace allowed, no repeats); throws saying what is wrong (the caller names the source).
+std::vector<uint64_t> parse_seeds(const std::string& text);
+
+}  // namespace lowbit::lab

@@ -1,0 +1,92 @@
+#include "lab/run_policy.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace lowbit::lab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// The recorded training config without what changes timing or length but not the recipe.
+nlohmann::json comparable(nlohmann::json cfg) {
+  if (cfg.is_object()) {
+    cfg.erase("threads");
+    cfg.erase("epochs");
+  }
+  return cfg;
+}
+
+RunDecision start_or_continue(const fs::path& dir) {
+  std::error_code ec;
+  RunDecision d;
+  d.action = fs::exists(dir / "checkpoint.lbar", ec) ? RunAction::resume : RunAction::train;
+  return d;
+}
+
+}  // namespace
+
+const char* run_action_name(RunAction a) {
+  switch (a) {
+    case RunAction::train: return "train";
+    case RunAction::resume: return "resume";
+    case RunAction::reuse: return "reuse";
+    case RunAction::refuse: return "refuse";
+  }
+  return "?";
+}
+
+RunDecision decide_run(const std::string& run_dir, const RunIdentity& want) {
+  const fs::path dir(run_dir);
+  const fs::path rj = dir / "results.json";
+  std::error_code ec;
+  if (!fs::exists(rj, ec)) return start_or_continue(dir);
+
+  RunDecision refuse;
+  refuse.action = RunAction::refuse;
+  nlohmann::json r;
+  try {
+    r = nlohmann::json::parse(slurp(rj));
+  } catch (const nlohmann::json::exception& e) {
+    refuse.reason = fmt::format("'{}' is not valid JSON ({}); delete the run directory '{}' to redo the run",
+                                rj.string(), e.what(), run_dir);
+    return refuse;
+  }
+  if (!r.is_object()) r = nlohmann::json::object();
+  const nlohmann::json want_cfg = comparable(want.config), have_cfg = comparable(r.value("config", nlohmann::json()));
+  const nlohmann::json have_precision = r.value("quant", nlohmann::json());
+  const nlohmann::json have_method = r.value("method", nlohmann::json());
+  const int64_t have_subset = r.value("train_subset", int64_t{0});
+  if (want_cfg != have_cfg || want.precision != have_precision || want.method != have_method ||
+      have_subset != want.train_subset) {
+    refuse.reason = fmt::format(
+        "run directory '{}' holds a different run (recorded config {}, quant {}, method {}, training subset {}; the "
+        "grid wants {}, {}, {}, {}); delete it or choose another output directory",
+        run_dir, have_cfg.dump(), have_precision.dump(), have_method.dump(), have_subset, want_cfg.dump(),
+        want.precision.dump(), want.method.dump(), want.train_subset);
+    return refuse;
+  }
+  const nlohmann::json& epochs = r.contains("epochs") ? r["epochs"] : nlohmann::json();
+  const bool finished = r.contains("test") && r["test"].is_object() && r["test"].contains("acc") &&
+                        r["test"]["acc"].is_number() && epochs.is_array() &&
+                        static_cast<int>(epochs.size()) == want.epochs;
+  if (!finished) return start_or_continue(dir);
+  RunDecision d;
+  d.action = RunAction::reuse;
+  d.test_acc = r["test"]["acc"].get<double>();
+  d.wall_seconds = r.value("wall_seconds", 0.0);
+  return d;
+}
+
+}  // namespace lowbit::lab

@@ -1,0 +1,118 @@
+// The resume policy of a grid run (lab/run_policy.h) alone, on hand-made run directories: empty → train,
+// checkpoint only → resume, finished run of this configuration → reuse with its numbers, unfinished or shorter
+// → resume or train, another recipe / precision / method / subset or a corrupt results.json → refuse naming
+// the directory.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lab/run_policy.h"
+#include "nn/train/config.h"
+
+using namespace lowbit::lab;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+RunIdentity identity() {
+  lowbit::nn::TrainConfig cfg;
+  cfg.epochs = 2;
+  cfg.seed = 3;
+  RunIdentity id;
+  id.config = cfg.to_json();
+  id.precision = {{"format", 2}, {"precision", {{"scheme", "dorefa"}}}};
+  id.train_subset = 100;
+  id.epochs = 2;
+  return id;
+}
+
+// The results.json a run of `id` writes after `epochs` epochs (finished: with the test accuracy).
+json results(const RunIdentity& id, int epochs, bool finished) {
+  json r = {{"config", id.config}, {"quant", id.precision}, {"train_subset", id.train_subset},
+            {"epochs", json::array()}};
+  for (int e = 0; e < epochs; ++e) r["epochs"].push_back({{"epoch", e + 1}});
+  if (!id.method.is_null()) r["method"] = id.method;
+  if (finished) {
+    r["test"] = {{"acc", 0.875}, {"n", 40}};
+    r["wall_seconds"] = 12.5;
+  }
+  return r;
+}
+
+void write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+}  // namespace
+
+TEST_CASE("run policy: train, resume, reuse and refuse, decided from the run directory alone") {
+  const fs::path dir = fs::temp_directory_path() / ("lowbit_test_run_policy_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const RunIdentity id = identity();
+  const std::string run = (dir / "run").string();
+
+  // Nothing there (or a directory without results and checkpoint): train from scratch.
+  CHECK(decide_run(run, id).action == RunAction::train);
+  write(dir / "run" / "metrics.csv", "epoch\n");
+  CHECK(decide_run(run, id).action == RunAction::train);
+  // A checkpoint without results: continue it.
+  write(dir / "run" / "checkpoint.lbar", "x");
+  CHECK(decide_run(run, id).action == RunAction::resume);
+
+  // Finished, this configuration: reuse its numbers (threads do not matter).
+  write(dir / "run" / "results.json", results(id, 2, true).dump());
+  RunIdentity other_threads = id;
+  other_threads.config["threads"] = 7;
+  for (const RunIdentity& w : {id, other_threads}) {
+    const RunDecision d = decide_run(run, w);
+    CHECK(d.action == RunAction::reuse);
+    CHECK(d.test_acc == 0.875);
+    CHECK(d.wall_seconds == 12.5);
+  }
+  // The grid now asks for more epochs: not finished, continue from the checkpoint (or train without one).
+  RunIdentity longer = id;
+  longer.epochs = 3;
+  longer.config["epochs"] = 3;
+  CHECK(decide_run(run, longer).action == RunAction::resume);
+  // Interrupted (results of the first epoch, no test accuracy).
+  write(dir / "run" / "results.json", results(id, 1, false).dump());
+  CHECK(decide_run(run, id).action == RunAction::resume);
+  fs::remove(dir / "run" / "checkpoint.lbar");
+  CHECK(decide_run(run, id).action == RunAction::train);
+
+  // Another configuration in the directory is refused, naming it.
+  write(dir / "run" / "results.json", results(id, 2, true).dump());
+  RunIdentity changed = id;
+  changed.config["lr"] = 0.01;
+  RunDecision d = decide_run(run, changed);
+  CHECK(d.action == RunAction::refuse);
+  CHECK(d.reason.find("run directory '" + run + "' holds a different run") != std::string::npos);
+  changed = id;
+  changed.precision = nullptr;
+  CHECK(decide_run(run, changed).action == RunAction::refuse);
+  changed = id;
+  changed.train_subset = 0;
+  CHECK(decide_run(run, changed).action == RunAction::refuse);
+  changed = id;
+  changed.method = {{"name", "kd"}};
+  CHECK(decide_run(run, changed).action == RunAction::refuse);
+  write(dir / "run" / "results.json", results(changed, 2, true).dump());
+  CHECK(decide_run(run, changed).action == RunAction::reuse);
+  CHECK(decide_run(run, id).action == RunAction::refuse);
+
+  // Not JSON: refused with the file named.
+  write(dir / "run" / "results.json", "{\"config\": ");
+  d = decide_run(run, id);
+  CHECK(d.action == RunAction::refuse);
+  CHECK(d.reason.find("results.json' is not valid JSON") != std::string::npos);
+
+  CHECK(std::string(run_action_name(RunAction::reuse)) == "reuse");
+  fs::remove_all(dir);
+}
