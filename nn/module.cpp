@@ -5,6 +5,7 @@
 #include <set>
 
 #include "engine/error.h"
+#include "nn/taps.h"
 
 namespace lowbit::nn {
 
@@ -37,8 +38,17 @@ Var Module::call_child(size_t index, const Var& x) const {
 
 Var Module::operator()(const Var& x) {
   Var y = forward(x);
+  if (tap_) record_output(y);
   if (t_observer) t_observer->on_forward(*this, x, y);
   return y;
+}
+
+bool Module::tap_active() const { return tap_ && (training_ || tap_->mode == TapMode::always); }
+
+void Module::record_output(const Var& y) {
+  if (!tap_active()) return;
+  tap_->value = y;
+  tap_->fired = true;
 }
 
 int64_t Module::macs(const Shape&, const Shape&) const { return 0; }

@@ -4,8 +4,8 @@
 //
 // Containers (Sequential, BasicBlock) call their children through the registered child list, never through
 // private typed copies, so replace_child() swaps a layer everywhere (the hook block-replacement methods use).
-// Call modules with operator(), not forward(): operator() is where a ForwardObserver (model summary,
-// activation capture for distillation) sees each call.
+// Call modules with operator(), not forward(): operator() is where a module's feature tap (nn/taps.h: the
+// per-model activation capture of distillation methods) and a ForwardObserver (model summary) see each call.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -35,6 +35,8 @@ class ForwardError : public Error {
 };
 
 class Module;
+struct TapSlot;
+class FeatureTaps;
 using ModulePtr = std::shared_ptr<Module>;
 
 class Module {
@@ -76,6 +78,14 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
+  // ---- feature taps (nn/taps.h) ----
+  bool tapped() const { return tap_ != nullptr; }
+  // True when this module's tap captures a call now: tapped, and in training mode or tapped in every mode.
+  bool tap_active() const;
+  // Hands y to this module's tap as its output (no-op when no tap is active). operator() does it; a container
+  // that computes this child's output inside a fused op (BatchNorm + activation) calls it for the child.
+  void record_output(const Var& y);
+
   void zero_grad();  // drops the gradient of every parameter
   // Freezes (false) or unfreezes every parameter of this module and its descendants; frozen parameters get
   // no gradient and optimizers skip them (sectional / block-wise training).
@@ -116,15 +126,18 @@ class Module {
   void collect_buffers(const std::string& prefix, std::vector<NamedTensor>& out) const;
   void collect_modules(const std::string& prefix, std::vector<std::pair<std::string, Module*>>& out) const;
 
+  friend class FeatureTaps;
   std::string type_name_;
   bool training_ = true;
+  TapSlot* tap_ = nullptr;  // set by FeatureTaps while it is alive
   std::vector<NamedVar> params_;
   std::vector<NamedTensor> buffers_;
   std::vector<std::pair<std::string, ModulePtr>> children_;
 };
 
-// Sees every Module::operator() call on the thread where a ForwardObserverScope is alive. Used by the model
-// summary (shapes, MACs) and by methods that need intermediate activations (hint / sectional distillation).
+// Sees every Module::operator() call on the thread where a ForwardObserverScope is alive, whichever model it
+// belongs to. Used by the model summary (shapes, MACs); training methods capture activations with feature taps
+// (nn/taps.h), which see only their own model and keep fusion on.
 class ForwardObserver {
  public:
   virtual ~ForwardObserver() = default;

@@ -87,7 +87,7 @@ BasicBlockParts fp32_parts(int in, int out, int stride, Rng& rng, Activation act
 BasicBlock::BasicBlock(int in_channels, int out_channels, int stride, Rng& rng, Activation act)
     : BasicBlock(fp32_parts(in_channels, out_channels, stride, rng, act)) {}
 
-// With a BatchNorm child and no observer, bn1 → act1 and bn2 → + shortcut → act2 each run as one batch_norm op
+// With a BatchNorm child that is neither observed nor tapped (nn/taps.h), bn1 → act1 and bn2 → + shortcut → act2 each run as one batch_norm op
 // with an epilogue when the activation is one it computes (ReLU, HardTanh, Clip, Identity): the same values and
 // gradients, with two passes over memory fewer per block. Another act2 (a quantizer) is applied after the fused
 // BN + shortcut.
@@ -95,8 +95,10 @@ Var BasicBlock::forward(const Var& x) {
   Var y = call_child(0, x);
   BatchNormEpilogue e1;
   if (BatchNorm* bn1 = fusable_batch_norm(child(1)); bn1 && activation_epilogue(child(2), e1))
+  {
     y = call_child_with(1, [&](Module&) { return bn1->forward_fused(y, e1); });
-  else
+    child(2).record_output(y);
+  } else
     y = call_child(2, call_child(1, y));
   y = call_child(3, y);
   Var s = call_child(5, x);
@@ -107,7 +109,9 @@ Var BasicBlock::forward(const Var& x) {
     e2.residual = s;
     const bool act_fused = activation_epilogue(child(6), e2);
     y = call_child_with(4, [&](Module&) { return bn2->forward_fused(y, e2); });
-    return act_fused ? y : call_child(6, y);
+    if (!act_fused) return call_child(6, y);
+    child(6).record_output(y);
+    return y;
   }
   return call_child(6, add(call_child(4, y), s));
 }

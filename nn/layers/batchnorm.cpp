@@ -17,16 +17,23 @@ BatchNorm::BatchNorm(std::string type_name, int channels, int input_rank, float 
   register_buffer("running_var", Tensor::ones(Shape{channels}));    // buffer(1)
 }
 
-Var BatchNorm::forward(const Var& x) { return forward_fused(x, BatchNormEpilogue{}); }
+Var BatchNorm::forward(const Var& x) { return run(x, BatchNormEpilogue{}); }
 
 Var BatchNorm::forward_fused(const Var& x, const BatchNormEpilogue& epilogue) {
+  ++fused_calls_;
+  return run(x, epilogue);
+}
+
+Var BatchNorm::run(const Var& x, const BatchNormEpilogue& epilogue) {
   const Shape& s = x.shape();
   LOWBIT_CHECK(s.rank() == input_rank_ && s[1] == channels_, "{}: expected input [N, {}{}], got {}", type_name(),
                channels_, input_rank_ == 4 ? ", H, W" : "", s.str());
   return batch_norm(x, gamma_, beta_, buffer(0), buffer(1), is_training(), momentum_, eps_, epilogue);
 }
 
-BatchNorm* fusable_batch_norm(Module& m) { return forward_observed() ? nullptr : dynamic_cast<BatchNorm*>(&m); }
+BatchNorm* fusable_batch_norm(Module& m) {
+  return forward_observed() || m.tap_active() ? nullptr : dynamic_cast<BatchNorm*>(&m);
+}
 
 std::string BatchNorm::describe() const { return fmt::format("C={}", channels_); }
 

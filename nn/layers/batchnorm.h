@@ -13,6 +13,8 @@ class BatchNorm : public Module {
   Var forward(const Var& x) override;
   // act(forward(x) + residual) as one op (engine batch_norm's epilogue); residual may be undefined.
   Var forward_fused(const Var& x, const BatchNormEpilogue& epilogue);
+  // How many times a container ran this layer through forward_fused (tests observe the fusion decision).
+  int64_t fused_calls() const { return fused_calls_; }
   std::string describe() const override;
 
   int channels() const { return channels_; }
@@ -27,13 +29,18 @@ class BatchNorm : public Module {
   BatchNorm(std::string type_name, int channels, int input_rank, float momentum, float eps);
 
  private:
+  Var run(const Var& x, const BatchNormEpilogue& epilogue);
+
+  int64_t fused_calls_ = 0;
   int channels_, input_rank_;
   float momentum_, eps_;
   Var gamma_, beta_;
 };
 
 // m as a BatchNorm whose fused entry point a container may call instead of running it and the next child
-// separately: null when m is another layer or when a ForwardObserver is active (observers see every child).
+// separately: null when m is another layer, when a ForwardObserver is active (observers see every child) or when
+// m's own feature tap captures this call (the tap needs the BatchNorm's unfused output). A tap on the activation
+// does not stop fusion: the container hands it the fused output (Module::record_output).
 BatchNorm* fusable_batch_norm(Module& m);
 
 class BatchNorm1d final : public BatchNorm {

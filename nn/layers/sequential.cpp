@@ -36,11 +36,13 @@ Var Sequential::forward_range(const Var& x, size_t begin, size_t end) {
   Var y = x;
   for (size_t i = begin; i < end; ++i) {
     // A BatchNorm followed by an activation it can compute runs as one op (batch_norm's epilogue), unless
-    // someone observes the outputs.
+    // someone observes the outputs or the BatchNorm's own output is tapped; a tap on the activation gets the
+    // fused output.
     BatchNorm* bn = i + 1 < end ? fusable_batch_norm(child(i)) : nullptr;
     BatchNormEpilogue e;
     if (bn && activation_epilogue(child(i + 1), e)) {
       y = call_child_with(i, [&](Module&) { return bn->forward_fused(y, e); });
+      child(i + 1).record_output(y);
       ++i;
       continue;
     }

@@ -148,6 +148,11 @@ Trainer::Trainer(Module& model, TrainConfig config, TrainerOptions options)
   config_.validate();
   if (config_.threads > 0) set_num_threads(config_.threads);
   optimizer_ = make_optimizer(config_, model_.parameters());
+  LOWBIT_CHECK(opt_.teacher != &model_, "trainer: the teacher is the trained model itself");
+  LOWBIT_CHECK(opt_.teacher || opt_.teacher_taps.empty(), "trainer: teacher taps given without a teacher");
+  taps_ = std::make_unique<FeatureTaps>(model_, opt_.taps, TapMode::training);
+  teacher_taps_ = opt_.teacher ? std::make_unique<FeatureTaps>(*opt_.teacher, opt_.teacher_taps, TapMode::always)
+                               : std::make_unique<FeatureTaps>();
 }
 
 Trainer::~Trainer() = default;
@@ -196,6 +201,14 @@ int Trainer::load_checkpoint() {
     if (b.at(it.key()) != it.value())
       diffs += fmt::format(" {} (checkpoint {}, now {})", it.key(), it.value().dump(), b.at(it.key()).dump());
   LOWBIT_CHECK(diffs.empty(), "cannot resume from '{}': the configuration differs:{}", path.string(), diffs);
+  if (opt_.hooks.on_resume) {
+    opt_.hooks.on_resume(m);
+  } else {
+    const nlohmann::json saved_method = m.value("method", nlohmann::json::object());
+    LOWBIT_CHECK(saved_method == opt_.method, "cannot resume from '{}': it was trained with method {}, this run uses {}",
+                 path.string(), saved_method.empty() ? "none" : saved_method.dump(),
+                 opt_.method.empty() ? "none" : opt_.method.dump());
+  }
   const nlohmann::json saved_extra = m.value("extra", nlohmann::json::object());
   LOWBIT_CHECK(saved_extra == opt_.extra_meta, "cannot resume from '{}': the model was built differently (checkpoint {}, now {})",
                path.string(), saved_extra.dump(), opt_.extra_meta.dump());
@@ -239,6 +252,8 @@ void Trainer::save_checkpoint(int epochs_done) const {
                                {"history", hist},
                                {"build", build_info()}};
   if (!opt_.extra_meta.empty()) meta["extra"] = opt_.extra_meta;
+  if (!opt_.method.empty()) meta["method"] = opt_.method;
+  if (opt_.hooks.checkpoint_state) meta["method_state"] = opt_.hooks.checkpoint_state();
   write_archive((fs::path(opt_.out_dir) / "checkpoint.lbar").string(), meta, tensors);
 }
 
@@ -261,6 +276,7 @@ void Trainer::write_results() const {
                       {"dataset", dataset_info_},
                       {"validation", opt_.validation_label},
                       {"epochs", hist}};
+  if (!opt_.method.empty()) r["method"] = opt_.method;
   if (!history_.empty()) r["final"] = history_.back().to_json();
   for (auto it = extra_.begin(); it != extra_.end(); ++it) r[it.key()] = it.value();
   write_text_atomic(fs::path(opt_.out_dir) / "results.json", r.dump(2) + "\n");
@@ -281,8 +297,17 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader, int epoch, int64_t& global
   while (loader.next(b)) {
     optimizer_->set_lr(sched.at(static_cast<float>(epoch) + static_cast<float>(step) / static_cast<float>(nb)));
     optimizer_->zero_grad();
+    taps_->clear();
+    teacher_taps_->clear();
+    Var teacher_logits;
+    if (opt_.teacher) {
+      NoGradGuard no_grad;
+      teacher_logits = (*opt_.teacher)(Var(b.images));
+    }
     const Var logits = model_(Var(b.images));
-    Var loss = cross_entropy(logits, b.labels, config_.label_smoothing);
+    Var loss = opt_.hooks.loss ? opt_.hooks.loss(StepInputs{b, logits, *taps_, teacher_logits, *teacher_taps_,
+                                                            config_.label_smoothing, global_step})
+                               : cross_entropy(logits, b.labels, config_.label_smoothing);
     if (opt_.hooks.extra_loss) loss = loss + opt_.hooks.extra_loss(b, logits);
     const float lv = loss.value().item();
     if (!std::isfinite(lv)) {
@@ -292,6 +317,8 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader, int epoch, int64_t& global
           lv, epoch + 1, step + 1, nb, global_step + 1, optimizer_->lr()));
     }
     loss.backward();
+    taps_->clear();  // the captured values hold the step's graph
+    teacher_taps_->clear();
     optimizer_->step();
     ++global_step;
     if (opt_.hooks.after_step) opt_.hooks.after_step(global_step);
@@ -316,6 +343,10 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
                    {"validation", opt_.validation_label}};
   TrainResult result;
   if (opt_.resume) result.start_epoch = load_checkpoint();
+  if (opt_.teacher) {
+    opt_.teacher->eval();
+    opt_.teacher->set_requires_grad(false);
+  }
 
   const DataPrep prep = data_prep(config_, train.c);
   LoaderOptions lo;
@@ -359,6 +390,7 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
                            {"dataset", dataset_info_},
                            {"build", build_info()}};
     if (!opt_.extra_meta.empty()) meta["extra"] = opt_.extra_meta;
+    if (!opt_.method.empty()) meta["method"] = opt_.method;
     if (!history_.empty()) meta["final"] = history_.back().to_json();  // what `lowbit info` shows
     save_module((fs::path(opt_.out_dir) / "model.lbar").string(), model_, meta);
   }

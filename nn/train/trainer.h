@@ -11,8 +11,15 @@
 // Every file is written atomically; a directory that already holds a different run is refused unless the
 // run is resumed or forced, so no finished output is overwritten by a failing run.
 //
-// Hooks let quant/ methods extend the loop without forking it: extra loss terms (distillation), code after
-// every optimizer step (weight clamping, re-packing) and at epoch boundaries.
+// Hooks let quant/ methods extend the loop without forking it: a loss that replaces cross-entropy (and sees the
+// model's feature taps and a frozen teacher's logits and taps), extra loss terms, code after every optimizer
+// step (weight clamping, re-packing) and at epoch boundaries, and method state that a resume restores. A
+// training step with a teacher:
+//   teacher.eval(), frozen; under no-grad: teacher_logits = teacher(x)   (teacher taps capture, TapMode::always)
+//   logits = model(x)                                                    (model taps capture, training mode only)
+//   loss = hooks.loss ? hooks.loss(StepInputs) : cross_entropy(logits, labels); + hooks.extra_loss
+//   backward, optimizer step, hooks.after_step; the captured values are dropped.
+// Evaluation runs the model in eval mode, where its (training-mode) taps do not fire.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -26,6 +33,7 @@
 #include "nn/data/dataset.h"
 #include "nn/data/loader.h"
 #include "nn/module.h"
+#include "nn/taps.h"
 #include "nn/train/config.h"
 #include "nn/train/progress.h"
 #include "nn/zoo/zoo.h"
@@ -46,14 +54,35 @@ struct EvalResult {
   int64_t n = 0;
 };
 
+// What a loss hook sees of one training step.
+struct StepInputs {
+  const Batch& batch;
+  const Var& logits;                // the model's output for the batch (with its graph)
+  const FeatureTaps& taps;          // the model's taps (TrainerOptions::taps), captured in this forward
+  const Var& teacher_logits;        // the teacher's output (no graph); undefined without a teacher
+  const FeatureTaps& teacher_taps;  // the teacher's taps (TrainerOptions::teacher_taps), no graph
+  float label_smoothing;            // the config's, for a loss that includes cross-entropy
+  int64_t global_step;              // steps done before this one over the whole run
+};
+
 struct TrainHooks {
-  // Added to the cross-entropy of each training batch (e.g. a distillation term). Gets the batch and the
-  // model's logits for it; returns a rank-0 Var.
+  // Replaces the cross-entropy of each training batch when set (distillation, sectional losses); returns a
+  // rank-0 Var.
+  std::function<Var(const StepInputs& step)> loss;
+  // Added to the loss of each training batch (e.g. a regularisation term). Gets the batch and the model's
+  // logits for it; returns a rank-0 Var.
   std::function<Var(const Batch& batch, const Var& logits)> extra_loss;
   // After each optimizer step; global_step counts from 1 over the whole run.
   std::function<void(int64_t global_step)> after_step;
   std::function<void(int epoch)> before_epoch;  // 0-based epoch about to start
   std::function<void(const EpochMetrics& m)> after_epoch;
+  // State of a method that evolves during training (a bit-width search): saved in every checkpoint under
+  // "method_state".
+  std::function<nlohmann::json()> checkpoint_state;
+  // Called on --resume with the checkpoint's metadata before anything is loaded: checks the recorded "method"
+  // against this run's (e.g. the teacher's checksum) and restores "method_state". Without it, a checkpoint's
+  // "method" must equal TrainerOptions::method.
+  std::function<void(const nlohmann::json& checkpoint_meta)> on_resume;
 };
 
 struct TrainerOptions {
@@ -68,6 +97,14 @@ struct TrainerOptions {
   // Recorded in every checkpoint and in model.lbar next to the model options (e.g. {"quant": {...}}: how quant/
   // built the layers). A resume refuses a checkpoint whose extra_meta differs.
   nlohmann::json extra_meta = nlohmann::json::object();
+  // The training method (quant/methods: name, settings, teacher path and checksum), recorded under "method" in
+  // every checkpoint, in model.lbar and in results.json; empty for plain training.
+  nlohmann::json method = nlohmann::json::object();
+  std::vector<std::string> taps;  // modules of the trained model whose outputs the loss hook reads (nn/taps.h)
+  // A frozen model run on every training batch before the trained one (eval mode, parameters frozen, no
+  // gradients); not owned, must outlive fit(). Its logits and teacher_taps go to hooks.loss.
+  Module* teacher = nullptr;
+  std::vector<std::string> teacher_taps;
   TrainHooks hooks;
 };
 
@@ -106,6 +143,7 @@ class Trainer {
   TrainConfig config_;
   TrainerOptions opt_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<FeatureTaps> taps_, teacher_taps_;
   std::vector<EpochMetrics> history_;
   nlohmann::json dataset_info_ = nlohmann::json::object();
   nlohmann::json extra_ = nlohmann::json::object();

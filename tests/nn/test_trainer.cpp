@@ -243,3 +243,120 @@ TEST_CASE("trainer: golden seeded run") {
   CHECK(e.val_loss == doctest::Approx(kValLoss).epsilon(2e-3));
   CHECK(e.val_loss < 0.8 * before.loss);  // the loss decreased
 }
+
+TEST_CASE("trainer: a loss hook replaces cross-entropy, returning cross-entropy itself changes nothing (bit-exact)") {
+  const ImageDataset train = synthetic(96, 21, "syn/train"), val = synthetic(32, 22, "syn/val");
+  TrainConfig cfg = tiny_config();
+  cfg.epochs = 1;
+  auto a = make_model(cfg.model, tiny_model_options(cfg));
+  Trainer(*a, cfg, quiet_options("", cfg)).fit(train, val);
+
+  auto b = make_model(cfg.model, tiny_model_options(cfg));
+  TrainerOptions o = quiet_options("", cfg);
+  int calls = 0;
+  o.hooks.loss = [&](const StepInputs& s) {
+    CHECK(s.global_step == calls);
+    CHECK_FALSE(s.teacher_logits.defined());
+    ++calls;
+    return cross_entropy(s.logits, s.batch.labels, s.label_smoothing);
+  };
+  Trainer(*b, cfg, o).fit(train, val);
+  CHECK(calls == 3);
+  CHECK(flat_state(*a) == flat_state(*b));
+
+  // A loss that ignores the labels entirely trains something else: the hook really replaces the default.
+  auto c = make_model(cfg.model, tiny_model_options(cfg));
+  TrainerOptions oc = quiet_options("", cfg);
+  oc.hooks.loss = [](const StepInputs& s) { return mean(mul(s.logits, s.logits)); };
+  Trainer(*c, cfg, oc).fit(train, val);
+  CHECK(flat_state(*a) != flat_state(*c));
+}
+
+TEST_CASE("trainer: taps and a frozen teacher reach the loss hook, taps stay out of evaluation, bit-exact") {
+  const ImageDataset train = synthetic(96, 23, "syn/train"), val = synthetic(64, 24, "syn/val");
+  TrainConfig cfg = tiny_config();
+  cfg.epochs = 2;
+  auto a = make_model(cfg.model, tiny_model_options(cfg));
+  Trainer(*a, cfg, quiet_options("", cfg)).fit(train, val);
+
+  ModelOptions tmo = tiny_model_options(cfg);
+  tmo.seed = 77;
+  auto teacher = make_model(cfg.model, tmo);
+  teacher->train();  // the trainer puts it in eval mode and freezes it
+  const std::vector<float> teacher_before = flat_state(*teacher);
+
+  auto b = make_model(cfg.model, tiny_model_options(cfg));
+  TrainerOptions o = quiet_options("", cfg);
+  o.taps = {"act1", "pool2", "act3"};
+  o.teacher = teacher.get();
+  o.teacher_taps = {"act2"};
+  int steps = 0;
+  o.hooks.loss = [&](const StepInputs& s) {
+    ++steps;
+    CHECK(s.taps.fired("act1"));
+    CHECK(s.taps.get("act1").requires_grad());
+    CHECK(s.teacher_taps.fired("act2"));
+    CHECK_FALSE(s.teacher_taps.get("act2").requires_grad());  // no-grad forward
+    CHECK(s.teacher_logits.shape() == s.logits.shape());
+    CHECK_FALSE(s.teacher_logits.requires_grad());
+    // A term on a tap with weight 0 leaves the values as they are; its gradient still flows through the graph.
+    return add(cross_entropy(s.logits, s.batch.labels, s.label_smoothing),
+               mul(mean(mul(s.taps.get("pool2"), s.taps.get("pool2"))), 0.0f));
+  };
+  int evals_seen = 0;
+  o.hooks.after_epoch = [&](const EpochMetrics&) { ++evals_seen; };
+  Trainer tb(*b, cfg, o);
+  tb.fit(train, val);
+  CHECK(steps == 6);
+  CHECK(evals_seen == 2);
+  CHECK(flat_state(*a) == flat_state(*b));          // taps and the teacher change nothing in the student
+  CHECK(flat_state(*teacher) == teacher_before);    // the teacher is frozen (BN statistics included)
+  CHECK_FALSE(teacher->is_training());
+  for (const Var& p : teacher->parameters()) CHECK_FALSE(p.requires_grad());
+
+  // Evaluation runs in eval mode, where training-mode taps do not fire.
+  FeatureTaps probe(*b, {"conv1"});
+  evaluate(*b, val, 64, {}, {});
+  CHECK_FALSE(probe.fired("conv1"));
+  CHECK_THROWS_WITH_AS(FeatureTaps(*b, {"act1"}), doctest::Contains("already carries a tap"), Error);  // tb's
+}
+
+TEST_CASE("trainer: method record and state go into checkpoints, resume calls the check and refuses a mismatch") {
+  const ImageDataset train = synthetic(64, 25, "syn/train"), val = synthetic(32, 26, "syn/val");
+  TrainConfig cfg = tiny_config();
+  cfg.epochs = 2;
+  const fs::path d = fresh_dir("method_record");
+  {
+    auto m = make_model(cfg.model, tiny_model_options(cfg));
+    TrainerOptions o = quiet_options(d.string(), cfg);
+    o.method = {{"name", "demo"}, {"settings", {{"k", 1}}}};
+    int64_t counter = 0;
+    o.hooks.after_step = [&](int64_t) { ++counter; };
+    o.hooks.checkpoint_state = [&] { return nlohmann::json{{"counter", counter}}; };
+    o.hooks.after_epoch = [](const EpochMetrics& e) {
+      if (e.epoch == 1) throw Interrupted{};
+    };
+    CHECK_THROWS_AS(Trainer(*m, cfg, o).fit(train, val), Interrupted);
+  }
+  const Archive ar = read_archive((d / "checkpoint.lbar").string());
+  CHECK(ar.meta.at("method").at("name") == "demo");
+  CHECK(ar.meta.at("method_state").at("counter") == 2);
+  CHECK(nlohmann::json::parse(read_text(d / "results.json")).at("method").at("name") == "demo");
+
+  // Without an on_resume hook, the recorded method must equal this run's.
+  auto m = make_model(cfg.model, tiny_model_options(cfg));
+  TrainerOptions plain = quiet_options(d.string(), cfg);
+  plain.resume = true;
+  CHECK_THROWS_WITH_AS(Trainer(*m, cfg, plain).fit(train, val),
+                       doctest::Contains("trained with method {\"name\":\"demo\""), Error);
+  // With one, it sees the checkpoint's metadata (and may restore the state) before anything is loaded.
+  TrainerOptions o = quiet_options(d.string(), cfg);
+  o.resume = true;
+  o.method = {{"name", "demo"}, {"settings", {{"k", 1}}}};
+  int64_t restored = -1;
+  o.hooks.on_resume = [&](const nlohmann::json& meta) { restored = meta.at("method_state").at("counter"); };
+  Trainer(*m, cfg, o).fit(train, val);
+  CHECK(restored == 2);
+  CHECK(read_archive((d / "model.lbar").string()).meta.at("method").at("name") == "demo");
+  fs::remove_all(d);
+}
