@@ -1,0 +1,32 @@
+// The table of training methods: one row each (add a method here and in its own file; README.md).
+#include "engine/error.h"
+#include "quant/methods/kd.h"
+#include "quant/methods/method.h"
+
+namespace lowbit::quant {
+
+const std::vector<MethodRow>& method_table() {
+  static const std::vector<MethodRow> rows = {
+      {"kd", "knowledge distillation: (1-alpha)*CE + alpha*T^2*KL(teacher/T || student/T)", true, true,
+       &KnowledgeDistillation::from_json},
+  };
+  return rows;
+}
+
+const MethodRow& method_row(const std::string& name) {
+  std::string known;
+  for (const MethodRow& r : method_table()) {
+    if (name == r.name) return r;
+    known += (known.empty() ? "" : ", ") + std::string(r.name);
+  }
+  LOWBIT_CHECK(false, "unknown training method '{}' (known: {})", name, known);
+  return method_table().front();
+}
+
+std::unique_ptr<Method> make_method(const std::string& name, const nlohmann::json& settings) {
+  const MethodRow& row = method_row(name);
+  LOWBIT_CHECK(settings.is_object(), "method '{}': settings must be a JSON object, got {}", name, settings.dump());
+  return row.from_json(settings);
+}
+
+}  // namespace lowbit::quant
