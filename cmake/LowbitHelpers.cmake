@@ -17,6 +17,10 @@ function(lowbit_apply_isa_flags)
     elseif(src MATCHES "_avx2\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${LOWBIT_FLAGS_AVX2}")
     endif()
+    # ISA variants may use xsimd (third_party/deps.cmake): its headers are on their include path only.
+    if(src MATCHES "_(avx2|avx512|neon)\\.cpp$" AND LOWBIT_XSIMD_INCLUDE_DIR)
+      set_source_files_properties(${src} PROPERTIES INCLUDE_DIRECTORIES "${LOWBIT_XSIMD_INCLUDE_DIR}")
+    endif()
   endforeach()
 endfunction()
 

@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/ops.h"
 #include "engine/threading.h"
+#include "kernels/fvec/fvec.h"
 
 namespace lowbit::quant {
 namespace {
@@ -18,41 +19,52 @@ namespace {
 // Element loops below this many values run on the calling thread.
 constexpr int64_t kParallelGrain = 1 << 16;
 
-// The element loops of the activation rules, as plain loops over __restrict arrays so that they vectorise
-// (indexing captured pointers inside a lambda per element did not: measured 5-10x slower).
-// codes[i] = code(x[i]), value[i] = scale·(codes[i] − zero_point) (quant/codes.h), and the number of inputs
-// outside the STE window `pass`. When there are none the backward is the identity and passes g on without a
-// masking pass (the common case behind a clamp activation, whose outputs all lie inside the next quantizer's
-// window).
-template <class Code, class Pass>
-int64_t quantize_range_count(int64_t lo, int64_t hi, const float* __restrict x, int16_t* __restrict codes,
-                             float* __restrict value, float scale, float zero_point, Code code, Pass pass) {
-  int64_t outside = 0;
-  for (int64_t i = lo; i < hi; ++i) {
-    const float xi = x[i];
-    const int16_t c = static_cast<int16_t>(code(xi));
-    codes[i] = c;
-    value[i] = scale * (static_cast<float>(c) - zero_point);
-    outside += pass(xi) ? 0 : 1;
-  }
-  return outside;
-}
-template <class Code, class Pass>
-bool quantize_elements_all_pass(const Tensor& x, QCodes& codes, Tensor& value, Code code, Pass pass) {
+// The element loops of the activation rules are fvec kernels (kernels/fvec/fvec.h: xsimd per ISA, bit-identical
+// to their scalar reference), split into one contiguous range per thread:
+// codes[i] = code(x[i]), value[i] = scale·(codes[i] − zero_point) (quant/codes.h), and whether every input lies
+// inside the STE window. When all do the backward is the identity and passes g on without a masking pass (the
+// common case behind a clamp activation, whose outputs all lie inside the next quantizer's window).
+bool quantize_elements(const Tensor& x, QCodes& codes, Tensor& value, kernels::QuantizeParams p) {
   const float* xd = x.data();
   int16_t* c = codes.code.data();
   float* v = value.data();
-  const float scale = codes.scale[0], zp = codes.zero_point;
-  std::atomic<int64_t> outside{0};
+  p.scale = codes.scale[0];
+  p.zero_point = codes.zero_point;
+  const kernels::FvecKernels& fv = kernels::fvec_kernels();
+  std::atomic<bool> all_inside{true};
   for_each_thread_range(x.numel(), kParallelGrain, [&](int64_t lo, int64_t hi) {
-    outside += quantize_range_count(lo, hi, xd, c, v, scale, zp, code, pass);
+    if (!fv.quantize(xd + lo, c + lo, v + lo, hi - lo, p)) all_inside = false;
   });
-  return outside.load() == 0;
+  return all_inside.load();
 }
-// The same without a window (the count folds away for a constant predicate).
-template <class Code>
-void quantize_elements(const Tensor& x, QCodes& codes, Tensor& value, Code code) {
-  quantize_elements_all_pass(x, codes, value, code, [](float) { return true; });
+
+kernels::QuantizeParams clamped_code(kernels::QuantKind kind, float m, float lo, float hi) {
+  kernels::QuantizeParams p;
+  p.kind = kind;
+  p.m = m;
+  p.lo = lo;
+  p.hi = hi;
+  return p;
+}
+
+kernels::QuantizeParams with_window(kernels::QuantizeParams p, kernels::WindowKind w, float lo, float hi) {
+  p.window = w;
+  p.wlo = lo;
+  p.whi = hi;
+  return p;
+}
+
+// g where x/d lies in the window (lo, hi) (open) or [lo, hi] (closed), 0 elsewhere: x is the op's saved input.
+Tensor window_grad(const Tensor& g, const Tensor& x, float d, float lo, float hi, bool open) {
+  Tensor out = Tensor::empty(g.shape());
+  const float* gd = g.data();
+  const float* xd = x.data();
+  float* o = out.data();
+  const kernels::FvecKernels& fv = kernels::fvec_kernels();
+  for_each_thread_range(g.numel(), kParallelGrain, [&](int64_t i0, int64_t i1) {
+    fv.window_grad(gd + i0, xd + i0, o + i0, i1 - i0, d, lo, hi, open);
+  });
+  return out;
 }
 
 template <class Pass>
@@ -89,7 +101,8 @@ QCodes make_codes(CodeFormat f, int bits, const Shape& shape, std::vector<float>
   return c;
 }
 
-// Gradient g where pass(x[i]) holds, 0 elsewhere: x is the op's saved input (same shape as g).
+// Gradient g where pass(x[i]) holds, 0 elsewhere: x is the op's saved input (same shape as g). For windows
+// that are not an interval of x/d (the image input's x/s + z).
 template <class Pass>
 Tensor masked_grad(const Tensor& g, const Tensor& x, Pass pass) {
   Tensor out = Tensor::empty(g.shape());
@@ -181,16 +194,13 @@ Quantized dorefa_activation(const Var& x, int bits) {
   Quantized out;
   out.codes = make_codes(CodeFormat::uint, bits, xv.shape(), {1.0f / n}, 0.0f);
   Tensor val = Tensor::empty(xv.shape());
-  auto window = [](float x) { return (x >= 0.0f) & (x <= 1.0f); };
-  const bool all_pass = quantize_elements_all_pass(
+  // c = round(n·clip(x, 0, 1)) = round(min(max(n·x, 0), n)) exactly (n·x is monotonic in x); window [0, 1].
+  const bool all_pass = quantize_elements(
       xv, out.codes, val,
-      [n](float x) {
-        return round_code(std::min(std::max(n * x, 0.0f), n));  // = n·clip(x, 0, 1) exactly (n·x is monotonic in x)
-      },
-      window);
+      with_window(clamped_code(kernels::QuantKind::mul_clamp, n, 0.0f, n), kernels::WindowKind::closed, 0.0f, 1.0f));
   const Tensor saved = all_pass ? Tensor() : xv;  // the window is needed only when some input lies outside
-  out.value = Var::make(val, {x}, [saved, all_pass, window](const Tensor& g, std::vector<Var>& in) {
-    in[0].add_grad(all_pass ? g : masked_grad(g, saved, window));
+  out.value = Var::make(val, {x}, [saved, all_pass](const Tensor& g, std::vector<Var>& in) {
+    in[0].add_grad(all_pass ? g : window_grad(g, saved, 1.0f, 0.0f, 1.0f, /*open=*/false));
   });
   return out;
 }
@@ -241,12 +251,13 @@ Quantized bnn_sign(const Var& x) {
   Quantized out;
   out.codes = make_codes(CodeFormat::binary, 1, xv.shape(), {1.0f}, 0.0f);
   Tensor val = Tensor::empty(xv.shape());
-  auto window = [](float x) { return std::fabs(x) <= 1.0f; };
-  const bool all_pass =
-      quantize_elements_all_pass(xv, out.codes, val, [](float x) { return x < 0.0f ? -1 : 1; }, window);
+  // c = sign(x) (sign(0) = +1); window |x| ≤ 1.
+  kernels::QuantizeParams p;
+  p.kind = kernels::QuantKind::sign;
+  const bool all_pass = quantize_elements(xv, out.codes, val, with_window(p, kernels::WindowKind::closed, -1.0f, 1.0f));
   const Tensor saved = all_pass ? Tensor() : xv;  // the window is needed only when some input lies outside
-  out.value = Var::make(val, {x}, [saved, all_pass, window](const Tensor& g, std::vector<Var>& in) {
-    in[0].add_grad(all_pass ? g : masked_grad(g, saved, window));
+  out.value = Var::make(val, {x}, [saved, all_pass](const Tensor& g, std::vector<Var>& in) {
+    in[0].add_grad(all_pass ? g : window_grad(g, saved, 1.0f, -1.0f, 1.0f, /*open=*/false));
   });
   return out;
 }
@@ -389,15 +400,12 @@ Quantized lsq_quantize(const Var& v, const Var& s, int bits, bool is_signed, flo
   Quantized out;
   out.codes = make_codes(is_signed ? CodeFormat::sint : CodeFormat::uint, bits, vv.shape(), {step}, 0.0f);
   Tensor val = Tensor::empty(vv.shape());
-  quantize_elements(vv, out.codes, val, [step, lo, hi](float v) { return round_code(std::min(std::max(v / step, lo), hi)); });
+  quantize_elements(vv, out.codes, val, clamped_code(kernels::QuantKind::div_clamp, step, lo, hi));  // round(clip(v/s))
   out.value = Var::make(val, {v, s}, [vv, step, lo, hi, grad_scale](const Tensor& g, std::vector<Var>& in) {
     const float* vd = vv.data();
     const int64_t N = g.numel();
     if (in[0].requires_grad()) {
-      in[0].add_grad(masked_grad(g, vv, [step, lo, hi](float v) {
-        const float r = v / step;
-        return (r > lo) & (r < hi);
-      }));
+      in[0].add_grad(window_grad(g, vv, step, lo, hi, /*open=*/true));  // −Q_N < v/s < Q_P
     }
     if (in[1].requires_grad()) {
       double gs = 0.0;
@@ -429,10 +437,12 @@ Quantized pact_activation(const Var& x, const Var& alpha, int bits) {
   Quantized out;
   out.codes = make_codes(CodeFormat::uint, bits, xv.shape(), {a / n}, 0.0f);
   Tensor val = Tensor::empty(xv.shape());
-  quantize_elements(xv, out.codes, val, [a, n](float x) { return round_code(std::min(std::max(x, 0.0f), a) * n / a); });
+  kernels::QuantizeParams p = clamped_code(kernels::QuantKind::clamp_mul, n, 0.0f, a);  // round(clip(x, 0, α)·n/α)
+  p.d = a;
+  quantize_elements(xv, out.codes, val, p);
   out.value = Var::make(val, {x, alpha}, [xv, a](const Tensor& g, std::vector<Var>& in) {
     const float* xd = xv.data();
-    if (in[0].requires_grad()) in[0].add_grad(masked_grad(g, xv, [a](float x) { return (x > 0.0f) & (x < a); }));
+    if (in[0].requires_grad()) in[0].add_grad(window_grad(g, xv, 1.0f, 0.0f, a, /*open=*/true));  // 0 < x < α
     if (in[1].requires_grad()) {
       double ga = 0.0;
       for (int64_t i = 0; i < g.numel(); ++i)
@@ -476,8 +486,9 @@ Quantized image_input_u8(const Var& x, InputRange r) {
   Tensor val = Tensor::empty(xv.shape());
   // Clamped before the rounding (the bounds −z and 255 − z are integers, so this equals clamping after it),
   // which keeps the argument of round_code small.
-  quantize_elements(xv, out.codes, val,
-                    [s, z](float x) { return round_code(std::min(std::max(x / s, -z), 255.0f - z)) + z; });
+  kernels::QuantizeParams p = clamped_code(kernels::QuantKind::div_clamp, s, -z, 255.0f - z);
+  p.add = z;  // c = round(clip(x/s, −z, 255 − z)) + z
+  quantize_elements(xv, out.codes, val, p);
   out.value = Var::make(val, {x}, [xv, s, z](const Tensor& g, std::vector<Var>& in) {
     in[0].add_grad(masked_grad(g, xv, [s, z](float x) {
       const float u = x / s + z;

@@ -6,7 +6,6 @@ find_package(ZLIB REQUIRED)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 QUIET CONFIG)
-find_package(xsimd QUIET)
 # libmatio (SVHN's MAT-files, v5 and v7.3): located through pkg-config when present, else a plain search.
 find_package(PkgConfig QUIET)
 if(PKG_CONFIG_FOUND)
@@ -17,10 +16,20 @@ find_library(MATIO_LIBRARY NAMES matio HINTS ${MATIO_PC_LIBRARY_DIRS})
 if(NOT MATIO_INCLUDE_DIR OR NOT MATIO_LIBRARY)
   message(FATAL_ERROR "libmatio not found: install the Debian package libmatio-dev (bash scripts/setup.sh)")
 endif()
-# Debian's xsimd 8.1 exports INTERFACE_LINK_LIBRARIES "xtl", a target that does not exist: clear it.
-if(TARGET xsimd AND NOT TARGET xtl)
-  set_property(TARGET xsimd PROPERTY INTERFACE_LINK_LIBRARIES "")
 endif()
+# xsimd (Debian libxsimd-dev 8.1, header-only) for the ISA variants of kernels/fvec/, so also in kernels-only and
+# cross builds, where the host's headers serve (they are architecture-independent). Only its headers are used:
+# its CMake package links "xtl", a target that does not exist. The include directory is a build-tree folder
+# holding a link to xsimd/ alone, so that in a cross build the host's /usr/include does not join the include path.
+# Firmware builds compile no ISA variant and need none.
+if(NOT LOWBIT_FIRMWARE)
+  find_path(LOWBIT_XSIMD_HEADERS xsimd/xsimd.hpp NO_CMAKE_FIND_ROOT_PATH)
+  if(NOT LOWBIT_XSIMD_HEADERS)
+    message(FATAL_ERROR "xsimd headers (xsimd/xsimd.hpp) not found: install libxsimd-dev (scripts/setup.sh)")
+  endif()
+  set(LOWBIT_XSIMD_INCLUDE_DIR ${PROJECT_BINARY_DIR}/xsimd-include)
+  file(MAKE_DIRECTORY ${LOWBIT_XSIMD_INCLUDE_DIR})
+  file(CREATE_LINK ${LOWBIT_XSIMD_HEADERS}/xsimd ${LOWBIT_XSIMD_INCLUDE_DIR}/xsimd SYMBOLIC)
 endif()
 find_package(Threads REQUIRED)
 if(LOWBIT_OPENMP)

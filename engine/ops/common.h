@@ -42,15 +42,11 @@ inline void parallel_for(int64_t n, F f) {
 
 // Elementwise maps over raw arrays. The loop bodies take __restrict pointers in a plain loop so the compiler
 // vectorises them (a lambda indexing captured pointers did not vectorise in measurements); work is split into
-// one contiguous range per thread.
+// one contiguous range per thread. The hot maps (add, ReLU, the clamps and their windows) are fvec kernels
+// instead (kernels/fvec/fvec.h: xsimd per ISA).
 template <class F>
 inline void map1_range(int64_t lo, int64_t hi, const float* __restrict x, float* __restrict y, F f) {
   for (int64_t i = lo; i < hi; ++i) y[i] = f(x[i]);
-}
-template <class F>
-inline void map2_range(int64_t lo, int64_t hi, const float* __restrict a, const float* __restrict b,
-                       float* __restrict y, F f) {
-  for (int64_t i = lo; i < hi; ++i) y[i] = f(a[i], b[i]);
 }
 template <class F>
 inline void map3_range(int64_t lo, int64_t hi, const float* __restrict a, const float* __restrict b,
@@ -60,10 +56,6 @@ inline void map3_range(int64_t lo, int64_t hi, const float* __restrict a, const 
 template <class F>
 inline void map1(int64_t n, const float* x, float* y, F f) {
   for_each_thread_range(n, kParallelGrain, [&](int64_t lo, int64_t hi) { map1_range(lo, hi, x, y, f); });
-}
-template <class F>
-inline void map2(int64_t n, const float* a, const float* b, float* y, F f) {
-  for_each_thread_range(n, kParallelGrain, [&](int64_t lo, int64_t hi) { map2_range(lo, hi, a, b, y, f); });
 }
 template <class F>
 inline void map3(int64_t n, const float* a, const float* b, const float* c, float* y, F f) {
@@ -119,21 +111,6 @@ Var pointwise(const char* op, const Var& a, Fwd f, D d) {
   return Var::make(Y, {a}, [X, Y, d](const Tensor& g, std::vector<Var>& in) {
     Tensor gx = Tensor::empty(X.shape());
     map3(X.numel(), g.data(), X.data(), Y.data(), gx.data(), [d](float gv, float x, float y) { return gv * d(x, y); });
-    in[0].add_grad(gx);
-  });
-}
-
-// y = f(x) with derivative 1 where pass(x) and 0 elsewhere (clamps): backward is a select of g, which vectorises
-// and reads one saved tensor, not a multiply by a mask.
-template <class Fwd, class Pass>
-Var pointwise_masked(const char* op, const Var& a, Fwd f, Pass pass) {
-  check_defined(a, op, "input");
-  Tensor X = a.value();
-  Tensor Y = Tensor::empty(X.shape());
-  map1(X.numel(), X.data(), Y.data(), f);
-  return Var::make(Y, {a}, [X, pass](const Tensor& g, std::vector<Var>& in) {
-    Tensor gx = Tensor::empty(X.shape());
-    map2(X.numel(), g.data(), X.data(), gx.data(), [pass](float gv, float x) { return pass(x) ? gv : 0.0f; });
     in[0].add_grad(gx);
   });
 }

@@ -8,6 +8,7 @@
 
 #include "engine/ops.h"
 #include "engine/ops/common.h"
+#include "kernels/fvec/fvec.h"
 
 namespace lowbit {
 using namespace ops_detail;
@@ -165,7 +166,12 @@ Var add(const Var& a, const Var& b) {
     check_defined(a, "add", "a");
     Tensor A = a.value(), B = b.value();
     Tensor out = Tensor::empty(A.shape());
-    map2(out.numel(), A.data(), B.data(), out.data(), [](float x, float y) { return x + y; });
+    const float* ap = A.data();
+    const float* bp = B.data();
+    float* yp = out.data();
+    const kernels::FvecKernels& fv = kernels::fvec_kernels();
+    for_each_thread_range(out.numel(), kParallelGrain,
+                          [&](int64_t lo, int64_t hi) { fv.add(ap + lo, bp + lo, yp + lo, hi - lo); });
     return Var::make(out, {a, b}, [](const Tensor& g, std::vector<Var>& in) {
       if (in[0].requires_grad()) in[0].add_grad(g);
       if (in[1].requires_grad()) in[1].add_grad(g);
