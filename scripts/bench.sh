@@ -24,7 +24,8 @@
 # that spins for long holds a CPU that another thread of the same run needs (measured 10x slowdowns at 2 threads
 # with the default). OMP_PROC_BIND is NOT set here: libgomp then pins the main thread to one CPU at start-up,
 # and every pthread it creates later (OpenBLAS's pool, bench_ceilings' workers) inherits that single CPU —
-# 2-thread OpenBLAS and ceilings silently ran at the 1-thread rate. (scripts/bench_train.sh pins, because there both sides use OpenMP only.)
+# 2-thread OpenBLAS and ceilings silently ran at the 1-thread rate. (scripts/bench_train.sh pins, because there
+# both sides use OpenMP only.)
 # Fair peers: the programs (which load OpenBLAS and oneDNN beside our kernels) run with OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE unset, so that OpenBLAS picks its own kernel for this CPU (a machine-wide
 # OPENBLAS_CORETYPE=Haswell holds it to its AVX2 kernel on an AVX-512 CPU); each program records
@@ -56,7 +57,7 @@ while [[ $# -gt 0 ]]; do
     --train) train=1; shift ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --spincount) spincount="$2"; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) programs+=("${1#bench_}"); shift ;;
   esac
