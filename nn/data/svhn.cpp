@@ -82,8 +82,10 @@ double element(const matvar_t* v, size_t i) {
 MatVar variable_info(mat_t* mat, const char* name, const std::string& path) {
   matio_last_message.clear();
   MatVar v(Mat_VarReadInfo(mat, name));
-  LOWBIT_CHECK(v != nullptr, "SVHN file '{}' lacks the '{}' variable (is it the 32x32 'format 2' file?){}", path, name,
-               matio_reason());
+  LOWBIT_CHECK(v != nullptr || !matio_last_message.empty(),
+               "SVHN file '{}' lacks the '{}' variable (is it the 32x32 'format 2' file?)", path, name);
+  LOWBIT_CHECK(v != nullptr, "SVHN file '{}': cannot find the '{}' variable, the file is truncated or corrupt{}", path,
+               name, matio_reason());
   LOWBIT_CHECK(numeric_class(v->class_type) && !v->isComplex && v->rank >= 0 && (v->rank == 0 || v->dims),
                "SVHN file '{}': '{}' is not a real numeric array", path, name);
   return v;
@@ -96,7 +98,8 @@ MatVar read_numeric(mat_t* mat, const char* name, size_t numel, const std::strin
   LOWBIT_CHECK(v != nullptr && v->data != nullptr, "SVHN file '{}': cannot read the data of '{}'{}", path, name,
                matio_reason());
   const size_t es = type_size(v->data_type);
-  LOWBIT_CHECK(numeric_class(v->class_type) && !v->isComplex && es != 0 && v->data_size == static_cast<int>(es),
+  LOWBIT_CHECK(numeric_class(v->class_type) && !v->isComplex && es != 0 && v->data_size == static_cast<int>(es) &&
+                   v->rank >= 0 && (v->rank == 0 || v->dims),
                "SVHN file '{}': '{}' is not a real numeric array", path, name);
   size_t count = 1;
   bool overflow = false;

@@ -316,6 +316,7 @@ TEST_CASE("SVHN .mat: missing, corrupt and wrong-shaped files give one error nam
   write_file(p, trunc);
   e = error_of([&] { read_svhn_mat(p, "s"); });
   CHECK(contains(e, p));
+  CHECK(contains(e, "truncated or corrupt"));
 
   write_svhn(d / "okz.mat", 4, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB);
   Bytes ztrunc = read_bytes(d / "okz.mat");
@@ -323,12 +324,14 @@ TEST_CASE("SVHN .mat: missing, corrupt and wrong-shaped files give one error nam
   write_file(p, ztrunc);
   e = error_of([&] { read_svhn_mat(p, "s"); });
   CHECK(contains(e, p));
+  CHECK(contains(e, "truncated or corrupt"));
 
   Bytes zcorrupt = read_bytes(d / "okz.mat");
   for (size_t i = 140; i < 180; ++i) zcorrupt[i] ^= 0x5a;
   write_file(p, zcorrupt);
   e = error_of([&] { read_svhn_mat(p, "s"); });
   CHECK(contains(e, p));
+  CHECK(contains(e, "truncated or corrupt"));
 
   // Uncompressed v5: the 4th dimension of X (int32 at byte 128 + 8 tag + 16 flags + 8 dims tag + 12) claims
   // 2^31 - 1 images; refused from the header, before anything is allocated.
