@@ -15,6 +15,8 @@
 #include <xsimd/xsimd.hpp>
 
 namespace lowbit::kernels::fvec_simd {
+namespace {  // internal linkage: each ISA file keeps its own copies (kernels/README.md)
+
 
 template <class A>
 struct Window;
@@ -82,4 +84,5 @@ inline xsimd::batch<float, xsimd::neon64> div(const xsimd::batch<float, xsimd::n
 }
 #endif
 
+}  // namespace
 }  // namespace lowbit::kernels::fvec_simd

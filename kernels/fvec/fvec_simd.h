@@ -13,6 +13,8 @@
 #include "kernels/fvec/fvec_arch.h"
 
 namespace lowbit::kernels::fvec_simd {
+namespace {  // internal linkage: each ISA file keeps its own copies (kernels/README.md)
+
 
 template <class A>
 using F = xsimd::batch<float, A>;
@@ -321,4 +323,5 @@ constexpr FvecKernels table() {
           relu<A>,            clamp<A>,     relu_grad<A>,    window_grad<A>,   quantize<A>};
 }
 
+}  // namespace
 }  // namespace lowbit::kernels::fvec_simd
