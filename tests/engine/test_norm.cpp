@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "engine/threading.h"
 #include "gradcheck.h"
 
 using namespace lowbit;
@@ -198,4 +200,36 @@ TEST_CASE("batch_norm epilogue: a residual of another shape is an error naming b
   CHECK_THROWS_WITH_AS(batch_norm(x, Var(), Var(), rm, rv, true, 0.1f, 1e-5f, e),
                        doctest::Contains("residual has shape [2, 2, 3, 4], expected the input's [2, 2, 3, 3]"),
                        Error);
+}
+
+TEST_CASE("batch_norm: values, running statistics and every gradient are identical for 1 and 2 threads") {
+  using Act = BatchNormEpilogue::Act;
+  Rng rng(8);
+  // 8·16 planes of 300 values (ragged against the 16-value blocks): enough work for the loops to run in parallel.
+  const Shape s{8, 16, 15, 20};
+  const Tensor xt = rand_tensor(s, rng, -2, 3), rt = rand_tensor(s, rng, -1, 1), seed_grad = rand_tensor(s, rng);
+  const Tensor gt = rand_tensor(Shape{16}, rng, 0.5f, 1.5f), bt = rand_tensor(Shape{16}, rng);
+  for (Act act : {Act::none, Act::relu, Act::clamp}) {
+    auto run = [&](int threads, Tensor& rm, Tensor& rv) {
+      set_num_threads(threads);
+      std::vector<Var> v{Var(xt.clone(), true), Var(gt.clone(), true), Var(bt.clone(), true), Var(rt.clone(), true)};
+      BatchNormEpilogue e;
+      e.residual = v[3];
+      e.act = act, e.lo = -0.5f, e.hi = 1.0f;
+      Var y = batch_norm(v[0], v[1], v[2], rm, rv, /*training=*/true, 0.1f, 1e-5f, e);
+      y.backward(seed_grad);
+      v.push_back(y);
+      return v;
+    };
+    const int restore = num_threads();
+    Tensor rm1 = Tensor::zeros(Shape{16}), rv1 = Tensor::ones(Shape{16});
+    Tensor rm2 = Tensor::zeros(Shape{16}), rv2 = Tensor::ones(Shape{16});
+    const auto a = run(1, rm1, rv1), b = run(2, rm2, rv2);
+    set_num_threads(restore);
+    CAPTURE(static_cast<int>(act));
+    CHECK(max_abs_diff(a[4].value(), b[4].value()) == 0.0);
+    CHECK(max_abs_diff(rm1, rm2) == 0.0);
+    CHECK(max_abs_diff(rv1, rv2) == 0.0);
+    for (int i = 0; i < 4; ++i) CHECK(max_abs_diff(a[i].grad(), b[i].grad()) == 0.0);
+  }
 }
