@@ -8,7 +8,7 @@
 #include "engine/threading.h"
 #include "nn/data/registry.h"
 #include "nn/train/trainer.h"
-#include "quant/cli.h"
+#include "quant/quantized_model.h"
 
 namespace lowbit::app {
 

@@ -1,7 +1,7 @@
 // lowbit info: the layer summary (shapes, parameters, MACs) of a zoo model by name, or of a saved model or
 // checkpoint together with what its metadata records (data set, epochs, accuracy, build). For a quantized model
-// (quantization flags with a model name, or a file trained with --quant) also the per-layer precision, packed
-// size and MACs by precision (quant/report.h).
+// (quantization flags with a model name, or a file trained with --quant) also the per-layer precision (for a
+// file: as its record says), packed size and MACs by precision (quant/report.h).
 #include <filesystem>
 #include <memory>
 
@@ -13,7 +13,8 @@
 #include "nn/summary.h"
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
-#include "quant/cli.h"
+#include "apps/quant_flags.h"
+#include "quant/quantized_model.h"
 #include "quant/report.h"
 #include "quant/training.h"
 
@@ -22,7 +23,7 @@ namespace lowbit::app {
 namespace {
 struct InfoArgs {
   std::string target, dataset;
-  quant::QuantFlags quant;
+  QuantFlags quant;
 };
 
 int run_info(const InfoArgs& a) {
@@ -55,8 +56,16 @@ int run_info(const InfoArgs& a) {
       std::printf("final epoch: val acc %.2f%%, val loss %.4f\n", 100.0 * m["final"].value("val_acc", 0.0),
                   m["final"].value("val_loss", 0.0));
     if (m.contains("build")) std::printf("built by: %s\n", m["build"].dump().c_str());
-    if (m.contains("extra") && m["extra"].contains("quant"))
-      std::printf("quantization: %s\n", m["extra"]["quant"].dump().c_str());
+    if (m.contains("extra") && m["extra"].contains("quant")) {
+      const nlohmann::json& record = m["extra"]["quant"];
+      const quant::QuantSpec spec = quant::spec_from_record(record, a.target);
+      std::printf("quantization: %s\n", spec.to_json().dump().c_str());
+      const bool old_form = !record.contains("format");
+      if (old_form) std::printf("(recorded before per-layer records: %s)\n", record.dump().c_str());
+      const quant::BuiltModel recorded = quant::build_model_from_record(name, mo, record, a.target);
+      std::printf("per-layer precision (%s):\n%s", old_form ? "resolved from the recorded flags" : "as recorded",
+                  quant::describe_layers(recorded.layers).c_str());
+    }
   } else {
     const auto names = nn::model_names();
     const bool is_model = std::find(names.begin(), names.end(), a.target) != names.end() ||
@@ -68,7 +77,9 @@ int run_info(const InfoArgs& a) {
     mo.width = info.w;
     mo.num_classes = info.num_classes;
     std::vector<std::string> warnings;
-    model = quant::build_quantized_model(a.target, mo, a.quant, &warnings);
+    const quant::BuiltModel built = quant::build_model(a.target, mo, quant_spec_from_flags(a.quant), &warnings);
+    model = built.model;
+    if (!a.quant.init.empty()) quant::load_init(*model, a.quant.init);
     for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     name = a.target;
     std::printf("model: %s (input %dx%dx%d as in %s)\n", name.c_str(), mo.in_channels, mo.height, mo.width,
@@ -89,7 +100,7 @@ Command register_info(CLI::App& app) {
   s->add_option("target", a->target, "Model name (e.g. lenet5, resnet20) or a .lbar file");
   s->add_option("--dataset", a->dataset, "Input shape for a model name: that of this data set")
       ->check(CLI::IsMember(dataset_choices()))->capture_default_str();
-  quant::add_quant_flags(*s, a->quant);
+  add_quant_flags(*s, a->quant);
   return {s, [a] { return run_info(*a); }};
 }
 

@@ -1,15 +1,17 @@
 // lowbit train: training of a zoo model on a named data set — fp32, or quantization-aware with --quant (the
-// quantized layers run on the low-bit kernels, quant/cli.h) — with per-epoch validation, metrics, checkpoints
-// and resume (nn/train/trainer.h), through quant::run_training (the code path `lowbit reproduce` uses for every
-// run). Prints the final test accuracy on stdout.
+// quantized layers run on the low-bit kernels, apps/quant_flags.h) — with per-epoch validation, metrics,
+// checkpoints and resume (nn/train/trainer.h), through quant::run_training (the code path `lowbit reproduce`
+// uses for every run). Prints the final test accuracy on stdout. The training config is validated once, by
+// the library (nn::TrainConfig::validate, which names fields); its messages are given here with the flag names.
 #include <cstdio>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "apps/commands.h"
+#include "apps/quant_flags.h"
+#include "engine/error.h"
 #include "nn/train/config.h"
-#include "quant/cli.h"
 #include "quant/reproduce/train_run.h"
 
 namespace lowbit::app {
@@ -20,13 +22,35 @@ struct TrainArgs {
   std::string out, data_dir;
   bool no_progress = false, resume = false, force = false;
   int64_t log_every = 100;
-  quant::QuantFlags quant;
+  QuantFlags quant;
 };
+
+// nn::TrainConfig field -> the flag that sets it.
+constexpr std::pair<const char*, const char*> kConfigFlags[] = {
+    {"model", "--model"},         {"dataset", "--dataset"},           {"epochs", "--epochs"},
+    {"batch_size", "--batch"},    {"optimizer", "--optimizer"},       {"lr", "--lr"},
+    {"momentum", "--momentum"},   {"weight_decay", "--weight-decay"}, {"schedule", "--schedule"},
+    {"warmup_epochs", "--warmup"}, {"step_size", "--step-size"},      {"gamma", "--gamma"},
+    {"label_smoothing", "--label-smoothing"}, {"seed", "--seed"},     {"threads", "--threads"},
+    {"val_holdout", "--val-holdout"}, {"crop_padding", "--crop-padding"}, {"hflip", "--hflip"},
+    {"dropout", "--dropout"}};
+
+// "training config: lr must be > 0 (got 0)" -> "--lr must be > 0 (got 0)"; other messages unchanged.
+std::string with_flag_names(const std::string& msg) {
+  const std::string prefix = nn::TrainConfig::kErrorPrefix;
+  if (msg.rfind(prefix, 0) != 0) return msg;
+  for (const auto& [field, flag] : kConfigFlags) {
+    const std::string f = prefix + field + " ";
+    if (msg.rfind(f, 0) == 0) return flag + msg.substr(prefix.size() + std::string(field).size());
+  }
+  return msg;
+}
 
 int run_train(const TrainArgs& a) {
   quant::TrainRunSpec spec;
   spec.config = a.cfg;
-  spec.quant = a.quant;
+  spec.quant = quant_spec_from_flags(a.quant);
+  spec.init = a.quant.init;
   spec.data_dir = resolve_data_dir(a.data_dir);
   spec.out_dir = a.out.empty() ? fmt::format("runs/{}_{}_seed{}", a.cfg.model, a.cfg.dataset, a.cfg.seed) : a.out;
   spec.resume = a.resume;
@@ -34,7 +58,12 @@ int run_train(const TrainArgs& a) {
   spec.progress = nn::default_progress_mode(a.no_progress);
   spec.log_every = a.log_every;
   spec.on_start = [](const std::string& what) { std::fprintf(stderr, "%s\n", what.c_str()); };
-  const quant::TrainRunResult r = quant::run_training(spec);
+  quant::TrainRunResult r;
+  try {
+    r = quant::run_training(spec);
+  } catch (const Error& e) {
+    detail::throw_error(with_flag_names(e.what()));
+  }
   const nn::TrainConfig& cfg = spec.config;
   std::printf("test accuracy: %.2f%% (loss %.4f, %lld images; %s on %s, %d epoch%s, seed %llu) -> %s\n",
               100.0 * r.test_acc, r.test_loss, static_cast<long long>(r.test_n), cfg.model.c_str(),
@@ -50,30 +79,27 @@ Command register_train(CLI::App& app) {
   nn::TrainConfig& c = a->cfg;
   s->add_option("--model", c.model, "Model from the zoo (see `lowbit info`)")->capture_default_str();
   s->add_option("--dataset", c.dataset, "Data set")->check(CLI::IsMember(dataset_choices()))->capture_default_str();
-  s->add_option("--epochs", c.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-  s->add_option("--batch", c.batch_size, "Batch size")->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
-  s->add_option("--optimizer", c.optimizer, "sgd | adam | adamw")
-      ->check(CLI::IsMember({"sgd", "adam", "adamw"}))->capture_default_str();
-  s->add_option("--lr", c.lr, "Base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  s->add_option("--momentum", c.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
+  // Values are checked once, by nn::TrainConfig::validate (see with_flag_names).
+  s->add_option("--epochs", c.epochs, "Epochs")->capture_default_str();
+  s->add_option("--batch", c.batch_size, "Batch size")->capture_default_str();
+  s->add_option("--optimizer", c.optimizer, "sgd | adam | adamw")->capture_default_str();
+  s->add_option("--lr", c.lr, "Base learning rate")->capture_default_str();
+  s->add_option("--momentum", c.momentum, "SGD momentum, in [0, 1)")->capture_default_str();
   s->add_flag("--nesterov", c.nesterov, "Nesterov momentum (SGD)");
-  s->add_option("--schedule", c.schedule, "constant | step | cosine")
-      ->check(CLI::IsMember({"constant", "step", "cosine"}))->capture_default_str();
-  s->add_option("--warmup", c.warmup_epochs, "Linear warm-up epochs")->check(CLI::NonNegativeNumber)->capture_default_str();
+  s->add_option("--schedule", c.schedule, "constant | step | cosine")->capture_default_str();
+  s->add_option("--warmup", c.warmup_epochs, "Linear warm-up epochs")->capture_default_str();
   s->add_option("--step-size", c.step_size, "Step schedule: epochs between decays")->capture_default_str();
   s->add_option("--gamma", c.gamma, "Step schedule: decay factor")->capture_default_str();
-  s->add_option("--weight-decay", c.weight_decay, "L2 weight decay (decoupled for adamw)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  s->add_option("--weight-decay", c.weight_decay, "L2 weight decay (decoupled for adamw)")->capture_default_str();
   s->add_option("--label-smoothing", c.label_smoothing, "Label smoothing epsilon")->capture_default_str();
   s->add_option("--dropout", c.dropout, "Dropout before the classifier (models that support it)")->capture_default_str();
   s->add_option("--seed", c.seed, "Seed: initialisation, data order, augmentation")->capture_default_str();
-  s->add_option("--threads", c.threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+  s->add_option("--threads", c.threads, "Threads (0 = all cores)")->capture_default_str();
   s->add_option("--val-holdout", c.val_holdout,
                 "Validate on the last N training images (held out of training) instead of the test split")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->capture_default_str();
   s->add_option("--crop-padding", c.crop_padding, "Random-crop padding (-1 = data set default)")->capture_default_str();
-  s->add_option("--hflip", c.hflip, "Random horizontal flip: 1 on, 0 off, -1 data set default")
-      ->check(CLI::Range(-1, 1))->capture_default_str();
+  s->add_option("--hflip", c.hflip, "Random horizontal flip: 1 on, 0 off, -1 data set default")->capture_default_str();
   s->add_option("--out", a->out, "Output directory (default runs/<model>_<dataset>_seed<seed>)");
   s->add_option("--data-dir", a->data_dir, "Data directory (default $LOWBIT_DATA or <repo>/data)");
   s->add_option("--log-every", a->log_every, "Steps between log lines when no progress bar is shown")
@@ -81,7 +107,7 @@ Command register_train(CLI::App& app) {
   s->add_flag("--no-progress", a->no_progress, "Plain log lines instead of a progress bar");
   s->add_flag("--resume", a->resume, "Continue the run in --out from its last checkpoint");
   s->add_flag("--force", a->force, "Overwrite a different run in --out");
-  quant::add_quant_flags(*s, a->quant);
+  add_quant_flags(*s, a->quant);
   return {s, [a] { return run_train(*a); }};
 }
 

@@ -59,7 +59,7 @@ void BM_step(benchmark::State& state, ModelCase mc) {
     quant::QuantModelOptions q;
     q.path = mode == qat_fake ? quant::QPath::fake : quant::QPath::kernel;
     model = quant::make_quantized_model(
-        mc.name, o, quant::PrecisionConfig::from_flags(mode == qat_dorefa ? "dorefa" : "bnn", 1, 1, "fp32"), q);
+        mc.name, o, quant::PrecisionConfig::uniform(mode == qat_dorefa ? quant::Scheme::dorefa : quant::Scheme::bnn, 1, 1), q);
   }
   const int64_t B = 128;
   const Tensor x = noise(Shape{B, mc.c, mc.h, mc.w}, 3);

@@ -7,8 +7,12 @@
 namespace lowbit::quant {
 
 nn::LayerFactory quantized_layer_factory(const PrecisionConfig& cfg, QPath path) {
-  return [cfg, path](const nn::LayerSpec& spec, Rng& rng) -> nn::ModulePtr {
-    const Precision p = cfg.resolve(spec);
+  return quantized_layer_factory([cfg](const nn::LayerSpec& spec) { return cfg.resolve(spec); }, cfg.options, path);
+}
+
+nn::LayerFactory quantized_layer_factory(PrecisionOf precision_of, const QuantOptions& options, QPath path) {
+  return [precision_of, options, path](const nn::LayerSpec& spec, Rng& rng) -> nn::ModulePtr {
+    const Precision p = precision_of(spec);
     if (p.is_fp32()) return nn::default_make_layer(spec, rng);
     std::shared_ptr<QuantizedLayer> q;
     nn::ModulePtr m;
@@ -17,11 +21,11 @@ nn::LayerFactory quantized_layer_factory(const PrecisionConfig& cfg, QPath path)
       o.in_channels = spec.in, o.out_channels = spec.out;
       o.kernel_h = spec.kernel_h, o.kernel_w = spec.kernel_w;
       o.stride = spec.stride, o.pad = spec.pad, o.groups = spec.groups, o.bias = spec.bias;
-      auto c = std::make_shared<QConv2d>(o, p, cfg.options, rng);
+      auto c = std::make_shared<QConv2d>(o, p, options, rng);
       c->set_path(path);
       m = c;
     } else {
-      auto l = std::make_shared<QLinear>(spec.in, spec.out, spec.bias, p, cfg.options, rng);
+      auto l = std::make_shared<QLinear>(spec.in, spec.out, spec.bias, p, options, rng);
       l->set_path(path);
       m = l;
     }
@@ -29,8 +33,9 @@ nn::LayerFactory quantized_layer_factory(const PrecisionConfig& cfg, QPath path)
   };
 }
 
-nn::Activation suggested_activation(const PrecisionConfig& cfg) {
-  const Precision& d = cfg.defaults;
+nn::Activation suggested_activation(const PrecisionConfig& cfg) { return suggested_activation(cfg.defaults); }
+
+nn::Activation suggested_activation(const Precision& d) {
   if (!d.quantizes_activations()) return nn::Activation::relu;
   switch (d.scheme) {
     case Scheme::bnn:

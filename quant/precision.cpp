@@ -190,11 +190,8 @@ PrecisionConfig PrecisionConfig::from_json(const nlohmann::json& j, const std::s
   if (j.contains("scheme")) c.defaults.scheme = parse_scheme(get_string(j["scheme"], source + ": scheme"));
   if (j.contains("wbits")) c.defaults.wbits = get_bits(j["wbits"], source + ": wbits"), has_w = true;
   if (j.contains("abits")) c.defaults.abits = get_bits(j["abits"], source + ": abits"), has_a = true;
-  if (!has_w || !has_a) {
-    const PrecisionConfig d = from_flags(scheme_name(c.defaults.scheme), -1, -1, "fp32");
-    if (!has_w) c.defaults.wbits = d.defaults.wbits;
-    if (!has_a) c.defaults.abits = d.defaults.abits;
-  }
+  if (!has_w) c.defaults.wbits = default_precision(c.defaults.scheme).wbits;
+  if (!has_a) c.defaults.abits = default_precision(c.defaults.scheme).abits;
   if (j.contains("first_last")) {
     const auto& v = j["first_last"];
     c.first_last = parse_edge_policy(v.is_number_integer() ? std::to_string(v.get<int>())
@@ -266,26 +263,62 @@ PrecisionConfig PrecisionConfig::from_file(const std::string& path) {
   return from_json_text(ss.str(), path);
 }
 
-PrecisionConfig PrecisionConfig::from_flags(const std::string& scheme, int wbits, int abits,
-                                            const std::string& first_last) {
-  PrecisionConfig c;
-  c.defaults.scheme = parse_scheme(scheme);
-  int dw = 32, da = 32;
-  switch (c.defaults.scheme) {
-    case Scheme::fp32: break;
-    case Scheme::dorefa: dw = 1, da = 2; break;
+Precision default_precision(Scheme s) {
+  switch (s) {
+    case Scheme::fp32: return Precision{32, 32, s};
+    case Scheme::dorefa: return Precision{1, 2, s};
     case Scheme::bnn:
-    case Scheme::xnor: dw = 1, da = 1; break;
-    case Scheme::twn: dw = 2, da = 32; break;
+    case Scheme::xnor: return Precision{1, 1, s};
+    case Scheme::twn: return Precision{2, 32, s};
     case Scheme::lsq:
-    case Scheme::pact: dw = 4, da = 4; break;
+    case Scheme::pact: return Precision{4, 4, s};
   }
-  c.defaults.wbits = wbits < 0 ? dw : wbits;
-  c.defaults.abits = abits < 0 ? da : abits;
-  c.first_last = parse_edge_policy(first_last);
-  c.validate_all("--quant " + scheme);
+  return Precision{};
+}
+
+PrecisionConfig PrecisionConfig::uniform(Scheme scheme, int wbits, int abits, EdgePolicy first_last) {
+  PrecisionConfig c;
+  c.defaults = Precision{wbits, abits, scheme};
+  c.first_last = first_last;
+  c.validate_all("precision config");
   return c;
 }
+
+PrecisionConfig apply_defaults(PrecisionConfig c, const DefaultsChange& change, const std::string& source) {
+  if (change.scheme) c.defaults = default_precision(*change.scheme);
+  if (change.wbits) c.defaults.wbits = *change.wbits;
+  if (change.abits) c.defaults.abits = *change.abits;
+  if (change.first_last) c.first_last = *change.first_last;
+  c.validate_all(source);
+  return c;
+}
+
+nlohmann::json PrecisionConfig::to_json() const {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerOverride& o : overrides) {
+    nlohmann::json l = {{"match", o.match}};
+    if (o.has_scheme) l["scheme"] = scheme_name(o.scheme);
+    if (o.has_wbits) l["wbits"] = o.wbits;
+    if (o.has_abits) l["abits"] = o.abits;
+    layers.push_back(l);
+  }
+  // Floats as the double with the same shortest decimal form, so the file reads naturally and parses back to
+  // the same float.
+  auto tidy = [](float f) { return std::stod(fmt::format("{}", f)); };
+  return {{"scheme", scheme_name(defaults.scheme)},
+          {"wbits", defaults.wbits},
+          {"abits", defaults.abits},
+          {"first_last", edge_policy_name(first_last)},
+          {"unmatched", unmatched_is_error ? "error" : "warn"},
+          {"layers", layers},
+          {"options",
+           {{"xnor_scale_activations", options.xnor_scale_activations},
+            {"pact_alpha_init", tidy(options.pact_alpha_init)},
+            {"pact_alpha_decay", tidy(options.pact_alpha_decay)},
+            {"dorefa_grad_bits", options.dorefa_grad_bits}}}};
+}
+
+bool PrecisionConfig::operator==(const PrecisionConfig& o) const { return to_json() == o.to_json(); }
 
 Precision PrecisionConfig::resolve(const std::string& name, bool first, bool last) const {
   Precision p = defaults;

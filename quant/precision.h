@@ -41,6 +41,7 @@
 // config's bits, and the first layer runs on the integer kernels (e.g. 1-bit weights × 8-bit input codes).
 // An override that sets abits or a scheme on the first layer replaces this input rule.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,8 +70,10 @@ struct Precision {
     return wbits == o.wbits && abits == o.abits && scheme == o.scheme && image_input == o.image_input;
   }
 };
-// Throws lowbit::Error naming `where` (a layer, file or flag) when the bits do not fit the scheme.
+// Throws lowbit::Error naming `where` (a layer, file or record) when the bits do not fit the scheme.
 void validate(const Precision& p, const std::string& where);
+// The scheme's default bits (bnn/xnor W1A1, twn WtA32, dorefa W1A2, lsq/pact W4A4, fp32 W32A32).
+Precision default_precision(Scheme s);
 
 enum class EdgePolicy { fp32, int8, q };
 const char* edge_policy_name(EdgePolicy e);
@@ -92,6 +95,14 @@ struct LayerOverride {
   bool is_glob() const { return match.find_first_of("*?") != std::string::npos; }
 };
 
+// A change of a config's defaults: a scheme (its default bits, then the bits given here), bits, a first/last
+// policy. What is not given stays. apply_defaults validates the result (errors name `source`).
+struct DefaultsChange {
+  std::optional<Scheme> scheme;
+  std::optional<int> wbits, abits;
+  std::optional<EdgePolicy> first_last;
+};
+
 struct PrecisionConfig {
   Precision defaults;
   EdgePolicy first_last = EdgePolicy::fp32;
@@ -99,13 +110,19 @@ struct PrecisionConfig {
   bool unmatched_is_error = true;
   QuantOptions options;
 
-  // Parses and validates (`source` names the file or flag in errors).
+  // Parses and validates (`source` names the file or record in errors). Default bits a file leaves out are the
+  // scheme's (default_precision).
   static PrecisionConfig from_json(const nlohmann::json& j, const std::string& source);
   static PrecisionConfig from_json_text(const std::string& text, const std::string& source);
   static PrecisionConfig from_file(const std::string& path);
-  // The CLI flags: --quant SCHEME --wbits B --abits B --first-last P. Bits < 0 take the scheme's default
-  // (bnn/xnor 1/1, twn 2/32, others 1/2 for DoReFa-style, lsq/pact 4/4).
-  static PrecisionConfig from_flags(const std::string& scheme, int wbits, int abits, const std::string& first_last);
+  // One scheme and explicit bits for every layer, and a first/last policy (validated; errors name
+  // "precision config").
+  static PrecisionConfig uniform(Scheme scheme, int wbits, int abits, EdgePolicy first_last = EdgePolicy::fp32);
+  // The config as JSON in from_json's form, every default written out (no key left to a default), so a file
+  // records what was resolved: from_json(to_json()) == *this.
+  nlohmann::json to_json() const;
+  bool operator==(const PrecisionConfig& o) const;
+  bool operator!=(const PrecisionConfig& o) const { return !(*this == o); }
 
   // The precision of one layer (validated; errors name the layer).
   Precision resolve(const nn::LayerSpec& spec) const;
@@ -115,5 +132,7 @@ struct PrecisionConfig {
   std::vector<std::string> check_overrides(const std::vector<std::string>& layer_names) const;
   void validate_all(const std::string& source) const;
 };
+
+PrecisionConfig apply_defaults(PrecisionConfig base, const DefaultsChange& change, const std::string& source);
 
 }  // namespace lowbit::quant

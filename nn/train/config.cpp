@@ -55,22 +55,31 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
 }
 
 void TrainConfig::validate() const {
-  LOWBIT_CHECK(epochs >= 1, "--epochs must be at least 1 (got {})", epochs);
-  LOWBIT_CHECK(batch_size >= 1, "--batch must be at least 1 (got {})", batch_size);
-  LOWBIT_CHECK(optimizer == "sgd" || optimizer == "adam" || optimizer == "adamw",
-               "--optimizer must be sgd, adam or adamw (got '{}')", optimizer);
-  LOWBIT_CHECK(lr > 0, "--lr must be positive (got {})", lr);
-  LOWBIT_CHECK(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got {})", momentum);
-  LOWBIT_CHECK(weight_decay >= 0, "--weight-decay must be >= 0 (got {})", weight_decay);
-  LOWBIT_CHECK(schedule == "constant" || schedule == "step" || schedule == "cosine",
-               "--schedule must be constant, step or cosine (got '{}')", schedule);
-  LOWBIT_CHECK(warmup_epochs >= 0 && warmup_epochs < static_cast<float>(epochs),
-               "--warmup must be in [0, epochs) (got {} with {} epochs)", warmup_epochs, epochs);
-  LOWBIT_CHECK(step_size > 0 && gamma > 0, "step schedule needs step size > 0 and gamma > 0");
-  LOWBIT_CHECK(label_smoothing >= 0 && label_smoothing < 1, "label smoothing must be in [0, 1)");
-  LOWBIT_CHECK(threads >= 0, "--threads must be >= 0 (got {})", threads);
-  LOWBIT_CHECK(val_holdout >= 0, "--val-holdout must be >= 0 (got {})", val_holdout);
-  LOWBIT_CHECK(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1) (got {})", dropout);
+#define LOWBIT_CHECK_FIELD(cond, ...) LOWBIT_CHECK(cond, "{}{}", kErrorPrefix, fmt::format(__VA_ARGS__))
+  LOWBIT_CHECK_FIELD(!model.empty(), "model must be named");
+  LOWBIT_CHECK_FIELD(!dataset.empty(), "dataset must be named");
+  LOWBIT_CHECK_FIELD(epochs >= 1, "epochs must be ≥ 1 (got {})", epochs);
+  LOWBIT_CHECK_FIELD(batch_size >= 1 && batch_size <= (int64_t{1} << 20), "batch_size must be in 1..2^20 (got {})",
+                     batch_size);
+  LOWBIT_CHECK_FIELD(optimizer == "sgd" || optimizer == "adam" || optimizer == "adamw",
+                     "optimizer must be sgd, adam or adamw (got '{}')", optimizer);
+  LOWBIT_CHECK_FIELD(lr > 0, "lr must be > 0 (got {})", lr);
+  LOWBIT_CHECK_FIELD(momentum >= 0 && momentum < 1, "momentum must be in [0, 1) (got {})", momentum);
+  LOWBIT_CHECK_FIELD(weight_decay >= 0, "weight_decay must be ≥ 0 (got {})", weight_decay);
+  LOWBIT_CHECK_FIELD(schedule == "constant" || schedule == "step" || schedule == "cosine",
+                     "schedule must be constant, step or cosine (got '{}')", schedule);
+  LOWBIT_CHECK_FIELD(warmup_epochs >= 0 && warmup_epochs < static_cast<float>(epochs),
+                     "warmup_epochs must be in [0, epochs) (got {} with {} epochs)", warmup_epochs, epochs);
+  LOWBIT_CHECK_FIELD(step_size > 0, "step_size must be > 0 (got {})", step_size);
+  LOWBIT_CHECK_FIELD(gamma > 0, "gamma must be > 0 (got {})", gamma);
+  LOWBIT_CHECK_FIELD(label_smoothing >= 0 && label_smoothing < 1, "label_smoothing must be in [0, 1) (got {})",
+                     label_smoothing);
+  LOWBIT_CHECK_FIELD(threads >= 0 && threads <= 1024, "threads must be in 0..1024 (got {})", threads);
+  LOWBIT_CHECK_FIELD(val_holdout >= 0, "val_holdout must be ≥ 0 (got {})", val_holdout);
+  LOWBIT_CHECK_FIELD(crop_padding >= -1, "crop_padding must be ≥ −1 (got {})", crop_padding);
+  LOWBIT_CHECK_FIELD(hflip >= -1 && hflip <= 1, "hflip must be −1, 0 or 1 (got {})", hflip);
+  LOWBIT_CHECK_FIELD(dropout >= 0 && dropout < 1, "dropout must be in [0, 1) (got {})", dropout);
+#undef LOWBIT_CHECK_FIELD
 }
 
 LrSchedule TrainConfig::lr_schedule() const {

@@ -1,5 +1,5 @@
-// TrainConfig: everything that defines a training run (what the CLI flags set), serialisable to JSON so the
-// checkpoint, results.json and a resume check all see the same record.
+// TrainConfig: everything that defines a training run, serialisable to JSON so the checkpoint, results.json and a
+// resume check all see the same record.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -35,8 +35,10 @@ struct TrainConfig {
 
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);  // throws lowbit::Error on missing/mistyped fields
-  // Throws lowbit::Error naming the first bad field (e.g. "--lr must be positive").
+  // Throws lowbit::Error naming the first bad field: kErrorPrefix, the field name, what is wrong
+  // ("training config: lr must be > 0 (got 0)").
   void validate() const;
+  static constexpr const char* kErrorPrefix = "training config: ";
   LrSchedule lr_schedule() const;
 };
 

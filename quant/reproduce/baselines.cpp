@@ -82,10 +82,8 @@ void add_group(Grid& g, const Group& grp) {
     c.dataset = grp.dataset;
     c.method = q.all_layers ? q.method + " (all layers)" : q.method;
     c.precision = fmt::format("W{}A{}", w, a);
-    c.quant.scheme = q.scheme;
-    c.quant.wbits = q.wbits;
-    c.quant.abits = q.abits;
-    c.quant.first_last = q.all_layers ? "q" : "fp32";
+    c.quant = QuantSpec{PrecisionConfig::uniform(parse_scheme(q.scheme), q.wbits, q.abits,
+                                                 q.all_layers ? EdgePolicy::q : EdgePolicy::fp32)};
     c.epochs = grp.qat_epochs;
     c.train_subset = grp.qat_subset;
     c.init_from = fp.id;

@@ -39,12 +39,7 @@ void validate_grid(const Grid& g) {
     LOWBIT_CHECK(c.epochs >= 1, "grid '{}': cell '{}' has {} epochs", g.name, c.id, c.epochs);
     LOWBIT_CHECK(c.train_subset >= 0, "grid '{}': cell '{}' has a negative training subset", g.name, c.id);
     nn::dataset_info(c.dataset);  // throws listing the known data sets
-    try {
-      precision_from_flags(c.quant);
-    } catch (const Error& e) {
-      LOWBIT_CHECK(false, "grid '{}': cell '{}': {}", g.name, c.id, e.what());
-    }
-    LOWBIT_CHECK(c.quant.init.empty(), "grid '{}': cell '{}' sets quant.init; use init_from", g.name, c.id);
+    if (c.quant) c.quant->precision.validate_all(fmt::format("grid '{}': cell '{}'", g.name, c.id));
     if (!c.init_from.empty()) {
       const auto it = std::find_if(g.cells.begin(), g.cells.begin() + static_cast<std::ptrdiff_t>(i),
                                    [&](const GridCell& o) { return o.id == c.init_from; });

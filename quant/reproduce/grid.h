@@ -5,12 +5,13 @@
 // in make_grid (grid.cpp).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nn/experiment/results.h"
 #include "nn/train/config.h"
-#include "quant/cli.h"
+#include "quant/quantized_model.h"
 
 namespace lowbit::quant::reproduce {
 
@@ -20,7 +21,7 @@ struct GridCell {
   std::string model, dataset;
   std::string method;    // shown in the table and the plot legend: "fp32", "DoReFa", "BNN", ...
   std::string precision; // x category of the accuracy-vs-bits plot: "W1A1", "WtA2", "fp32", ...
-  QuantFlags quant;      // scheme / wbits / abits / first_last (inactive = fp32); init is set by the runner
+  std::optional<QuantSpec> quant;  // the quantization (empty = fp32)
   int epochs = 1;
   int64_t train_subset = 0;  // > 0: the first N training images only
   std::string init_from;     // id of an earlier cell whose model of the same seed initialises this one; "" = none
@@ -45,7 +46,7 @@ std::vector<std::string> grid_names();
 Grid make_grid(const std::string& name, bool quick);
 
 // Throws lowbit::Error naming the cell when ids repeat or are not file-name safe, epochs < 1, a cell's
-// quantization flags do not validate, init_from names no earlier cell of the same model and data set, or
+// precision config does not validate, init_from names no earlier cell of the same model and data set, or
 // there are no seeds / repeated seeds.
 void validate_grid(const Grid& g);
 

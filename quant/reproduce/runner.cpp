@@ -59,19 +59,24 @@ nlohmann::json machine_info() {
 }
 
 std::string quant_text(const GridCell& c) {
-  if (!c.quant.active()) return "fp32";
-  return fmt::format("{} w{} a{} first/last {}", c.quant.scheme, c.quant.wbits, c.quant.abits, c.quant.first_last);
+  if (!c.quant) return "fp32";
+  const PrecisionConfig& q = c.quant->precision;
+  return fmt::format("{} w{} a{} first/last {}", scheme_name(q.defaults.scheme), q.defaults.wbits, q.defaults.abits,
+                     edge_policy_name(q.first_last));
 }
 
 std::map<std::string, std::string> cell_params(const GridCell& c, const nn::ImageDataset* train) {
-  const bool ternary = c.quant.scheme == "twn";
+  const Precision d = c.quant ? c.quant->precision.defaults : Precision{};
+  const bool ternary = d.scheme == Scheme::twn;
   std::map<std::string, std::string> p = {
       {"model", c.model},
       {"dataset", c.dataset},
       {"method", c.method},
-      {"W", !c.quant.active() ? "32" : ternary ? "t" : std::to_string(c.quant.wbits)},
-      {"A", !c.quant.active() ? "32" : std::to_string(c.quant.abits)},
-      {"first/last", !c.quant.active() ? "–" : c.quant.first_last == "q" ? "quantized" : c.quant.first_last},
+      {"W", !c.quant ? "32" : ternary ? "t" : std::to_string(d.wbits)},
+      {"A", !c.quant ? "32" : std::to_string(d.abits)},
+      {"first/last", !c.quant                                  ? "–"
+                     : c.quant->precision.first_last == EdgePolicy::q ? "quantized"
+                                                                      : edge_policy_name(c.quant->precision.first_last)},
       {"init", c.init_from.empty() ? "random" : c.init_from},
   };
   const int64_t n = train ? train->n : 0;
@@ -106,8 +111,10 @@ std::optional<Finished> finished_run(const fs::path& dir, const nn::TrainConfig&
   nlohmann::json want = comparable_config(cfg.to_json()), have = comparable_config(r.value("config", nlohmann::json()));
   want.erase("epochs");
   have.erase("epochs");
-  const nlohmann::json want_quant = c.quant.active() ? quant_flags_to_json(c.quant) : nlohmann::json();
-  const nlohmann::json have_quant = r.value("quant", nlohmann::json());
+  // The quantization the run recorded (in either record form) against the cell's.
+  const nlohmann::json want_quant = c.quant ? c.quant->to_json() : nlohmann::json();
+  const nlohmann::json have_quant =
+      r.contains("quant") ? spec_from_record(r["quant"], rj.string()).to_json() : nlohmann::json();
   const int64_t have_subset = r.value("train_subset", int64_t{0});
   LOWBIT_CHECK(want == have && want_quant == have_quant && have_subset == c.train_subset,
                "run directory '{}' holds a different run than cell '{}' (recorded config {}, quant {}, training subset "
@@ -317,9 +324,9 @@ GridOutcome run_grid(const Grid& g, const RunnerOptions& o) {
         spec.quant = c.quant;
         if (!c.init_from.empty()) {
           const auto init = std::find_if(g.cells.begin(), g.cells.end(), [&](const GridCell& x) { return x.id == c.init_from; });
-          spec.quant.init = (out / "runs" / run_name(*init, seed) / "model.lbar").string();
-          LOWBIT_CHECK(fs::exists(spec.quant.init, ec), "cell '{}' starts from '{}', which does not exist",
-                       c.id, spec.quant.init);
+          spec.init = (out / "runs" / run_name(*init, seed) / "model.lbar").string();
+          LOWBIT_CHECK(fs::exists(spec.init, ec), "cell '{}' starts from '{}', which does not exist",
+                       c.id, spec.init);
         }
         spec.out_dir = dir.string();
         spec.data_dir = o.data_dir;

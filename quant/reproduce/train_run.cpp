@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -30,8 +31,10 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   mo.seed = cfg.seed;
   mo.dropout = cfg.dropout;
   std::vector<std::string> warnings;
-  // Fails fast on an unknown model or a bad precision flag, before any data is read.
-  std::shared_ptr<nn::Module> model = build_quantized_model(cfg.model, mo, spec.quant, &warnings);
+  // Fails fast on an unknown model or a precision config that does not fit it, before any data is read.
+  const std::string resume_checkpoint = spec.resume ? (std::filesystem::path(spec.out_dir) / "checkpoint.lbar").string() : "";
+  BuiltModel built = build_run_model(cfg.model, mo, spec.quant, spec.init, resume_checkpoint, &warnings);
+  std::shared_ptr<nn::Module> model = built.model;
   for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
 
   // Data: the caller's copies when given (no copy unless a subset or hold-out changes them), else loaded.
@@ -67,9 +70,9 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   to.progress = spec.progress;
   to.log_every = spec.log_every;
   to.validation_label = val_label;
-  to.model_options = mo;
-  if (spec.quant.active()) {
-    to.extra_meta["quant"] = quant_flags_to_json(spec.quant);
+  to.model_options = built.options;
+  if (!built.record.is_null()) {
+    to.extra_meta["quant"] = built.record;
     nn::Module* m = model.get();
     // BNN's weight clamp and the re-pack of the kernels' weights after every step; PACT's α decay in the loss.
     to.hooks.after_step = [m](int64_t) { after_optimizer_step(*m); };
@@ -78,7 +81,7 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   }
   nn::Trainer trainer(*model, cfg, to);
   // Recorded from the first epoch's results.json on, so an interrupted run says what it was.
-  if (spec.quant.active()) trainer.extra_results()["quant"] = to.extra_meta["quant"];
+  if (!built.record.is_null()) trainer.extra_results()["quant"] = built.record;
   if (spec.train_subset > 0) trainer.extra_results()["train_subset"] = spec.train_subset;
   for (auto it = spec.extra_results.begin(); it != spec.extra_results.end(); ++it)
     trainer.extra_results()[it.key()] = it.value();

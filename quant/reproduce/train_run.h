@@ -1,6 +1,7 @@
 // One training run, fp32 or quantization-aware: what `lowbit train` does and what every cell × seed of a
 // `lowbit reproduce` grid does, so both go through one code path:
-//   build the model (quant::build_quantized_model: quantized layers when the flags say so, --init loaded)
+//   build the model (quant::build_run_model: quantized layers when the spec says so, the init model loaded; on
+//   resume the layers the checkpoint records)
 //   → optionally keep only the first N training images → optional hold-out split → nn::Trainer with the QAT hooks
 //   (quant/training.h: BNN clamp + re-pack after each step, PACT's α penalty in the loss)
 //   → test accuracy on the official test split, recorded in <out>/results.json under "test" with the run's
@@ -9,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,13 +18,14 @@
 #include "nn/data/dataset.h"
 #include "nn/train/config.h"
 #include "nn/train/progress.h"
-#include "quant/cli.h"
+#include "quant/quantized_model.h"
 
 namespace lowbit::quant {
 
 struct TrainRunSpec {
   nn::TrainConfig config;
-  QuantFlags quant;            // inactive = fp32; quant.init = the model to start from ("" = random init)
+  std::optional<QuantSpec> quant;  // empty = fp32
+  std::string init;                // a saved model or checkpoint to start from ("" = random init)
   std::string out_dir;         // required: checkpoints, model.lbar, metrics.csv, results.json
   std::string data_dir;        // "" = nn::default_data_dir()
   bool resume = false, force = false;
@@ -45,7 +48,7 @@ struct TrainRunResult {
   uint32_t train_crc = 0, test_crc = 0;  // CRC-32 of the images actually trained on / tested on
 };
 
-// Throws lowbit::Error for a bad config, model, precision flag, missing data, or a run directory that holds
+// Throws lowbit::Error for a bad config, model, missing data, or a run directory that holds
 // another run (unless resume/force).
 TrainRunResult run_training(const TrainRunSpec& spec);
 

@@ -82,18 +82,15 @@ Grid tiny_grid() {
   dr.label = "LeNet-5 MNIST: DoReFa W1A1";
   dr.method = "DoReFa";
   dr.precision = "W1A1";
-  dr.quant.scheme = "dorefa";
-  dr.quant.wbits = 1;
-  dr.quant.abits = 1;
-  dr.quant.first_last = "fp32";
+  dr.quant = lowbit::quant::QuantSpec{lowbit::quant::PrecisionConfig::uniform(lowbit::quant::Scheme::dorefa, 1, 1)};
   dr.train_subset = 48;
   dr.init_from = fp.id;
   GridCell bnn = dr;
   bnn.id = "lenet5_mnist_bnn_w1a1_allq";
   bnn.label = "LeNet-5 MNIST: BNN W1A1, all layers quantized";
   bnn.method = "BNN (all layers)";
-  bnn.quant.scheme = "bnn";
-  bnn.quant.first_last = "q";
+  bnn.quant = lowbit::quant::QuantSpec{
+      lowbit::quant::PrecisionConfig::uniform(lowbit::quant::Scheme::bnn, 1, 1, lowbit::quant::EdgePolicy::q)};
   bnn.train_subset = 0;
   g.cells = {fp, dr, bnn};
   return g;
@@ -157,7 +154,7 @@ TEST_CASE("reproduce runner: trains every cell x seed once and writes the table 
   // Per-run results name the cell, the quantization, the subset and the test accuracy.
   const nlohmann::json run = nlohmann::json::parse(read_text(out / "runs" / "lenet5_mnist_dorefa_w1a1_seed1" / "results.json"));
   CHECK(run["grid"]["cell"] == "lenet5_mnist_dorefa_w1a1");
-  CHECK(run["quant"]["scheme"] == "dorefa");
+  CHECK(run["quant"]["precision"]["scheme"] == "dorefa");
   CHECK(run["train_subset"] == 48);
   CHECK(run["test"]["acc"].get<double>() * 100.0 == doctest::Approx(first.runs[1].metric));
 

@@ -16,15 +16,16 @@ namespace {
 const GridCell* find_cell(const Grid& g, const std::string& model, const std::string& dataset, const std::string& scheme,
                           int wbits, int abits, const std::string& first_last) {
   for (const GridCell& c : g.cells)
-    if (c.model == model && c.dataset == dataset && c.quant.scheme == scheme && c.quant.wbits == wbits &&
-        c.quant.abits == abits && c.quant.first_last == first_last)
+    if (c.model == model && c.dataset == dataset && c.quant &&
+        c.quant->precision.defaults == lowbit::quant::Precision{wbits, abits, lowbit::quant::parse_scheme(scheme)} &&
+        c.quant->precision.first_last == lowbit::quant::parse_edge_policy(first_last))
       return &c;
   return nullptr;
 }
 
 const GridCell* find_fp32(const Grid& g, const std::string& model, const std::string& dataset) {
   for (const GridCell& c : g.cells)
-    if (c.model == model && c.dataset == dataset && !c.quant.active()) return &c;
+    if (c.model == model && c.dataset == dataset && !c.quant) return &c;
   return nullptr;
 }
 
@@ -116,7 +117,7 @@ TEST_CASE("reproduce grid: unknown tables and malformed grids are refused") {
   g.cells[0].init_from = g.cells[1].id;  // a later cell
   CHECK_THROWS_WITH_AS(validate_grid(g), doctest::Contains("not an earlier cell"), lowbit::Error);
   g = good;
-  g.cells[1].quant.wbits = 3;  // BNN is 1-bit only
+  g.cells[1].quant->precision.defaults.wbits = 3;  // BNN is 1-bit only
   CHECK_THROWS_WITH_AS(validate_grid(g), doctest::Contains(g.cells[1].id.c_str()), lowbit::Error);
   g = good;
   g.cells[1].id = "has space";
@@ -129,7 +130,7 @@ TEST_CASE("reproduce grid: unknown tables and malformed grids are refused") {
   CHECK_THROWS_WITH_AS(validate_grid(g), doctest::Contains("no seeds"), lowbit::Error);
   // A quantized cell initialised from another model's fp32 cell.
   Grid full = make_grid("baselines", false);
-  auto r20 = std::find_if(full.cells.begin(), full.cells.end(), [](const GridCell& c) { return c.model == "resnet20" && c.quant.active(); });
+  auto r20 = std::find_if(full.cells.begin(), full.cells.end(), [](const GridCell& c) { return c.model == "resnet20" && c.quant.has_value(); });
   REQUIRE(r20 != full.cells.end());
   r20->init_from = full.cells[0].id;
   CHECK_THROWS_WITH_AS(validate_grid(full), doctest::Contains("is initialised from"), lowbit::Error);

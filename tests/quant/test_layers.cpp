@@ -344,7 +344,7 @@ TEST_CASE("lsq and pact: steps initialise from data once, alpha decays through t
 }
 
 TEST_CASE("factory: a precision config maps onto zoo models") {
-  PrecisionConfig cfg = PrecisionConfig::from_flags("dorefa", 1, 2, "fp32");
+  PrecisionConfig cfg = PrecisionConfig::uniform(Scheme::dorefa, 1, 2, EdgePolicy::fp32);
   nn::ModelOptions mo;
   auto model = make_quantized_model("resnet8", mo, cfg);
   const auto qs = quantized_layers(*model);
@@ -353,7 +353,7 @@ TEST_CASE("factory: a precision config maps onto zoo models") {
   CHECK(dynamic_cast<QuantizedLayer*>(&model->find("conv1")) == nullptr);  // first layer kept fp32
   CHECK(dynamic_cast<QuantizedLayer*>(&model->find("fc")) == nullptr);     // last layer kept fp32
 
-  PrecisionConfig all = PrecisionConfig::from_flags("bnn", 1, 1, "q");
+  PrecisionConfig all = PrecisionConfig::uniform(Scheme::bnn, 1, 1, EdgePolicy::q);
   auto lenet = make_quantized_model("lenet5", mo, all);
   for (const auto& [name, m] : lenet->named_modules())
     if (m->type_name() == "Conv2d" || m->type_name() == "Linear") FAIL("fp32 layer left: " << name);

@@ -22,23 +22,28 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+// A config with the scheme's default bits.
+PrecisionConfig defaults_of(Scheme s, EdgePolicy e) {
+  const Precision d = default_precision(s);
+  return PrecisionConfig::uniform(s, d.wbits, d.abits, e);
+}
 }  // namespace
 
-TEST_CASE("precision: flags give per-scheme defaults and the first/last policy") {
-  PrecisionConfig c = PrecisionConfig::from_flags("dorefa", -1, -1, "fp32");
+TEST_CASE("precision: per-scheme defaults and the first/last policy") {
+  PrecisionConfig c = defaults_of(Scheme::dorefa, EdgePolicy::fp32);
   CHECK(c.defaults == Precision{1, 2, Scheme::dorefa});
   CHECK(c.resolve("conv1", true, false).is_fp32());
   CHECK(c.resolve("fc", false, true).is_fp32());
   CHECK(c.resolve("layer1.0.conv1", false, false) == Precision{1, 2, Scheme::dorefa});
 
-  PrecisionConfig q = PrecisionConfig::from_flags("bnn", -1, -1, "q");
+  PrecisionConfig q = defaults_of(Scheme::bnn, EdgePolicy::q);
   CHECK(q.resolve("conv1", true, false) == Precision{1, 8, Scheme::bnn, true});  // the image stays 8-bit
   CHECK(q.resolve("fc", false, true) == Precision{1, 1, Scheme::bnn});
   CHECK(q.resolve("conv2", false, false) == Precision{1, 1, Scheme::bnn});
   CHECK(q.resolve("conv1", true, false).str() == "bnn W1A8img");
   // Activations that stay fp32 everywhere (BWN) keep the fp32 input; a first layer that is also last too.
-  CHECK(PrecisionConfig::from_flags("xnor", 1, 32, "q").resolve("conv1", true, false) == Precision{1, 32, Scheme::xnor});
-  CHECK(PrecisionConfig::from_flags("dorefa", 1, 1, "q").resolve("fc", true, true) == Precision{1, 8, Scheme::dorefa, true});
+  CHECK(PrecisionConfig::uniform(Scheme::xnor, 1, 32, EdgePolicy::q).resolve("conv1", true, false) == Precision{1, 32, Scheme::xnor});
+  CHECK(PrecisionConfig::uniform(Scheme::dorefa, 1, 1, EdgePolicy::q).resolve("fc", true, true) == Precision{1, 8, Scheme::dorefa, true});
   // An override that sets the first layer's abits or scheme replaces the image-input rule; wbits alone keeps it.
   const auto ov = [](const char* body) {
     return PrecisionConfig::from_json_text(std::string(R"({"scheme":"dorefa","wbits":1,"abits":1,"first_last":"q","layers":[)") +
@@ -53,12 +58,12 @@ TEST_CASE("precision: flags give per-scheme defaults and the first/last policy")
   CHECK_THROWS_AS(validate(Precision{1, 4, Scheme::dorefa, true}, "x"), Error);  // image input is 8-bit
   CHECK_THROWS_AS(validate(Precision{32, 8, Scheme::fp32, true}, "x"), Error);
 
-  PrecisionConfig e = PrecisionConfig::from_flags("xnor", -1, -1, "8");
+  PrecisionConfig e = defaults_of(Scheme::xnor, EdgePolicy::int8);
   CHECK(e.resolve("conv1", true, false) == Precision{8, 32, Scheme::dorefa});  // first: fp32 input
   CHECK(e.resolve("fc", false, true) == Precision{8, 8, Scheme::dorefa});
-  PrecisionConfig l = PrecisionConfig::from_flags("lsq", 3, 3, "8");
+  PrecisionConfig l = PrecisionConfig::uniform(Scheme::lsq, 3, 3, EdgePolicy::int8);
   CHECK(l.resolve("fc", false, true) == Precision{8, 8, Scheme::lsq});
-  CHECK(PrecisionConfig::from_flags("twn", -1, 4, "fp32").defaults == Precision{2, 4, Scheme::twn});
+  CHECK(default_precision(Scheme::twn) == Precision{2, 32, Scheme::twn});
 }
 
 TEST_CASE("precision: JSON overrides, exact names beat globs, later entries win") {
@@ -95,13 +100,13 @@ TEST_CASE("precision: JSON overrides, exact names beat globs, later entries win"
 }
 
 TEST_CASE("precision: validation errors name the problem") {
-  CHECK(contains(error_of([] { PrecisionConfig::from_flags("dorefax", 1, 2, "fp32"); }), "unknown quantization scheme \"dorefax\""));
-  CHECK(contains(error_of([] { PrecisionConfig::from_flags("dorefa", 9, 2, "fp32"); }), "wbits=9"));
-  CHECK(contains(error_of([] { PrecisionConfig::from_flags("bnn", 2, 1, "fp32"); }), "bnn wbits=2"));
-  CHECK(contains(error_of([] { PrecisionConfig::from_flags("lsq", 1, 4, "fp32"); }), "signed codes need 2 bits"));
-  CHECK(contains(error_of([] { PrecisionConfig::from_flags("pact", 4, 32, "fp32"); }), "pact abits=32"));
-  CHECK(contains(error_of([] { PrecisionConfig::from_flags("twn", 3, 32, "fp32"); }), "ternary"));
-  CHECK(contains(error_of([] { PrecisionConfig::from_flags("dorefa", 1, 2, "16"); }), "first/last policy \"16\""));
+  CHECK(contains(error_of([] { parse_scheme("dorefax"); }), "unknown quantization scheme \"dorefax\""));
+  CHECK(contains(error_of([] { PrecisionConfig::uniform(Scheme::dorefa, 9, 2, EdgePolicy::fp32); }), "wbits=9"));
+  CHECK(contains(error_of([] { PrecisionConfig::uniform(Scheme::bnn, 2, 1, EdgePolicy::fp32); }), "bnn wbits=2"));
+  CHECK(contains(error_of([] { PrecisionConfig::uniform(Scheme::lsq, 1, 4, EdgePolicy::fp32); }), "signed codes need 2 bits"));
+  CHECK(contains(error_of([] { PrecisionConfig::uniform(Scheme::pact, 4, 32, EdgePolicy::fp32); }), "pact abits=32"));
+  CHECK(contains(error_of([] { PrecisionConfig::uniform(Scheme::twn, 3, 32, EdgePolicy::fp32); }), "ternary"));
+  CHECK(contains(error_of([] { parse_edge_policy("16"); }), "first/last policy \"16\""));
   CHECK(contains(error_of([] { PrecisionConfig::from_json_text("{\"wbit\": 2}", "a.json"); }),
                  "a.json: unknown key \"wbit\""));
   CHECK(contains(error_of([] { PrecisionConfig::from_json_text("{\"wbits\": 0}", "a.json"); }), "out of range"));

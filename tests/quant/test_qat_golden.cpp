@@ -86,11 +86,11 @@ struct OneThread {
 TEST_CASE("qat golden: lenet5 dorefa W2A2, 8 steps") {
   OneThread one;
   const float kGolden = 0.216087f;
-  check_golden("dorefa W2A2", train_losses(PrecisionConfig::from_flags("dorefa", 2, 2, "fp32"), 8), kGolden);
+  check_golden("dorefa W2A2", train_losses(PrecisionConfig::uniform(Scheme::dorefa, 2, 2, EdgePolicy::fp32), 8), kGolden);
 }
 
 TEST_CASE("qat golden: lenet5 bnn W1A1 (first/last quantized), 8 steps") {
   OneThread one;
   const float kGolden = 1.037922f;  // conv1 reads the image as 8-bit codes since policy q keeps it 8-bit
-  check_golden("bnn W1A1", train_losses(PrecisionConfig::from_flags("bnn", 1, 1, "q"), 8), kGolden);
+  check_golden("bnn W1A1", train_losses(PrecisionConfig::uniform(Scheme::bnn, 1, 1, EdgePolicy::q), 8), kGolden);
 }

@@ -9,7 +9,7 @@ using namespace lowbit::quant;
 
 TEST_CASE("precision report: LeNet-5 with W1 hidden layers and fp32 first/last") {
   nn::ModelOptions mo;
-  auto model = make_quantized_model("lenet5", mo, PrecisionConfig::from_flags("dorefa", 1, 2, "fp32"));
+  auto model = make_quantized_model("lenet5", mo, PrecisionConfig::uniform(Scheme::dorefa, 1, 2, EdgePolicy::fp32));
   const PrecisionReport r = precision_report(*model, Shape{1, 28, 28});
   REQUIRE(r.layers.size() >= 4);
   CHECK(r.layers.front().precision.is_fp32());
