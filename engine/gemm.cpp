@@ -90,17 +90,8 @@ namespace {
 // conv 2.4 M MACs) ran 3x slower on 2 threads than on 1 with a 1 M threshold, the workers waiting in futexes.
 constexpr int64_t kSgemmParallelMacs = int64_t(1) << 22;
 
-// One table per ISA (kernels/dispatch_table.h): the packed AVX-512 micro-kernel, Eigen for everything else (the
-// reference entry; AVX2 and NEON CPUs use it too).
-struct Kernels {
-  gemm_detail::SgemmFn dense;
-  void (*cb)(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, PackBFn, const void*, float, float*,
-             int64_t);
-  // Packed-A entry points; null where the kernel does not pack A (the Eigen path uses A as stored).
-  int64_t (*packed_a_size)(int64_t M, int64_t K);
-  void (*pack_a)(bool, const float*, int64_t, int64_t, int64_t, float*);
-  void (*cb_packed)(const float*, int64_t, int64_t, int64_t, float, PackBFn, const void*, float, float*, int64_t);
-};
+// The sgemm tables (gemm_kernels.h): Eigen as the reference, the packed AVX-512 kernel where it is compiled.
+using Kernels = gemm_detail::SgemmKernels;
 constexpr Kernels kSgemmEigen = {gemm_detail::sgemm_eigen, gemm_detail::sgemm_eigen_cb, nullptr, nullptr, nullptr};
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(LOWBIT_FIRMWARE)
 constexpr Kernels kSgemmAvx512 = {gemm_detail::sgemm_avx512, gemm_detail::sgemm_avx512_cb,
@@ -115,6 +106,10 @@ const Kernels& active_kernels() {
 }
 
 }  // namespace
+
+const gemm_detail::SgemmKernels* gemm_detail::sgemm_kernels_for(kernels::Isa isa) {
+  return kernels::table_for_isa(isa, kSgemmTables);
+}
 
 void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
