@@ -1,7 +1,7 @@
 // Every quantizer as an autograd op: the forward is the quantization formula, the backward the documented
 // surrogate gradient. Formulas and surrogates are written above each definition in quant/rules.cpp; the
-// sources are the team's formula sheet (/work/shared/research/methods.md §1, which says what was read in a
-// reference implementation and what is a standard definition).
+// sources are the team's formula sheet (research/methods.md §1 of the shared design notes, which says what
+// was read in a reference implementation and what is a standard definition).
 //
 // Each rule returns the dequantized Var (what an fp32 layer would consume; carries the surrogate gradient)
 // and, where the values are integers times a scale, the integer codes (quant/codes.h) so a layer can feed the

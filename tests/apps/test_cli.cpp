@@ -2,7 +2,6 @@
 // a synthetic data directory, and every failure path (bad flags, missing data, corrupt or mismatched
 // checkpoints, a bad LOWBIT_ISA) ending with one clear message and a non-zero exit status, never a signal.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -15,30 +14,13 @@
 #include "nn/archive.h"
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
+#include "../support/cli_runner.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kLowbit = std::string(LOWBIT_BINARY_DIR) + "/apps/lowbit";
-
-struct Run {
-  int status = -1;  // exit status; -1 if killed by a signal
-  std::string out;  // stdout + stderr
-};
-
-Run run(const std::string& args, const std::string& env = "") {
-  REQUIRE_MESSAGE(fs::exists(kLowbit), "build the CLI first: " << kLowbit);
-  const std::string cmd = env + (env.empty() ? "" : " ") + "CI=1 '" + kLowbit + "' " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  Run r;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using lowbit::test::CliRun;
+CliRun run(const std::string& args, const std::string& env = "") { return lowbit::test::run_lowbit(args, env); }
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -76,65 +58,65 @@ void write_tiny_mnist(const fs::path& dir, const std::string& prefix, int n) {
 }  // namespace
 
 TEST_CASE("cli: --version names version, revision, compiler and ISA") {
-  const Run r = run("--version");
+  const CliRun r = run("--version");
   CHECK(r.status == 0);
-  CHECK(has(r.out, "lowbit 0."));
-  CHECK(has(r.out, "git revision: "));
-  CHECK(has(r.out, "compiler: "));
-  CHECK(has(r.out, "isa: "));
+  CHECK(has(r.all(), "lowbit 0."));
+  CHECK(has(r.all(), "git revision: "));
+  CHECK(has(r.all(), "compiler: "));
+  CHECK(has(r.all(), "isa: "));
 }
 
 TEST_CASE("cli: --help works on every subcommand") {
   for (const char* sub : {"", "train ", "eval ", "info "}) {
-    const Run r = run(std::string(sub) + "--help");
+    const CliRun r = run(std::string(sub) + "--help");
     CAPTURE(sub);
     CHECK(r.status == 0);
-    CHECK(has(r.out, "Usage"));
+    CHECK(has(r.all(), "Usage"));
   }
-  CHECK(has(run("train --help").out, "--resume"));
-  CHECK(has(run("eval --help").out, "--checkpoint"));
+  CHECK(has(run("train --help").all(), "--resume"));
+  CHECK(has(run("eval --help").all(), "--checkpoint"));
 }
 
 TEST_CASE("cli: info prints a model summary by name") {
-  const Run r = run("info lenet5");
+  const CliRun r = run("info lenet5");
   CHECK(r.status == 0);
-  CHECK(has(r.out, "model: lenet5"));
-  CHECK(has(r.out, "conv1"));
-  CHECK(has(r.out, "fc3"));
-  const Run bad = run("info no_such_model");
+  CHECK(has(r.all(), "model: lenet5"));
+  CHECK(has(r.all(), "conv1"));
+  CHECK(has(r.all(), "fc3"));
+  const CliRun bad = run("info no_such_model");
   CHECK(bad.status != 0);
-  CHECK(has(bad.out, "'no_such_model' is neither a file nor a model name"));
+  CHECK(has(bad.all(), "'no_such_model' is neither a file nor a model name"));
 }
 
 TEST_CASE("cli: bad flags and values exit non-zero with one message") {
-  Run r = run("train --bogus-flag");
+  CliRun r = run("train --bogus-flag");
   CHECK(r.status != 0);
-  CHECK(has(r.out, "--bogus-flag"));
+  CHECK(has(r.all(), "--bogus-flag"));
   r = run("train --optimizer rmsprop");
   CHECK(r.status != 0);
-  CHECK(has(r.out, "rmsprop"));
+  CHECK(has(r.all(), "rmsprop"));
   r = run("train --epochs 0");
   CHECK(r.status != 0);
-  CHECK(has(r.out, "--epochs"));
+  CHECK(has(r.all(), "--epochs"));
   r = run("train --model nosuchnet --epochs 1 --data-dir /nonexistent");
   CHECK(r.status != 0);
-  CHECK(has(r.out, "unknown model 'nosuchnet'"));
+  CHECK(has(r.all(), "unknown model 'nosuchnet'"));
   r = run("eval");
   CHECK(r.status != 0);
-  CHECK(has(r.out, "--checkpoint"));
+  CHECK(has(r.all(), "--checkpoint"));
   r = run("info lenet5", "LOWBIT_ISA=bogus");
   CHECK(r.status != 0);
-  CHECK(has(r.out, "LOWBIT_ISA"));
+  CHECK(has(r.all(), "LOWBIT_ISA"));
 }
 
 TEST_CASE("cli: a missing data set lists the expected files and the setup command") {
   const fs::path d = fresh_dir("nodata");
-  const Run r = run("train --dataset mnist --epochs 1 --data-dir '" + (d / "empty").string() + "' --out '" +
+  const CliRun r = run("train --dataset mnist --epochs 1 --data-dir '" + (d / "empty").string() + "' --out '" +
                     (d / "out").string() + "'");
   CHECK(r.status == 1);
-  CHECK(has(r.out, "lowbit: error: data set 'mnist' (train split): missing files"));
-  CHECK(has(r.out, (d / "empty" / "mnist" / "train-images-idx3-ubyte").string()));
-  CHECK(has(r.out, "bash scripts/setup.sh"));
+  CHECK(has(r.all(), "lowbit: error: data set 'mnist' (train split): missing files"));
+  CHECK(has(r.all(), (d / "empty" / "mnist" / "train-images-idx3-ubyte").string()));
+  CHECK(has(r.all(), "bash scripts/setup.sh"));
   CHECK_FALSE(fs::exists(d / "out"));  // a failed start leaves no output directory
   fs::remove_all(d);
 }
@@ -143,13 +125,13 @@ TEST_CASE("cli: corrupt and mismatched checkpoints are refused clearly") {
   const fs::path d = fresh_dir("ckpt");
   const fs::path junk = d / "junk.lbar";
   std::ofstream(junk, std::ios::binary) << "this is not an archive at all, just some bytes";
-  Run r = run("eval --checkpoint '" + junk.string() + "' --dataset mnist");
+  CliRun r = run("eval --checkpoint '" + junk.string() + "' --dataset mnist");
   CHECK(r.status == 1);
-  CHECK(has(r.out, "lowbit: error:"));
-  CHECK(has(r.out, junk.string()));
+  CHECK(has(r.all(), "lowbit: error:"));
+  CHECK(has(r.all(), junk.string()));
   r = run("info '" + junk.string() + "'");
   CHECK(r.status == 1);
-  CHECK(has(r.out, junk.string()));
+  CHECK(has(r.all(), junk.string()));
 
   // A LeNet-5 for 1×28×28 inputs evaluated on CIFAR-10.
   lowbit::nn::ModelOptions mo;
@@ -159,17 +141,17 @@ TEST_CASE("cli: corrupt and mismatched checkpoints are refused clearly") {
                           {{"model", "lenet5"}, {"model_options", lowbit::nn::model_options_to_json(mo)}});
   r = run("eval --checkpoint '" + good.string() + "' --dataset cifar10");
   CHECK(r.status == 1);
-  CHECK(has(r.out, "holds a lenet5 for 1x28x28 images"));
+  CHECK(has(r.all(), "holds a lenet5 for 1x28x28 images"));
   r = run("info '" + good.string() + "'");
   CHECK(r.status == 0);
-  CHECK(has(r.out, "model: lenet5"));
+  CHECK(has(r.all(), "model: lenet5"));
 
   // Truncate the good file: CRC / size checks must catch it.
   const auto size = fs::file_size(good);
   fs::resize_file(good, size / 2);
   r = run("eval --checkpoint '" + good.string() + "' --dataset mnist");
   CHECK(r.status == 1);
-  CHECK(has(r.out, good.string()));
+  CHECK(has(r.all(), good.string()));
   fs::remove_all(d);
 }
 
@@ -179,28 +161,28 @@ TEST_CASE("cli: tiny end-to-end train, eval, refusal to overwrite, resume") {
   write_tiny_mnist(d / "data" / "mnist", "t10k", 48);
   const std::string common = "--dataset mnist --batch 32 --lr 0.05 --threads 1 --no-progress --data-dir '" +
                              (d / "data").string() + "' --out '" + (d / "run").string() + "'";
-  Run r = run("train --epochs 1 " + common);
-  REQUIRE_MESSAGE(r.status == 0, r.out);
-  CHECK(has(r.out, "test accuracy: "));
-  CHECK(has(r.out, "epoch 1/1"));
+  CliRun r = run("train --epochs 1 " + common);
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  CHECK(has(r.all(), "test accuracy: "));
+  CHECK(has(r.all(), "epoch 1/1"));
   for (const char* f : {"checkpoint.lbar", "model.lbar", "metrics.csv", "results.json"}) CHECK(fs::exists(d / "run" / f));
 
   r = run("train --epochs 1 " + common);
   CHECK(r.status == 1);
-  CHECK(has(r.out, "already holds a run"));
+  CHECK(has(r.all(), "already holds a run"));
 
   r = run("train --epochs 2 --resume " + common);
-  REQUIRE_MESSAGE(r.status == 0, r.out);
-  CHECK(has(r.out, "epoch 2/2"));
-  CHECK_FALSE(has(r.out, "epoch 1/2 |"));  // epoch 1 came from the checkpoint
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  CHECK(has(r.all(), "epoch 2/2"));
+  CHECK_FALSE(has(r.all(), "epoch 1/2 |"));  // epoch 1 came from the checkpoint
 
   r = run("train --epochs 2 --resume --model resnet8 " + common);
   CHECK(r.status == 1);
-  CHECK(has(r.out, "is of model 'lenet5', this run trains 'resnet8'"));
+  CHECK(has(r.all(), "is of model 'lenet5', this run trains 'resnet8'"));
 
   r = run("eval --checkpoint '" + (d / "run" / "model.lbar").string() + "' --data-dir '" + (d / "data").string() + "'");
   CHECK(r.status == 0);
-  CHECK(has(r.out, "lenet5 on mnist/test: accuracy"));
+  CHECK(has(r.all(), "lenet5 on mnist/test: accuracy"));
   r = run("eval --checkpoint '" + (d / "run" / "checkpoint.lbar").string() + "' --data-dir '" + (d / "data").string() + "'");
   CHECK(r.status == 0);
   fs::remove_all(d);
@@ -224,9 +206,9 @@ TEST_CASE("cli: quantized training is recorded, eval and info rebuild the quanti
   const std::string data = "--data-dir '" + (d / "data").string() + "'";
   const std::string common = "--dataset mnist --batch 32 --lr 0.05 --threads 1 --no-progress " + data +
                              " --out '" + (d / "run").string() + "'";
-  Run r = run("train --epochs 1 --quant dorefa --wbits 2 --abits 2 " + common);
-  REQUIRE_MESSAGE(r.status == 0, r.out);
-  const std::string trained = accuracy_text(r.out);
+  CliRun r = run("train --epochs 1 --quant dorefa --wbits 2 --abits 2 " + common);
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  const std::string trained = accuracy_text(r.all());
   REQUIRE_FALSE(trained.empty());
   {
     std::ifstream results(d / "run" / "results.json");
@@ -238,26 +220,77 @@ TEST_CASE("cli: quantized training is recorded, eval and info rebuild the quanti
   const std::string model = (d / "run" / "model.lbar").string();
   // eval must rebuild the DoReFa W2A2 model (not an fp32 LeNet-5 with the same weights): same number as training.
   r = run("eval --checkpoint '" + model + "' " + data);
-  REQUIRE_MESSAGE(r.status == 0, r.out);
-  CHECK(accuracy_text(r.out) == trained);
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  CHECK(accuracy_text(r.all()) == trained);
 
   r = run("info '" + model + "'");
-  REQUIRE_MESSAGE(r.status == 0, r.out);
-  CHECK(has(r.out, "quantization: "));
-  CHECK(has(r.out, "dorefa W2A2"));
-  CHECK(has(r.out, "compression rate"));
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  CHECK(has(r.all(), "quantization: "));
+  CHECK(has(r.all(), "dorefa W2A2"));
+  CHECK(has(r.all(), "compression rate"));
 
   r = run("train --epochs 2 --resume --quant bnn " + common);
   CHECK(r.status == 1);
-  CHECK(has(r.out, "the model was built differently"));
+  CHECK(has(r.all(), "the model was built differently"));
 
   r = run("train --epochs 1 --quant nonsense --force " + common);
   CHECK(r.status != 0);
   CHECK(r.status != -1);
-  CHECK(has(r.out, "nonsense"));
+  CHECK(has(r.all(), "nonsense"));
 
   // Without quant's builder, a quantized file is refused rather than rebuilt as the fp32 model.
   CHECK_THROWS_WITH_AS(lowbit::nn::load_trained_model(model), doctest::Contains("records how its layers were built"),
                        lowbit::Error);
+  fs::remove_all(d);
+}
+
+TEST_CASE("cli: a quantized model's files record resolved bits, never a sentinel; info prints them per layer") {
+  const fs::path d = fresh_dir("resolved");
+  write_tiny_mnist(d / "data" / "mnist", "train", 64);
+  write_tiny_mnist(d / "data" / "mnist", "t10k", 32);
+  const std::string data = "--data-dir '" + (d / "data").string() + "'";
+  // --quant without bits: the scheme's defaults (DoReFa W1A2) are resolved when the flags are read.
+  CliRun r = run("train --epochs 1 --quant dorefa --dataset mnist --batch 32 --threads 1 --no-progress " + data +
+                 " --out '" + (d / "run").string() + "'");
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  for (const char* f : {"model.lbar", "checkpoint.lbar"}) {
+    CAPTURE(f);
+    const nlohmann::json meta = lowbit::nn::read_archive((d / "run" / f).string()).meta;
+    REQUIRE(meta.contains("extra"));
+    const nlohmann::json& q = meta["extra"]["quant"];
+    const std::string text = q.dump();
+    CHECK_FALSE(has(text, "-1"));
+    CHECK(q["precision"]["wbits"] == 1);
+    CHECK(q["precision"]["abits"] == 2);
+    REQUIRE(q["layers"].size() == 5);
+    CHECK(q["layers"][1] == nlohmann::json{{"name", "conv2"}, {"scheme", "dorefa"}, {"wbits", 1}, {"abits", 2},
+                                           {"image_input", false}});
+    CHECK(q["layers"][0]["scheme"] == "fp32");
+    CHECK(meta["model_options"]["activation"] == "clip01");  // the activation the model was built with
+  }
+  {
+    std::ifstream results(d / "run" / "results.json");
+    const nlohmann::json j = nlohmann::json::parse(results);
+    CHECK(j["quant"]["layers"].size() == 5);
+    CHECK_FALSE(has(j["quant"].dump(), "-1"));
+  }
+  r = run("info '" + (d / "run" / "model.lbar").string() + "'");
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  CHECK(has(r.out, "per-layer precision (as recorded)"));
+  CHECK(has(r.out, "conv2                    dorefa W1A2"));
+  // Resuming with the same flags continues the recorded model.
+  r = run("train --epochs 2 --resume --quant dorefa --dataset mnist --batch 32 --threads 1 --no-progress " + data +
+          " --out '" + (d / "run").string() + "'");
+  CHECK_MESSAGE(r.status == 0, r.all());
+  // Flags name themselves in errors.
+  r = run("train --quant xnor --wbits 2 " + data);
+  CHECK(r.status == 1);
+  CHECK(has(r.err, "--quant xnor --wbits 2"));
+  r = run("train --wbits 2 " + data);
+  CHECK(r.status == 1);
+  CHECK(has(r.err, "need --quant"));
+  r = run("train --lr 0 " + data);
+  CHECK(r.status == 1);
+  CHECK(has(r.err, "lowbit: error: --lr must be > 0"));
   fs::remove_all(d);
 }
