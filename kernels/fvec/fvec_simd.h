@@ -282,9 +282,7 @@ bool quantize_loop(const float* x, int16_t* code, float* value, int64_t n, const
     // c is an integer and never −0 (R(u) + add of a zero is +0), so the value from c equals the reference's
     // value from (float)(int16) c.
     const F<A> c = quant_code<K>(xv, p);
-    alignas(64) float cb[16];
-    c.store_aligned(cb);
-    for (int64_t l = 0; l < kSize<A>; ++l) code[i + l] = static_cast<int16_t>(cb[l]);
+    store_codes<A>(c, code + i);
     (F<A>(p.scale) * (c - F<A>(p.zero_point))).store_unaligned(value + i);
     if (W != WindowKind::none) inside = inside & in_window(xv, p.wlo, p.whi, open);
   }
