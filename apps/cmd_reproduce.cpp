@@ -1,46 +1,62 @@
-// lowbit reproduce <table>: trains a named experiment grid (quant/reproduce/grid.h: cells × seeds, in this
-// process) and writes its table — results.json, table.md, table.csv and the accuracy-vs-bits figure — into
-// --out. Re-running the same command resumes an interrupted grid (finished runs are reused, an interrupted run
-// continues from its checkpoint). --dry-run prints the grid and its time estimate without training.
+// lowbit reproduce <table> | --grid FILE: trains an experiment grid (lab/grid.h: cells × seeds, in this process;
+// the built-in tables are the data files of lab/grids/) and writes its table — results.json, table.md,
+// table.csv and the accuracy-vs-bits figure — into --out. Re-running the same command resumes an interrupted
+// grid (finished runs are reused, an interrupted run continues from its checkpoint). --dry-run prints the grid
+// and its time estimate without training.
 #include <cstdio>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "apps/commands.h"
+#include "engine/error.h"
+#include "lab/grid.h"
+#include "lab/runner.h"
 #include "nn/train/progress.h"
-#include "quant/reproduce/grid.h"
-#include "quant/reproduce/runner.h"
 
 namespace lowbit::app {
 
 namespace {
 struct ReproduceArgs {
-  std::string table, out, seeds, data_dir;
+  std::string table, grid_file, out, seeds, data_dir;
   bool quick = false, dry_run = false, no_plot = false;
   int threads = 0;
   std::string command_line;
 };
 
+lab::Grid load_grid(const ReproduceArgs& a) {
+  LOWBIT_CHECK(a.table.empty() != a.grid_file.empty(), "reproduce: give a table name or --grid FILE (not both)");
+  if (!a.table.empty()) return lab::load_named_grid(a.table, a.quick);
+  LOWBIT_CHECK(!a.quick, "--quick picks a built-in table's quick file; with --grid, give that file instead");
+  return lab::load_grid_file(a.grid_file);
+}
+
 int run_reproduce(const ReproduceArgs& a) {
-  namespace rp = quant::reproduce;
-  rp::Grid g = rp::make_grid(a.table, a.quick);
-  if (!a.seeds.empty()) g.seeds = rp::parse_seeds(a.seeds);
-  rp::validate_grid(g);
+  lab::Grid g = load_grid(a);
+  if (!a.seeds.empty()) {
+    try {
+      g.seeds = lab::parse_seeds(a.seeds);
+    } catch (const Error& e) {
+      LOWBIT_CHECK(false, "--seeds: {}", e.what());
+    }
+  }
+  lab::validate_grid(g);
   if (a.dry_run) {
-    std::fputs(rp::describe_grid(g).c_str(), stdout);
+    std::fputs(lab::describe_grid(g).c_str(), stdout);
     return 0;
   }
-  rp::RunnerOptions o;
-  o.out_dir = !a.out.empty() ? a.out : a.quick ? fmt::format("results/{}-quick", g.name) : fmt::format("results/{}", g.name);
+  lab::RunnerOptions o;
+  o.out_dir = !a.out.empty()            ? a.out
+              : g.variant == "full"     ? fmt::format("results/{}", g.name)
+                                        : fmt::format("results/{}-{}", g.name, g.variant);
   o.data_dir = resolve_data_dir(a.data_dir);
   o.threads = a.threads;
   o.command_line = a.command_line;
   o.plot = !a.no_plot;
   std::fprintf(stderr, "reproduce %s (%s): %zu cells x %zu seeds, estimated %s on an idle 2-core machine -> %s\n",
                g.name.c_str(), g.variant.c_str(), g.cells.size(), g.seeds.size(),
-               nn::format_duration(rp::estimated_seconds(g)).c_str(), o.out_dir.c_str());
-  const rp::GridOutcome r = rp::run_grid(g, o);
+               nn::format_duration(lab::estimated_seconds(g)).c_str(), o.out_dir.c_str());
+  const lab::GridOutcome r = lab::run_grid(g, o);
   if (!r.plotted && o.plot) std::fprintf(stderr, "warning: no figure: %s\n", r.plot_error.c_str());
   std::printf("%s: %zu runs (%d trained, %d reused) in %s -> %s/table.md\n", g.name.c_str(), r.runs.size(), r.trained,
               r.reused, nn::format_duration(r.wall_seconds).c_str(), o.out_dir.c_str());
@@ -53,8 +69,9 @@ Command register_reproduce(CLI::App& app, int argc, char** argv) {
   for (int i = 0; i < argc; ++i) a->command_line += (i ? " " : "") + std::string(argv[i]);
   CLI::App* s = app.add_subcommand("reproduce", "Train a named table's grid (cells x seeds) and write its results");
   std::string tables;
-  for (const std::string& n : quant::reproduce::grid_names()) tables += (tables.empty() ? "" : ", ") + n;
-  s->add_option("table", a->table, "Table to reproduce: " + tables)->required();
+  for (const std::string& n : lab::grid_names()) tables += (tables.empty() ? "" : ", ") + n;
+  s->add_option("table", a->table, "Table to reproduce (a grid of lab/grids/): " + tables);
+  s->add_option("--grid", a->grid_file, "A grid file of your own (the schema of lab/grids/README.md) instead of a table");
   s->add_flag("--quick", a->quick, "The few-minute variant (fewer cells, seeds and epochs)");
   s->add_option("--out", a->out, "Output directory (default results/<table>, results/<table>-quick with --quick)");
   s->add_option("--seeds", a->seeds, "Comma-separated seeds (default: the table's, e.g. 1,2,3)");

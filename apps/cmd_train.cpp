@@ -1,6 +1,6 @@
 // lowbit train: training of a zoo model on a named data set — fp32, or quantization-aware with --quant (the
 // quantized layers run on the low-bit kernels, apps/quant_flags.h) — with per-epoch validation, metrics,
-// checkpoints and resume (nn/train/trainer.h), through quant::run_training (the code path `lowbit reproduce`
+// checkpoints and resume (nn/train/trainer.h), through lab::run_training (the code path `lowbit reproduce`
 // uses for every run). Prints the final test accuracy on stdout. The training config is validated once, by
 // the library (nn::TrainConfig::validate, which names fields); its messages are given here with the flag names.
 #include <cstdio>
@@ -12,7 +12,7 @@
 #include "apps/quant_flags.h"
 #include "engine/error.h"
 #include "nn/train/config.h"
-#include "quant/reproduce/train_run.h"
+#include "lab/train_run.h"
 
 namespace lowbit::app {
 
@@ -47,7 +47,7 @@ std::string with_flag_names(const std::string& msg) {
 }
 
 int run_train(const TrainArgs& a) {
-  quant::TrainRunSpec spec;
+  lab::TrainRunSpec spec;
   spec.config = a.cfg;
   spec.quant = quant_spec_from_flags(a.quant);
   spec.init = a.quant.init;
@@ -58,9 +58,9 @@ int run_train(const TrainArgs& a) {
   spec.progress = nn::default_progress_mode(a.no_progress);
   spec.log_every = a.log_every;
   spec.on_start = [](const std::string& what) { std::fprintf(stderr, "%s\n", what.c_str()); };
-  quant::TrainRunResult r;
+  lab::TrainRunResult r;
   try {
-    r = quant::run_training(spec);
+    r = lab::run_training(spec);
   } catch (const Error& e) {
     detail::throw_error(with_flag_names(e.what()));
   }

@@ -141,11 +141,10 @@ GridCell read_cell(const Reader& r, const json& j, const std::string& path) {
   } else {
     r.object(p, path + ".precision");
     try {
-      quant::PrecisionConfig::from_json(p, fmt::format("{}: {}.precision", r.source(), path));
+      c.quant = quant::QuantSpec{quant::PrecisionConfig::from_json(p, "cell '" + c.id + "'")};
     } catch (const Error& e) {
       r.fail(path + ".precision", fmt::format("is not a valid precision config: {}", e.what()));
     }
-    c.precision = p;
   }
   if (j.contains("method")) {
     const json& m = j.at("method");
@@ -179,11 +178,6 @@ json parse_json(const std::string& text, const std::string& source) {
 }
 
 }  // namespace
-
-quant::PrecisionConfig GridCell::precision_config() const {
-  if (precision.is_null()) return quant::PrecisionConfig{};
-  return quant::PrecisionConfig::from_json(precision, "grid cell '" + id + "' precision");
-}
 
 Grid grid_from_json(const json& j, const std::string& source,
                     const std::function<std::string(const std::string&)>& read_sibling) {
@@ -297,7 +291,7 @@ json grid_to_json(const Grid& g) {
                  {"dataset", c.dataset},
                  {"method_label", c.method_label},
                  {"precision_label", c.precision_label},
-                 {"precision", c.quantized() ? c.precision : json("fp32")},
+                 {"precision", c.quant ? c.quant->precision.to_json() : json("fp32")},
                  {"epochs", c.epochs},
                  {"train_subset", c.train_subset},
                  {"init_from", c.init_from},
@@ -343,11 +337,11 @@ void validate_grid(const Grid& g) {
     } catch (const Error& e) {
       r.fail(path + ".dataset", e.what());
     }
-    if (c.quantized()) {
+    if (c.quant) {
       try {
-        c.precision_config();
+        c.quant->precision.validate_all(fmt::format("cell '{}'", c.id));
       } catch (const Error& e) {
-        r.fail(path + ".precision", fmt::format("(cell '{}') is not a valid precision config: {}", c.id, e.what()));
+        r.fail(path + ".precision", fmt::format("is not a valid precision config: {}", e.what()));
       }
     }
     if (!c.init_from.empty()) {

@@ -9,18 +9,17 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "nn/experiment/results.h"
+#include "lab/results.h"
 #include "nn/train/config.h"
-#include "quant/precision.h"
+#include "quant/quantized_model.h"
 
 namespace lowbit::lab {
-
-using nn::Claim;  // a claim under test of a results table (nn/experiment/results.h)
 
 struct GridCell {
   std::string id;               // unique, file-name safe: the run directories are <out>/runs/<id>_seed<S>
@@ -28,19 +27,15 @@ struct GridCell {
   std::string model, dataset;
   std::string method_label;     // table column and plot legend: "fp32", "DoReFa", "BNN", ...
   std::string precision_label;  // x category of the accuracy-vs-bits plot: "W1A1", "WtA2", "fp32", ...
-  // The precision config of the cell (the schema of --precision-config, quant/precision.h), as written in the
-  // file; null = fp32 (the plain zoo model, no quantization).
-  nlohmann::json precision;
+  // The quantization: the file's "precision" object, a precision config (quant/precision.h, the schema of a
+  // precision-config file), on the kernel path; empty = "fp32" (the plain zoo model, no quantization).
+  std::optional<quant::QuantSpec> quant;
   // An optional training method, {"name": "kd", ...}: kept as written and handed to lab::run_training.
   nlohmann::json method;
   int epochs = 1;
   int64_t train_subset = 0;     // > 0: the first N training images only
   std::string init_from;        // id of an earlier cell whose model of the same seed initialises this one; "" = none
   double est_seconds = 0.0;     // estimated wall time of one run on an idle 2-core machine (dry run and ETA)
-
-  bool quantized() const { return !precision.is_null(); }
-  // The typed precision config (validated when the grid was loaded).
-  quant::PrecisionConfig precision_config() const;
 };
 
 struct Grid {

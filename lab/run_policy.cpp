@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/error.h"
+
 namespace lowbit::lab {
 
 namespace fs = std::filesystem;
@@ -65,16 +67,27 @@ RunDecision decide_run(const std::string& run_dir, const RunIdentity& want) {
   }
   if (!r.is_object()) r = nlohmann::json::object();
   const nlohmann::json want_cfg = comparable(want.config), have_cfg = comparable(r.value("config", nlohmann::json()));
-  const nlohmann::json have_precision = r.value("quant", nlohmann::json());
+  // The recorded quantization in either record form (quant/quantized_model.h), as a spec.
+  std::optional<quant::QuantSpec> have_quant;
+  if (r.contains("quant") && !r["quant"].is_null()) {
+    try {
+      have_quant = quant::spec_from_record(r["quant"], rj.string());
+    } catch (const Error& e) {
+      refuse.reason = fmt::format("{}; delete the run directory '{}' to redo the run", e.what(), run_dir);
+      return refuse;
+    }
+  }
+  const nlohmann::json want_quant = want.quant ? want.quant->to_json() : nlohmann::json();
+  const nlohmann::json have_precision = have_quant ? have_quant->to_json() : nlohmann::json();
   const nlohmann::json have_method = r.value("method", nlohmann::json());
   const int64_t have_subset = r.value("train_subset", int64_t{0});
-  if (want_cfg != have_cfg || want.precision != have_precision || want.method != have_method ||
+  if (want_cfg != have_cfg || want_quant != have_precision || want.method != have_method ||
       have_subset != want.train_subset) {
     refuse.reason = fmt::format(
         "run directory '{}' holds a different run (recorded config {}, quant {}, method {}, training subset {}; the "
         "grid wants {}, {}, {}, {}); delete it or choose another output directory",
         run_dir, have_cfg.dump(), have_precision.dump(), have_method.dump(), have_subset, want_cfg.dump(),
-        want.precision.dump(), want.method.dump(), want.train_subset);
+        want_quant.dump(), want.method.dump(), want.train_subset);
     return refuse;
   }
   const nlohmann::json& epochs = r.contains("epochs") ? r["epochs"] : nlohmann::json();

@@ -14,16 +14,19 @@
 //     results.json that is not JSON                                   refuse  (never mixed into the table)
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "quant/quantized_model.h"
 
 namespace lowbit::lab {
 
 // What identifies a run: the fields of its results.json that must match for the run to be reused or resumed.
 struct RunIdentity {
   nlohmann::json config;       // nn::TrainConfig::to_json() (threads and epochs are not compared)
-  nlohmann::json precision;    // what the run records under "quant"; null for fp32
+  std::optional<quant::QuantSpec> quant;  // empty = fp32; compared with the spec of the run's "quant" record
   nlohmann::json method;       // what it records under "method"; null for none
   int64_t train_subset = 0;    // recorded under "train_subset" (absent = 0)
   int epochs = 1;              // the cell's epochs: a run with exactly these many is finished

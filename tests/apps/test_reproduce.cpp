@@ -1,7 +1,8 @@
 // The grid runner on a tiny in-memory data set (a few seconds): every cell × seed is trained once into its run
 // directory, results.json / table.md / table.csv / the figure are written and parse, a re-run reuses finished
 // runs, a deleted run is redone identically, an interrupted run continues from its checkpoint, another
-// configuration in the same directory is refused. And the CLI: unknown table, bad --seeds, --dry-run, missing data.
+// configuration in the same directory is refused. And the CLI: unknown table, bad --seeds, --dry-run, --grid FILE,
+// missing data.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,11 +19,12 @@
 
 #include "engine/error.h"
 #include "nn/data/dataset.h"
-#include "quant/reproduce/grid.h"
-#include "quant/reproduce/runner.h"
+#include "lab/grid.h"
+#include "lab/grid_report.h"
+#include "lab/runner.h"
 
 namespace fs = std::filesystem;
-using namespace lowbit::quant::reproduce;
+using namespace lowbit::lab;
 
 namespace {
 
@@ -73,22 +75,22 @@ Grid tiny_grid() {
   fp.label = "LeNet-5 MNIST: fp32";
   fp.model = "lenet5";
   fp.dataset = "mnist";
-  fp.method = "fp32";
-  fp.precision = "fp32";
+  fp.method_label = "fp32";
+  fp.precision_label = "fp32";
   fp.epochs = 1;
   fp.est_seconds = 1;
   GridCell dr = fp;
   dr.id = "lenet5_mnist_dorefa_w1a1";
   dr.label = "LeNet-5 MNIST: DoReFa W1A1";
-  dr.method = "DoReFa";
-  dr.precision = "W1A1";
+  dr.method_label = "DoReFa";
+  dr.precision_label = "W1A1";
   dr.quant = lowbit::quant::QuantSpec{lowbit::quant::PrecisionConfig::uniform(lowbit::quant::Scheme::dorefa, 1, 1)};
   dr.train_subset = 48;
   dr.init_from = fp.id;
   GridCell bnn = dr;
   bnn.id = "lenet5_mnist_bnn_w1a1_allq";
   bnn.label = "LeNet-5 MNIST: BNN W1A1, all layers quantized";
-  bnn.method = "BNN (all layers)";
+  bnn.method_label = "BNN (all layers)";
   bnn.quant = lowbit::quant::QuantSpec{
       lowbit::quant::PrecisionConfig::uniform(lowbit::quant::Scheme::bnn, 1, 1, lowbit::quant::EdgePolicy::q)};
   bnn.train_subset = 0;
@@ -166,7 +168,7 @@ TEST_CASE("reproduce runner: trains every cell x seed once and writes the table 
   CHECK(md.find("git_revision") != std::string::npos);
 
   // The figure: one panel, one series per method, fp32 at its own x.
-  const lowbit::nn::PlotFigure fig = make_figure(g, first.runs);
+  const lowbit::lab::PlotFigure fig = make_figure(g, first.runs);
   REQUIRE(fig.panels.size() == 1);
   REQUIRE(fig.panels[0].series.size() == 3);
   CHECK(fig.panels[0].series[0].label == "fp32");
@@ -206,7 +208,7 @@ TEST_CASE("reproduce runner: trains every cell x seed once and writes the table 
   CHECK_THROWS_WITH_AS(run_grid(other, tiny_options(out)), doctest::Contains("holds a different run"), lowbit::Error);
   other = g;
   other.variant = "full";
-  CHECK_THROWS_WITH_AS(run_grid(other, tiny_options(out)), doctest::Contains("choose another --out"), lowbit::Error);
+  CHECK_THROWS_WITH_AS(run_grid(other, tiny_options(out)), doctest::Contains("choose another output directory"), lowbit::Error);
   fs::remove_all(out);
 }
 
@@ -257,7 +259,24 @@ TEST_CASE("reproduce CLI: unknown table and bad flags and missing data fail and 
   REQUIRE_MESSAGE(r.status == 0, r.out);
   CHECK(contains(r.out, "baselines (quick): 32 cells x 2 seeds (5,6) = 64 runs"));
 
+  // A grid file of one's own: the built-in quick file gives the built-in quick grid; a bad field is named.
+  r = lowbit_cli("reproduce --grid '" + std::string(LOWBIT_SOURCE_DIR) + "/lab/grids/baselines-quick.json' --dry-run");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(contains(r.out, "baselines (quick): 32 cells x 1 seed (1) = 32 runs"));
   const fs::path d = scratch("cli");
+  fs::create_directories(d);
+  nlohmann::json bad = nlohmann::json::parse(read_text(fs::path(LOWBIT_SOURCE_DIR) / "lab" / "grids" / "baselines-quick.json"));
+  bad["cells"][3]["epochs"] = 0;
+  bad["notes"] = "";
+  bad.erase("notes_file");
+  std::ofstream(d / "bad.json") << bad.dump();
+  r = lowbit_cli("reproduce --grid '" + (d / "bad.json").string() + "' --dry-run");
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "bad.json: cells[3].epochs must be ≥ 1 (got 0)"));
+  r = lowbit_cli("reproduce baselines --grid '" + (d / "bad.json").string() + "' --dry-run");
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "give a table name or --grid FILE (not both)"));
+
   r = lowbit_cli("reproduce baselines --quick --data-dir '" + (d / "nodata").string() + "' --out '" + (d / "out").string() + "'");
   CHECK(r.status == 1);
   CHECK(contains(r.out, "lowbit: error: data set 'fashion-mnist' (train split): missing files"));

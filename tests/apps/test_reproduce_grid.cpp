@@ -8,9 +8,9 @@
 #include <tuple>
 
 #include "engine/error.h"
-#include "quant/reproduce/grid.h"
+#include "lab/grid.h"
 
-using namespace lowbit::quant::reproduce;
+using namespace lowbit::lab;
 
 namespace {
 const GridCell* find_cell(const Grid& g, const std::string& model, const std::string& dataset, const std::string& scheme,
@@ -41,7 +41,7 @@ void check_group(const Grid& g, const std::string& model, const std::string& dat
   const GridCell* fp = find_fp32(g, model, dataset);
   REQUIRE(fp != nullptr);
   CHECK(fp->init_from.empty());
-  CHECK(fp->precision == "fp32");
+  CHECK(fp->precision_label == "fp32");
   for (const auto& [scheme, w, a] : kQatCells) {
     CAPTURE(scheme);
     CAPTURE(w);
@@ -49,7 +49,7 @@ void check_group(const Grid& g, const std::string& model, const std::string& dat
     const GridCell* c = find_cell(g, model, dataset, scheme, w, a, "fp32");
     REQUIRE(c != nullptr);
     CHECK(c->init_from == fp->id);  // QAT starts from the fp32 model of the same seed
-    CHECK(std::find(g.precision_order.begin(), g.precision_order.end(), c->precision) != g.precision_order.end());
+    CHECK(std::find(g.precision_order.begin(), g.precision_order.end(), c->precision_label) != g.precision_order.end());
   }
   // First/last quantized: at least DoReFa W1A1 (the issue's "all-quantized" target cell).
   const GridCell* allq = find_cell(g, model, dataset, "dorefa", 1, 1, "q");
@@ -60,7 +60,7 @@ void check_group(const Grid& g, const std::string& model, const std::string& dat
 }  // namespace
 
 TEST_CASE("reproduce grid: baselines has every cell of issue 4 for LeNet-5 MNIST/FMNIST and ResNet-20 FMNIST") {
-  const Grid g = make_grid("baselines", false);
+  const Grid g = load_named_grid("baselines", false);
   validate_grid(g);
   CHECK(g.name == "baselines");
   CHECK(g.variant == "full");
@@ -91,7 +91,7 @@ TEST_CASE("reproduce grid: baselines has every cell of issue 4 for LeNet-5 MNIST
 }
 
 TEST_CASE("reproduce grid: the quick variant is LeNet-5 with one seed and one epoch per cell") {
-  const Grid g = make_grid("baselines", true);
+  const Grid g = load_named_grid("baselines", true);
   validate_grid(g);
   CHECK(g.variant == "quick");
   CHECK(g.seeds == std::vector<uint64_t>{1});
@@ -107,9 +107,9 @@ TEST_CASE("reproduce grid: the quick variant is LeNet-5 with one seed and one ep
 
 TEST_CASE("reproduce grid: unknown tables and malformed grids are refused") {
   CHECK(grid_names() == std::vector<std::string>{"baselines"});
-  CHECK_THROWS_WITH_AS(make_grid("nosuch", false), doctest::Contains("unknown table 'nosuch' (known tables: baselines)"),
+  CHECK_THROWS_WITH_AS(load_named_grid("nosuch", false), doctest::Contains("unknown table 'nosuch' (known tables: baselines)"),
                        lowbit::Error);
-  const Grid good = make_grid("baselines", true);
+  const Grid good = load_named_grid("baselines", true);
   Grid g = good;
   g.cells[2].id = g.cells[1].id;
   CHECK_THROWS_WITH_AS(validate_grid(g), doctest::Contains("is used twice"), lowbit::Error);
@@ -127,22 +127,22 @@ TEST_CASE("reproduce grid: unknown tables and malformed grids are refused") {
   CHECK_THROWS_AS(validate_grid(g), lowbit::Error);
   g = good;
   g.seeds.clear();
-  CHECK_THROWS_WITH_AS(validate_grid(g), doctest::Contains("no seeds"), lowbit::Error);
+  CHECK_THROWS_WITH_AS(validate_grid(g), doctest::Contains("seeds must not be empty"), lowbit::Error);
   // A quantized cell initialised from another model's fp32 cell.
-  Grid full = make_grid("baselines", false);
+  Grid full = load_named_grid("baselines", false);
   auto r20 = std::find_if(full.cells.begin(), full.cells.end(), [](const GridCell& c) { return c.model == "resnet20" && c.quant.has_value(); });
   REQUIRE(r20 != full.cells.end());
   r20->init_from = full.cells[0].id;
-  CHECK_THROWS_WITH_AS(validate_grid(full), doctest::Contains("is initialised from"), lowbit::Error);
+  CHECK_THROWS_WITH_AS(validate_grid(full), doctest::Contains("is another model or data set"), lowbit::Error);
 }
 
-TEST_CASE("reproduce grid: --seeds parsing") {
+TEST_CASE("reproduce grid: seeds parsing (--seeds)") {
   CHECK(parse_seeds("1,2,3") == std::vector<uint64_t>{1, 2, 3});
   CHECK(parse_seeds(" 7 , 11") == std::vector<uint64_t>{7, 11});
   CHECK(parse_seeds("42") == std::vector<uint64_t>{42});
   for (const char* bad : {"", "1,,2", "a", "1;2", "-1", "1,2,"}) {
     CAPTURE(bad);
-    CHECK_THROWS_WITH_AS(parse_seeds(bad), doctest::Contains("--seeds"), lowbit::Error);
+    CHECK_THROWS_WITH_AS(parse_seeds(bad), doctest::Contains("is not a comma-separated list of seeds"), lowbit::Error);
   }
   CHECK_THROWS_WITH_AS(parse_seeds("1,2,1"), doctest::Contains("listed twice"), lowbit::Error);
 }

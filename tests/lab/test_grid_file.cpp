@@ -63,13 +63,15 @@ void check_same_as_before(const Grid& g, const json& want) {
     CHECK(c.est_seconds == doctest::Approx(w["est_seconds"].get<double>()).epsilon(1e-9));
     CHECK(c.method.is_null());
     if (w["precision"] == "fp32") {
-      CHECK_FALSE(c.quantized());
+      CHECK_FALSE(c.quant.has_value());
     } else {
-      REQUIRE(c.quantized());
-      // Typed comparison: the file's config resolves to the config the old flags gave.
-      const lowbit::quant::PrecisionConfig have = c.precision_config();
+      REQUIRE(c.quant.has_value());
+      CHECK(c.quant->path == lowbit::quant::QPath::kernel);
+      // Typed comparison: the file's config is the config the old flags gave.
+      const lowbit::quant::PrecisionConfig& have = c.quant->precision;
       const lowbit::quant::PrecisionConfig old =
           lowbit::quant::PrecisionConfig::from_json(w["precision"], "expected dump");
+      CHECK(have == old);
       CHECK(have.defaults == old.defaults);
       CHECK(have.first_last == old.first_last);
       CHECK(have.overrides.empty());
@@ -156,7 +158,9 @@ TEST_CASE("grid files: names, unknown tables, a user's file with its notes file,
   CHECK(g.cells[0].est_seconds == 1.5);
   CHECK(g.cells[1].train_subset == 100);
   CHECK(g.cells[1].method == json({{"name", "kd"}, {"temperature", 4}, {"alpha", 0.9}}));  // kept as written
-  CHECK(g.cells[1].precision_config().defaults.wbits == 1);
+  REQUIRE(g.cells[1].quant.has_value());
+  CHECK(g.cells[1].quant->precision.defaults.wbits == 1);
+  CHECK_FALSE(g.cells[0].quant.has_value());
   REQUIRE(g.claims.size() == 1);
   CHECK(g.claims[0].cell == "A: KD W1A1");  // the file names the cell id; the table matches labels
   CHECK(g.claims[0].threshold == 50);
@@ -233,7 +237,7 @@ TEST_CASE("grid files: a malformed field is refused naming the file and the fiel
   }
 }
 
-TEST_CASE("grid files: validate_grid after a change, run configs, seeds") {
+TEST_CASE("grid files: validate_grid after a change, run configs") {
   Grid g = parse(tiny());
   const lowbit::nn::TrainConfig cfg = run_config(g, g.cells[1], 7);
   CHECK(cfg.epochs == 1);
@@ -246,12 +250,4 @@ TEST_CASE("grid files: validate_grid after a change, run configs, seeds") {
   g.seeds = {4, 4};
   CHECK_THROWS_WITH_AS(validate_grid(g), doctest::Contains("grids/tiny.json: seeds[1] repeats seed 4"), lowbit::Error);
 
-  CHECK(parse_seeds("1,2,3") == std::vector<uint64_t>{1, 2, 3});
-  CHECK(parse_seeds(" 7 , 11") == std::vector<uint64_t>{7, 11});
-  CHECK(parse_seeds("42") == std::vector<uint64_t>{42});
-  for (const char* bad : {"", "1,,2", "a", "1;2", "-1", "1,2,"}) {
-    CAPTURE(bad);
-    CHECK_THROWS_WITH_AS(parse_seeds(bad), doctest::Contains("not a comma-separated list"), lowbit::Error);
-  }
-  CHECK_THROWS_WITH_AS(parse_seeds("1,2,1"), doctest::Contains("seed 1 is listed twice"), lowbit::Error);
 }

@@ -26,7 +26,7 @@ RunIdentity identity() {
   cfg.seed = 3;
   RunIdentity id;
   id.config = cfg.to_json();
-  id.precision = {{"format", 2}, {"precision", {{"scheme", "dorefa"}}}};
+  id.quant = lowbit::quant::QuantSpec{lowbit::quant::PrecisionConfig::uniform(lowbit::quant::Scheme::dorefa, 1, 2)};
   id.train_subset = 100;
   id.epochs = 2;
   return id;
@@ -34,8 +34,11 @@ RunIdentity identity() {
 
 // The results.json a run of `id` writes after `epochs` epochs (finished: with the test accuracy).
 json results(const RunIdentity& id, int epochs, bool finished) {
-  json r = {{"config", id.config}, {"quant", id.precision}, {"train_subset", id.train_subset},
-            {"epochs", json::array()}};
+  json r = {{"config", id.config}, {"train_subset", id.train_subset}, {"epochs", json::array()}};
+  if (id.quant) {
+    r["quant"] = id.quant->to_json();  // the record run_training writes (plus the per-layer list)
+    r["quant"]["format"] = 2;
+  }
   for (int e = 0; e < epochs; ++e) r["epochs"].push_back({{"epoch", e + 1}});
   if (!id.method.is_null()) r["method"] = id.method;
   if (finished) {
@@ -95,7 +98,10 @@ TEST_CASE("run policy: train, resume, reuse and refuse, decided from the run dir
   CHECK(d.action == RunAction::refuse);
   CHECK(d.reason.find("run directory '" + run + "' holds a different run") != std::string::npos);
   changed = id;
-  changed.precision = nullptr;
+  changed.quant.reset();
+  CHECK(decide_run(run, changed).action == RunAction::refuse);
+  changed = id;
+  changed.quant->precision.defaults.abits = 4;
   CHECK(decide_run(run, changed).action == RunAction::refuse);
   changed = id;
   changed.train_subset = 0;
@@ -105,6 +111,15 @@ TEST_CASE("run policy: train, resume, reuse and refuse, decided from the run dir
   CHECK(decide_run(run, changed).action == RunAction::refuse);
   write(dir / "run" / "results.json", results(changed, 2, true).dump());
   CHECK(decide_run(run, changed).action == RunAction::reuse);
+  CHECK(decide_run(run, id).action == RunAction::refuse);
+
+  // A run recorded in the old flag form (quant/quantized_model.h) of the same quantization is the same run.
+  json old = results(id, 2, true);
+  old["quant"] = {{"scheme", "dorefa"}, {"wbits", 1}, {"abits", 2}, {"first_last", ""}, {"qat_path", "kernel"}, {"config_text", ""}};
+  write(dir / "run" / "results.json", old.dump());
+  CHECK(decide_run(run, id).action == RunAction::reuse);
+  old["quant"] = {{"scheme", "nosuch"}};
+  write(dir / "run" / "results.json", old.dump());
   CHECK(decide_run(run, id).action == RunAction::refuse);
 
   // Not JSON: refused with the file named.

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace lowbit::nn {
+namespace lowbit::lab {
 
 // One finished training run.
 struct RunResult {
@@ -74,4 +74,4 @@ nlohmann::json render_json(const ResultsTable& t);
 // Writes results.json, table.md and table.csv into dir (created if missing).
 void write_results(const std::string& dir, const ResultsTable& t);
 
-}  // namespace lowbit::nn
+}  // namespace lowbit::lab

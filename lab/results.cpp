@@ -1,4 +1,4 @@
-#include "nn/experiment/results.h"
+#include "lab/results.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include "engine/error.h"
 #include "nn/archive.h"
 
-namespace lowbit::nn {
+namespace lowbit::lab {
 
 namespace {
 
@@ -173,9 +173,9 @@ void write_results(const std::string& dir, const ResultsTable& t) {
   const std::string json = render_json(t).dump(2) + "\n";
   const std::string md = render_markdown(t);
   const std::string csv = render_csv(t);
-  write_file_atomic(dir + "/results.json", json.data(), json.size());
-  write_file_atomic(dir + "/table.md", md.data(), md.size());
-  write_file_atomic(dir + "/table.csv", csv.data(), csv.size());
+  nn::write_file_atomic(dir + "/results.json", json.data(), json.size());
+  nn::write_file_atomic(dir + "/table.md", md.data(), md.size());
+  nn::write_file_atomic(dir + "/table.csv", csv.data(), csv.size());
 }
 
-}  // namespace lowbit::nn
+}  // namespace lowbit::lab

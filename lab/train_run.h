@@ -1,9 +1,10 @@
 // One training run, fp32 or quantization-aware: what `lowbit train` does and what every cell × seed of a
 // `lowbit reproduce` grid does, so both go through one code path:
-//   build the model (quant::build_run_model: quantized layers when the spec says so, the init model loaded; on
-//   resume the layers the checkpoint records)
-//   → optionally keep only the first N training images → optional hold-out split → nn::Trainer with the QAT hooks
-//   (quant/training.h: BNN clamp + re-pack after each step, PACT's α penalty in the loss)
+//   build the model — fp32: the plain zoo model (nn::make_model) and the init model's weights, without quant;
+//   quantized: quant::build_run_model (quantized layers as the spec says, the init model loaded; on resume the
+//   layers the checkpoint records)
+//   → optionally keep only the first N training images → optional hold-out split → nn::Trainer, with the QAT hooks
+//   when quantized (quant/training.h: BNN clamp + re-pack after each step, PACT's α penalty in the loss)
 //   → test accuracy on the official test split, recorded in <out>/results.json under "test" with the run's
 //   wall time ("wall_seconds": the sum of its epochs plus the final test pass, so a resumed run counts the
 //   epochs done before the interruption too).
@@ -20,12 +21,15 @@
 #include "nn/train/progress.h"
 #include "quant/quantized_model.h"
 
-namespace lowbit::quant {
+namespace lowbit::lab {
 
 struct TrainRunSpec {
   nn::TrainConfig config;
-  std::optional<QuantSpec> quant;  // empty = fp32
+  std::optional<quant::QuantSpec> quant;  // empty = fp32: the plain zoo model, no quant code involved
   std::string init;                // a saved model or checkpoint to start from ("" = random init)
+  // A training method, {"name": ..., ...} as a grid cell gives it (lab/grid.h); null = plain training. Runs
+  // cannot use methods yet: a non-null method is refused.
+  nlohmann::json method;
   std::string out_dir;         // required: checkpoints, model.lbar, metrics.csv, results.json
   std::string data_dir;        // "" = nn::default_data_dir()
   bool resume = false, force = false;
@@ -52,4 +56,4 @@ struct TrainRunResult {
 // another run (unless resume/force).
 TrainRunResult run_training(const TrainRunSpec& spec);
 
-}  // namespace lowbit::quant
+}  // namespace lowbit::lab

@@ -6,10 +6,10 @@
 #include <sstream>
 
 #include "engine/error.h"
-#include "nn/experiment/plot.h"
-#include "nn/experiment/results.h"
+#include "lab/plot.h"
+#include "lab/results.h"
 
-using namespace lowbit::nn;
+using namespace lowbit::lab;
 
 namespace {
 std::string slurp(const std::string& path) {

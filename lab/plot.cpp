@@ -1,4 +1,4 @@
-#include "nn/experiment/plot.h"
+#include "lab/plot.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include "engine/error.h"
 #include "nn/archive.h"
 
-namespace lowbit::nn {
+namespace lowbit::lab {
 
 namespace {
 
@@ -110,14 +110,14 @@ bool write_plot(const std::string& dir, const std::string& stem, const PlotFigur
   LOWBIT_CHECK(!ec, "plot: cannot create directory '{}': {}", dir, ec.message());
   const std::string base = dir + "/" + stem;
   const std::string data = render_gnuplot_data(spec);
-  write_file_atomic(base + ".dat", data.data(), data.size());
+  nn::write_file_atomic(base + ".dat", data.data(), data.size());
   // Render into temporary names first and rename, so a failed gnuplot never leaves a half-written figure.
   const std::string tmp_stem = base + ".tmp-render";
   const std::string script = render_gnuplot_script(spec, base + ".dat", tmp_stem);
   const std::string final_script = render_gnuplot_script(spec, stem + ".dat", stem);  // relative: re-runnable in dir
-  write_file_atomic(base + ".gp", final_script.data(), final_script.size());
+  nn::write_file_atomic(base + ".gp", final_script.data(), final_script.size());
   const std::string tmp_script = base + ".tmp-render.gp";
-  write_file_atomic(tmp_script, script.data(), script.size());
+  nn::write_file_atomic(tmp_script, script.data(), script.size());
   const std::string cmd = "gnuplot " + shell_quote(tmp_script) + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string output;
@@ -140,4 +140,4 @@ bool write_plot(const std::string& dir, const std::string& stem, const PlotFigur
   return false;
 }
 
-}  // namespace lowbit::nn
+}  // namespace lowbit::lab

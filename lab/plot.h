@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace lowbit::nn {
+namespace lowbit::lab {
 
 struct PlotSeries {
   std::string label;
@@ -38,4 +38,4 @@ std::string render_gnuplot_data(const PlotFigure& fig);
 bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why = nullptr);
 bool write_plot(const std::string& dir, const std::string& stem, const PlotFigure& fig, std::string* why = nullptr);
 
-}  // namespace lowbit::nn
+}  // namespace lowbit::lab

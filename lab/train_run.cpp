@@ -1,4 +1,4 @@
-#include "quant/reproduce/train_run.h"
+#include "lab/train_run.h"
 
 #include <chrono>
 #include <cstdio>
@@ -9,12 +9,51 @@
 #include <fmt/format.h>
 
 #include "engine/error.h"
+#include "nn/archive.h"
 #include "nn/data/registry.h"
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
 #include "quant/training.h"
 
-namespace lowbit::quant {
+namespace lowbit::lab {
+
+namespace {
+
+// The model of a run and what its files record about how it was built.
+struct RunModel {
+  std::shared_ptr<nn::Module> model;
+  nn::ModelOptions options;
+  nlohmann::json quant_record;  // null for fp32
+};
+
+// fp32: the plain zoo model with the init model's weights (non-strict: a quantized init has extra keys); no quant
+// code on this path. A checkpoint to resume must be an fp32 one too.
+RunModel fp32_model(const std::string& name, const nn::ModelOptions& options, const std::string& init,
+                    const std::string& resume_checkpoint) {
+  std::error_code ec;
+  const bool resuming = !resume_checkpoint.empty() && std::filesystem::exists(resume_checkpoint, ec);
+  if (resuming) {
+    const nlohmann::json extra = nn::read_archive(resume_checkpoint).meta.value("extra", nlohmann::json::object());
+    LOWBIT_CHECK(!(extra.is_object() && extra.contains("quant")),
+                 "cannot resume from '{}': the model was built differently (checkpoint quantized, now fp32)",
+                 resume_checkpoint);
+  }
+  RunModel m{nn::make_model(name, options), options, nullptr};
+  if (!init.empty() && !resuming) nn::load_module(init, *m.model, "", /*strict=*/false);
+  return m;
+}
+
+// Quantized: quant::build_run_model (the precision resolved per layer, the init loaded; on resume the layers the
+// checkpoint records).
+RunModel quantized_model(const std::string& name, const nn::ModelOptions& options, const quant::QuantSpec& q,
+                         const std::string& init, const std::string& resume_checkpoint) {
+  std::vector<std::string> warnings;
+  quant::BuiltModel b = quant::build_run_model(name, options, q, init, resume_checkpoint, &warnings);
+  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  return {b.model, b.options, b.record};
+}
+
+}  // namespace
 
 TrainRunResult run_training(const TrainRunSpec& spec) {
   const nn::TrainConfig& cfg = spec.config;
@@ -30,12 +69,14 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   mo.num_classes = info.num_classes;
   mo.seed = cfg.seed;
   mo.dropout = cfg.dropout;
-  std::vector<std::string> warnings;
+  // Training methods (quant/methods) are not wired into runs yet: refuse rather than train without one.
+  LOWBIT_CHECK(spec.method.is_null(), "training method {}: runs cannot use training methods yet",
+               spec.method.dump());
   // Fails fast on an unknown model or a precision config that does not fit it, before any data is read.
   const std::string resume_checkpoint = spec.resume ? (std::filesystem::path(spec.out_dir) / "checkpoint.lbar").string() : "";
-  BuiltModel built = build_run_model(cfg.model, mo, spec.quant, spec.init, resume_checkpoint, &warnings);
+  const RunModel built = spec.quant ? quantized_model(cfg.model, mo, *spec.quant, spec.init, resume_checkpoint)
+                                    : fp32_model(cfg.model, mo, spec.init, resume_checkpoint);
   std::shared_ptr<nn::Module> model = built.model;
-  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
 
   // Data: the caller's copies when given (no copy unless a subset or hold-out changes them), else loaded.
   nn::ImageDataset loaded_train, loaded_test, owned_train, holdout;
@@ -71,17 +112,17 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   to.log_every = spec.log_every;
   to.validation_label = val_label;
   to.model_options = built.options;
-  if (!built.record.is_null()) {
-    to.extra_meta["quant"] = built.record;
+  if (spec.quant) {
+    to.extra_meta["quant"] = built.quant_record;
     nn::Module* m = model.get();
     // BNN's weight clamp and the re-pack of the kernels' weights after every step; PACT's α decay in the loss.
-    to.hooks.after_step = [m](int64_t) { after_optimizer_step(*m); };
-    if (regularization_loss(*m).defined())
-      to.hooks.extra_loss = [m](const nn::Batch&, const Var&) { return regularization_loss(*m); };
+    to.hooks.after_step = [m](int64_t) { quant::after_optimizer_step(*m); };
+    if (quant::regularization_loss(*m).defined())
+      to.hooks.extra_loss = [m](const nn::Batch&, const Var&) { return quant::regularization_loss(*m); };
   }
   nn::Trainer trainer(*model, cfg, to);
   // Recorded from the first epoch's results.json on, so an interrupted run says what it was.
-  if (!built.record.is_null()) trainer.extra_results()["quant"] = built.record;
+  if (spec.quant) trainer.extra_results()["quant"] = built.quant_record;
   if (spec.train_subset > 0) trainer.extra_results()["train_subset"] = spec.train_subset;
   for (auto it = spec.extra_results.begin(); it != spec.extra_results.end(); ++it)
     trainer.extra_results()[it.key()] = it.value();
@@ -117,4 +158,4 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   return out;
 }
 
-}  // namespace lowbit::quant
+}  // namespace lowbit::lab
