@@ -244,7 +244,7 @@ TEST_CASE("cli: quantized training is recorded, eval and info rebuild the quanti
   fs::remove_all(d);
 }
 
-TEST_CASE("cli: a quantized model's files record resolved bits, never a sentinel; info prints them per layer") {
+TEST_CASE("cli: a quantized model's files record resolved bits, never a sentinel, and info prints them per layer") {
   const fs::path d = fresh_dir("resolved");
   write_tiny_mnist(d / "data" / "mnist", "train", 64);
   write_tiny_mnist(d / "data" / "mnist", "t10k", 32);
