@@ -264,7 +264,9 @@ void add_machine_context() {
     std::string t;
     for (int x : thread_counts()) t += (t.empty() ? "" : ",") + std::to_string(x);
     benchmark::AddCustomContext("bench_threads", t);
-    benchmark::AddCustomContext("ceilings_file", ceilings_path());
+    // The source tree's file is named relative to the repository (no machine path in committed results).
+    const char* ceil_env = std::getenv("LOWBIT_CEILINGS");
+    benchmark::AddCustomContext("ceilings_file", ceil_env && *ceil_env ? ceil_env : "bench/results/ceilings.json");
     std::string peers = "eigen";
 #if defined(LOWBIT_HAVE_OPENBLAS)
     peers += ",openblas";
