@@ -24,6 +24,7 @@ constexpr size_t kHeaderSize = 24;  // magic, major, minor, file size, meta leng
 constexpr size_t kCrcSize = 4;
 constexpr uint64_t kAlign = 64;
 constexpr uint32_t kMaxNameLen = 4096;
+constexpr int kMaxMetaDepth = 128;  // real metadata (config, history) nests about 5 levels deep
 
 uint64_t align_up(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
@@ -215,7 +216,13 @@ Archive decode_archive(const uint8_t* data, size_t size, const std::string& labe
   cur.seek(kHeaderSize);
   const std::string meta_text = cur.read_string(size_t(meta_len), "the metadata");
   try {
-    a.meta = nlohmann::json::parse(meta_text);
+    // Bounded nesting: a value nested 100k deep parses fine but overflows the stack of any recursive walk
+    // (dump, copy, comparison) later on.
+    a.meta = nlohmann::json::parse(meta_text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      LOWBIT_CHECK(depth <= kMaxMetaDepth, "archive '{}': metadata is nested deeper than {} levels", label,
+                   kMaxMetaDepth);
+      return true;
+    });
   } catch (const nlohmann::json::exception& e) {
     LOWBIT_CHECK(false, "archive '{}': metadata is not valid JSON: {}", label, e.what());
   }

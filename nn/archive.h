@@ -17,7 +17,8 @@
 // over the target (then the directory is fsync'ed), so a crash leaves either the old file or the new one. The
 // temporary name carries the writer's pid, so a later run can remove a killed writer's leftover.
 // Reads validate every field and size and throw lowbit::Error naming the file and the problem (bad magic,
-// unknown major version, truncated, CRC mismatch, a tensor outside the payload, duplicate names, bad JSON).
+// unknown major version, truncated, CRC mismatch, a tensor outside the payload, duplicate names, bad JSON,
+// metadata nested deeper than 128 levels).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -217,6 +217,32 @@ TEST_CASE("archive: files are written atomically and read back") {
   CHECK_THROWS_WITH_AS(read_archive(path), doctest::Contains((path + "': truncated").c_str()), Error);
 }
 
+TEST_CASE("archive: metadata nested deeper than 128 levels is refused when decoding, without a crash") {
+  // 200 levels: encodable, and refused on the way back in.
+  nlohmann::json deep = nlohmann::json::array();
+  for (int i = 0; i < 199; ++i) deep = nlohmann::json::array({deep});
+  const std::vector<uint8_t> enc = encode_archive({{"a", deep}}, sample_tensors());
+  CHECK_THROWS_WITH_AS(decode_archive(enc.data(), enc.size(), "deep.lbar"),
+                       doctest::Contains("archive 'deep.lbar': metadata is nested deeper than 128 levels"), Error);
+  // 1M levels, written by hand (a recursive dump could not even produce it): no stack overflow either.
+  const std::string text = "{\"a\":" + std::string(1000000, '[') + std::string(1000000, ']') + "}";
+  std::vector<uint8_t> b = {'L', 'B', 'A', 'R', 1, 0, 0, 0};
+  const uint64_t total = (24 + text.size() + 63) / 64 * 64 + 4;
+  for (int i = 0; i < 8; ++i) b.push_back(uint8_t(total >> (8 * i)));
+  for (int i = 0; i < 4; ++i) b.push_back(uint8_t(uint64_t(text.size()) >> (8 * i)));
+  b.insert(b.end(), 4, 0);  // no tensors
+  b.insert(b.end(), text.begin(), text.end());
+  b.resize(size_t(total) - 4, 0);
+  const uint32_t crc = uint32_t(crc32(crc32(0L, Z_NULL, 0), b.data(), uInt(b.size())));
+  for (int i = 0; i < 4; ++i) b.push_back(uint8_t(crc >> (8 * i)));
+  CHECK_THROWS_WITH_AS(decode_archive(b.data(), b.size(), "deeper.lbar"),
+                       doctest::Contains("nested deeper than 128 levels"), Error);
+  // Ordinary nesting (a checkpoint's config and history) still loads.
+  const std::vector<uint8_t> ok = encode_archive({{"config", {{"optim", {{"lr", 0.1}}}}}, {"history", {{{"epoch", 1}}}}},
+                                                 sample_tensors());
+  CHECK(decode_archive(ok.data(), ok.size(), "ok.lbar").meta["config"]["optim"]["lr"] == 0.1);
+}
+
 TEST_CASE("archive: temp files of dead writers are removed, a live writer's file and other files are kept") {
   TempDir dir;
   const pid_t child = ::fork();
