@@ -310,6 +310,15 @@ TEST_CASE("SVHN .mat: missing, corrupt and wrong-shaped files give one error nam
   CHECK(contains(e, p));
   CHECK(contains(e, "not a MAT-file"));
 
+  // A level-5 header with an unknown version: refused before libmatio tries its headerless v4 fallback.
+  write_svhn(d / "ok5.mat", 1, MAT_FT_MAT5, MAT_COMPRESSION_NONE);
+  Bytes v3 = read_bytes(d / "ok5.mat");
+  v3[125] = 0x03;
+  write_file(p, v3);
+  e = error_of([&] { read_svhn_mat(p, "s"); });
+  CHECK(contains(e, p));
+  CHECK(contains(e, "not a MAT-file of level 5"));
+
   write_svhn(d / "ok.mat", 4, MAT_FT_MAT5, MAT_COMPRESSION_NONE);
   Bytes trunc = read_bytes(d / "ok.mat");
   trunc.resize(trunc.size() - 100);
