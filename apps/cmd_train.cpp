@@ -13,6 +13,7 @@
 #include "engine/error.h"
 #include "nn/train/config.h"
 #include "lab/train_run.h"
+#include "quant/methods/kd.h"
 
 namespace lowbit::app {
 
@@ -23,6 +24,10 @@ struct TrainArgs {
   bool no_progress = false, resume = false, force = false;
   int64_t log_every = 100;
   QuantFlags quant;
+  std::string method, teacher;
+  float kd_temperature = quant::KnowledgeDistillation::kDefaultTemperature;
+  float kd_alpha = quant::KnowledgeDistillation::kDefaultAlpha;
+  bool kd_flags_given = false;
 };
 
 // nn::TrainConfig field -> the flag that sets it.
@@ -35,8 +40,15 @@ constexpr std::pair<const char*, const char*> kConfigFlags[] = {
     {"val_holdout", "--val-holdout"}, {"crop_padding", "--crop-padding"}, {"hflip", "--hflip"},
     {"dropout", "--dropout"}};
 
-// "training config: lr must be > 0 (got 0)" -> "--lr must be > 0 (got 0)"; other messages unchanged.
+// Method setting -> the flag that sets it.
+constexpr std::pair<const char*, const char*> kMethodFlags[] = {{"kd.temperature", "--kd-temperature"},
+                                                                {"kd.alpha", "--kd-alpha"}};
+
+// "training config: lr must be > 0 (got 0)" -> "--lr must be > 0 (got 0)", "kd.alpha must be ..." ->
+// "--kd-alpha must be ..."; other messages unchanged.
 std::string with_flag_names(const std::string& msg) {
+  for (const auto& [field, flag] : kMethodFlags)
+    if (msg.rfind(std::string(field) + " ", 0) == 0) return flag + msg.substr(std::string(field).size());
   const std::string prefix = nn::TrainConfig::kErrorPrefix;
   if (msg.rfind(prefix, 0) != 0) return msg;
   for (const auto& [field, flag] : kConfigFlags) {
@@ -46,11 +58,31 @@ std::string with_flag_names(const std::string& msg) {
   return msg;
 }
 
+// --method/--teacher/--kd-* -> the run's method record {"name", "teacher", <settings>} (quant/methods validates
+// the values); null for plain training.
+nlohmann::json method_json(const TrainArgs& a) {
+  if (a.method.empty() || a.method == "none") {
+    LOWBIT_CHECK(a.teacher.empty(), "--teacher needs a --method that uses one (e.g. --method kd)");
+    LOWBIT_CHECK(!a.kd_flags_given, "--kd-temperature / --kd-alpha need --method kd");
+    return nullptr;
+  }
+  nlohmann::json m = {{"name", a.method}};
+  if (!a.teacher.empty()) m["teacher"] = a.teacher;
+  if (a.method == "kd") {
+    m["temperature"] = a.kd_temperature;
+    m["alpha"] = a.kd_alpha;
+  } else {
+    LOWBIT_CHECK(!a.kd_flags_given, "--kd-temperature / --kd-alpha need --method kd, not '{}'", a.method);
+  }
+  return m;
+}
+
 int run_train(const TrainArgs& a) {
   lab::TrainRunSpec spec;
   spec.config = a.cfg;
   spec.quant = quant_spec_from_flags(a.quant);
   spec.init = a.quant.init;
+  spec.method = method_json(a);
   spec.data_dir = resolve_data_dir(a.data_dir);
   spec.out_dir = a.out.empty() ? fmt::format("runs/{}_{}_seed{}", a.cfg.model, a.cfg.dataset, a.cfg.seed) : a.out;
   spec.resume = a.resume;
@@ -108,7 +140,14 @@ Command register_train(CLI::App& app) {
   s->add_flag("--resume", a->resume, "Continue the run in --out from its last checkpoint");
   s->add_flag("--force", a->force, "Overwrite a different run in --out");
   add_quant_flags(*s, a->quant);
-  return {s, [a] { return run_train(*a); }};
+  s->add_option("--method", a->method, "Training method: kd (knowledge distillation from --teacher), none");
+  s->add_option("--teacher", a->teacher, "Teacher model file (model.lbar or checkpoint.lbar) for --method kd");
+  auto* kt = s->add_option("--kd-temperature", a->kd_temperature, "KD softmax temperature T")->capture_default_str();
+  auto* ka = s->add_option("--kd-alpha", a->kd_alpha, "KD weight A: loss = (1-A)*CE + A*T^2*KL")->capture_default_str();
+  return {s, [a, kt, ka] {
+            a->kd_flags_given = kt->count() > 0 || ka->count() > 0;
+            return run_train(*a);
+          }};
 }
 
 }  // namespace lowbit::app

@@ -53,6 +53,20 @@ RunModel quantized_model(const std::string& name, const nn::ModelOptions& option
   return {b.model, b.options, b.record};
 }
 
+
+// {"name": ..., "teacher": FILE, <settings>...} -> the method's spec; the settings are checked by its row.
+quant::MethodSpec method_spec(const nlohmann::json& j) {
+  LOWBIT_CHECK(j.is_object() && j.contains("name") && j.at("name").is_string(),
+               "training method {}: needs a \"name\" (string)", j.dump());
+  LOWBIT_CHECK(!j.contains("teacher") || j.at("teacher").is_string(), "training method {}: \"teacher\" must be a path",
+               j.dump());
+  quant::MethodSpec m;
+  m.name = j.at("name").get<std::string>();
+  m.teacher = j.value("teacher", "");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "name" && it.key() != "teacher") m.settings[it.key()] = it.value();
+  return m;
+}
 }  // namespace
 
 TrainRunResult run_training(const TrainRunSpec& spec) {
@@ -69,14 +83,16 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   mo.num_classes = info.num_classes;
   mo.seed = cfg.seed;
   mo.dropout = cfg.dropout;
-  // Training methods (quant/methods) are not wired into runs yet: refuse rather than train without one.
-  LOWBIT_CHECK(spec.method.is_null(), "training method {}: runs cannot use training methods yet",
-               spec.method.dump());
   // Fails fast on an unknown model or a precision config that does not fit it, before any data is read.
   const std::string resume_checkpoint = spec.resume ? (std::filesystem::path(spec.out_dir) / "checkpoint.lbar").string() : "";
   const RunModel built = spec.quant ? quantized_model(cfg.model, mo, *spec.quant, spec.init, resume_checkpoint)
                                     : fp32_model(cfg.model, mo, spec.init, resume_checkpoint);
   std::shared_ptr<nn::Module> model = built.model;
+  // The training method and its teacher (loaded and checked against the model) also before any data is read.
+  quant::PreparedMethod method;
+  if (!spec.method.is_null())
+    method = quant::prepare_method(method_spec(spec.method), *model, cfg.model, built.options,
+                                   quant::build_model_from_meta);
 
   // Data: the caller's copies when given (no copy unless a subset or hold-out changes them), else loaded.
   nn::ImageDataset loaded_train, loaded_test, owned_train, holdout;
@@ -120,6 +136,7 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
     if (quant::regularization_loss(*m).defined())
       to.hooks.extra_loss = [m](const nn::Batch&, const Var&) { return quant::regularization_loss(*m); };
   }
+  if (method.method) quant::attach_method(method, to);
   nn::Trainer trainer(*model, cfg, to);
   // Recorded from the first epoch's results.json on, so an interrupted run says what it was.
   if (spec.quant) trainer.extra_results()["quant"] = built.quant_record;

@@ -4,7 +4,8 @@
 //   quantized: quant::build_run_model (quantized layers as the spec says, the init model loaded; on resume the
 //   layers the checkpoint records)
 //   → optionally keep only the first N training images → optional hold-out split → nn::Trainer, with the QAT hooks
-//   when quantized (quant/training.h: BNN clamp + re-pack after each step, PACT's α penalty in the loss)
+//   when quantized (quant/training.h: BNN clamp + re-pack after each step, PACT's α penalty in the loss), and the
+//   training method's (quant/methods/run.h: teacher loaded and checked, its loss, recorded under "method")
 //   → test accuracy on the official test split, recorded in <out>/results.json under "test" with the run's
 //   wall time ("wall_seconds": the sum of its epochs plus the final test pass, so a resumed run counts the
 //   epochs done before the interruption too).
@@ -20,6 +21,7 @@
 #include "nn/train/config.h"
 #include "nn/train/progress.h"
 #include "quant/quantized_model.h"
+#include "quant/methods/run.h"
 
 namespace lowbit::lab {
 
@@ -27,8 +29,8 @@ struct TrainRunSpec {
   nn::TrainConfig config;
   std::optional<quant::QuantSpec> quant;  // empty = fp32: the plain zoo model, no quant code involved
   std::string init;                // a saved model or checkpoint to start from ("" = random init)
-  // A training method, {"name": ..., ...} as a grid cell gives it (lab/grid.h); null = plain training. Runs
-  // cannot use methods yet: a non-null method is refused.
+  // A training method, {"name": ..., "teacher": FILE, <settings>...} as a grid cell or `lowbit train --method`
+  // gives it (quant/methods); null = plain training.
   nlohmann::json method;
   std::string out_dir;         // required: checkpoints, model.lbar, metrics.csv, results.json
   std::string data_dir;        // "" = nn::default_data_dir()

@@ -98,11 +98,11 @@ TEST_CASE("run_training: fp32 without quantization, a quantized run from it, no 
   wrong.resume = true;
   CHECK_THROWS_WITH_AS(lab::run_training(wrong), doctest::Contains("built differently"), Error);
 
-  // A training method is not run silently as plain training.
+  // A training method is checked before anything is written: kd without a teacher is refused.
   lab::TrainRunSpec kd = fp;
   kd.out_dir = (dir / "kd").string();
   kd.method = {{"name", "kd"}};
-  CHECK_THROWS_WITH_AS(lab::run_training(kd), doctest::Contains("runs cannot use training methods yet"), Error);
+  CHECK_THROWS_WITH_AS(lab::run_training(kd), doctest::Contains("method 'kd' needs a teacher model file"), Error);
   CHECK_FALSE(fs::exists(dir / "kd"));
   fs::remove_all(dir);
 }
