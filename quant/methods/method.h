@@ -3,7 +3,7 @@
 //   prepare(student, teacher)  checks the pair and sets itself up, once, before training
 //   student_taps/teacher_taps  module names whose outputs its loss reads (nn/taps.h)
 //   loss(step)                 the loss of one batch; it REPLACES cross-entropy (call nn cross_entropy to keep it)
-//   after_step(global_step)    after every optimizer step
+//   after_step(global_step)    after every optimizer step; before_epoch / after_epoch at epoch boundaries
 //   to_json / from_json        its settings, recorded in every checkpoint and model file; a resume rebuilds it
 //   state / load_state         what evolves during training (a bit-width search), saved in each checkpoint
 // and a row in the table of methods (registry.cpp): name, summary, whether it needs a teacher, whether the
@@ -33,6 +33,9 @@ class Method {
   virtual std::vector<std::string> teacher_taps() const { return {}; }
   virtual Var loss(const nn::StepInputs& step) = 0;
   virtual void after_step(int64_t /*global_step*/) {}
+  // At epoch boundaries (a search round, a phase change); epoch is 0-based.
+  virtual void before_epoch(int /*epoch*/) {}
+  virtual void after_epoch(const nn::EpochMetrics& /*metrics*/) {}
   // The settings (every one, defaults included, so the record says what ran).
   virtual nlohmann::json to_json() const = 0;
   virtual nlohmann::json state() const { return nlohmann::json::object(); }

@@ -102,6 +102,16 @@ void attach_method(PreparedMethod& pm, nn::TrainerOptions& to) {
     if (before) before(global_step);
     m->after_step(global_step);
   };
+  auto before_epoch = to.hooks.before_epoch;
+  to.hooks.before_epoch = [m, before_epoch](int epoch) {
+    if (before_epoch) before_epoch(epoch);
+    m->before_epoch(epoch);
+  };
+  auto after_epoch = to.hooks.after_epoch;
+  to.hooks.after_epoch = [m, after_epoch](const nn::EpochMetrics& e) {
+    if (after_epoch) after_epoch(e);
+    m->after_epoch(e);
+  };
   to.hooks.checkpoint_state = [m] { return m->state(); };
   const nlohmann::json record = pm.record;
   to.hooks.on_resume = [m, record](const nlohmann::json& meta) {

@@ -322,3 +322,61 @@ TEST_CASE("methods: the teacher checksum is the CRC-32 the archive records, and 
   CHECK_THROWS_WITH_AS(archive_crc32((dir / "none.lbar").string()), doctest::Contains("cannot read"), Error);
   fs::remove_all(dir);
 }
+
+namespace {
+// A method with state that evolves (as a bit-width search's would): it counts steps and epochs.
+class Counting final : public Method {
+ public:
+  std::string name() const override { return "counting"; }
+  void prepare(nn::Module&, nn::Module*) override {}
+  Var loss(const StepInputs& s) override { return cross_entropy(s.logits, s.batch.labels); }
+  void after_step(int64_t) override { ++steps; }
+  void before_epoch(int) override { ++epochs_started; }
+  void after_epoch(const EpochMetrics&) override { ++epochs_done; }
+  nlohmann::json to_json() const override { return nlohmann::json::object(); }
+  nlohmann::json state() const override { return {{"steps", steps}, {"epochs_done", epochs_done}}; }
+  void load_state(const nlohmann::json& j) override {
+    steps = j.at("steps").get<int64_t>();
+    epochs_done = j.at("epochs_done").get<int>();
+  }
+  int64_t steps = 0;
+  int epochs_started = 0, epochs_done = 0;
+};
+}  // namespace
+
+TEST_CASE("methods: a method's state is saved in each checkpoint and restored by a resume, epoch hooks run") {
+  const ImageDataset train = synthetic(64, 37, "syn/train"), val = synthetic(32, 38, "syn/val");
+  const TrainConfig cfg = config();  // 2 epochs of 2 steps
+  const ModelOptions mo = model_options(cfg.seed);
+  const fs::path dir = fresh_dir("state");
+  auto prepared = [] {
+    PreparedMethod pm;
+    pm.method = std::make_unique<Counting>();
+    pm.record = {{"name", "counting"}, {"settings", nlohmann::json::object()}};
+    return pm;
+  };
+  {
+    auto m = make_model(cfg.model, mo);
+    PreparedMethod pm = prepared();
+    TrainerOptions o = quiet(dir.string(), mo);
+    o.hooks.after_epoch = [](const EpochMetrics& e) {
+      if (e.epoch == 1) throw Interrupted{};
+    };
+    attach_method(pm, o);
+    CHECK_THROWS_AS(Trainer(*m, cfg, o).fit(train, val), Interrupted);
+    CHECK(static_cast<Counting&>(*pm.method).steps == 2);
+    CHECK(static_cast<Counting&>(*pm.method).epochs_started == 1);
+  }
+  auto m = make_model(cfg.model, mo);
+  PreparedMethod pm = prepared();
+  TrainerOptions o = quiet(dir.string(), mo);
+  o.resume = true;
+  attach_method(pm, o);
+  Trainer(*m, cfg, o).fit(train, val);
+  const auto& c = static_cast<Counting&>(*pm.method);
+  CHECK(c.steps == 4);        // 2 restored + 2 new
+  CHECK(c.epochs_started == 1);
+  CHECK(c.epochs_done == 1);  // the interrupted run's after_epoch threw before the method's ran; 0 restored + 1
+  CHECK(read_archive((dir / "checkpoint.lbar").string()).meta.at("method_state").at("steps") == 4);
+  fs::remove_all(dir);
+}
