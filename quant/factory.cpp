@@ -3,6 +3,7 @@
 #include "engine/error.h"
 #include "quant/layers/qconv2d.h"
 #include "quant/layers/qlinear.h"
+#include "quant/schemes.h"
 
 namespace lowbit::quant {
 
@@ -36,14 +37,7 @@ nn::LayerFactory quantized_layer_factory(PrecisionOf precision_of, const QuantOp
 nn::Activation suggested_activation(const PrecisionConfig& cfg) { return suggested_activation(cfg.defaults); }
 
 nn::Activation suggested_activation(const Precision& d) {
-  if (!d.quantizes_activations()) return nn::Activation::relu;
-  switch (d.scheme) {
-    case Scheme::bnn:
-    case Scheme::xnor: return nn::Activation::hardtanh;
-    case Scheme::dorefa:
-    case Scheme::twn: return nn::Activation::clip01;
-    default: return nn::Activation::relu;
-  }
+  return d.quantizes_activations() ? scheme_traits(d.scheme).hidden_activation : nn::Activation::relu;
 }
 
 std::shared_ptr<nn::Module> make_quantized_model(const std::string& name, nn::ModelOptions options,

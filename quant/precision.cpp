@@ -5,25 +5,16 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "quant/schemes.h"
 
 namespace lowbit::quant {
 namespace {
-
-struct SchemeRow {
-  Scheme s;
-  const char* name;
-};
-constexpr SchemeRow kSchemes[] = {{Scheme::fp32, "fp32"}, {Scheme::dorefa, "dorefa"}, {Scheme::bnn, "bnn"},
-                                  {Scheme::xnor, "xnor"},  {Scheme::twn, "twn"},       {Scheme::lsq, "lsq"},
-                                  {Scheme::pact, "pact"}};
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
   return s;
 }
-
-bool in_range_or_32(int b, int lo, int hi) { return b == 32 || (b >= lo && b <= hi); }
 
 void check_keys(const nlohmann::json& j, const std::vector<std::string>& allowed, const std::string& where) {
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -43,11 +34,6 @@ int get_bits(const nlohmann::json& v, const std::string& where) {
 std::string get_string(const nlohmann::json& v, const std::string& where) {
   LOWBIT_CHECK(v.is_string(), "{}: expected a string, got {}", where, v.dump());
   return v.get<std::string>();
-}
-
-// First/last "8": the config's scheme when it has 8-bit forms, else DoReFa.
-Scheme eight_bit_scheme(Scheme s) {
-  return s == Scheme::dorefa || s == Scheme::lsq || s == Scheme::pact ? s : Scheme::dorefa;
 }
 
 LayerOverride parse_override(const std::string& match, const nlohmann::json& body, const std::string& where) {
@@ -77,15 +63,15 @@ LayerOverride parse_override(const std::string& match, const nlohmann::json& bod
 
 // Applies one override. Bits set on a layer that is fp32 at that point (a kept first/last layer) quantize it
 // with the config's default scheme and bits for what the override leaves out; a scheme switch fills the bits
-// the scheme fixes (fp32: 32/32, bnn: 1/1, twn: ternary).
+// the scheme fixes (its registry row allows one width: fp32 32/32, bnn 1/1, xnor weights 1, twn ternary).
 Precision apply(Precision p, const LayerOverride& o, const Precision& defaults) {
   if (o.has_abits || o.has_scheme) p.image_input = false;  // the override decides the input rule
   if (!o.has_scheme && p.scheme == Scheme::fp32 && defaults.scheme != Scheme::fp32) p = defaults;
   if (o.has_scheme) {
     p.scheme = o.scheme;
-    if (o.scheme == Scheme::fp32) p.wbits = p.abits = 32;
-    if (o.scheme == Scheme::bnn) p.wbits = p.abits = 1;
-    if (o.scheme == Scheme::twn && !o.has_wbits) p.wbits = 2;
+    const SchemeTraits& t = scheme_traits(o.scheme);
+    if (t.wbits.only()) p.wbits = t.wbits.only();
+    if (t.abits.only()) p.abits = t.abits.only();
   }
   if (o.has_wbits) p.wbits = o.wbits;
   if (o.has_abits) p.abits = o.abits;
@@ -94,21 +80,17 @@ Precision apply(Precision p, const LayerOverride& o, const Precision& defaults) 
 
 }  // namespace
 
-const char* scheme_name(Scheme s) {
-  for (const auto& r : kSchemes)
-    if (r.s == s) return r.name;
-  return "?";
-}
+const char* scheme_name(Scheme s) { return scheme_traits(s).name; }
 
 std::vector<std::string> scheme_names() {
   std::vector<std::string> v;
-  for (const auto& r : kSchemes) v.push_back(r.name);
+  for (const SchemeTraits* t = scheme_table_begin(); t != scheme_table_end(); ++t) v.push_back(t->name);
   return v;
 }
 
 Scheme parse_scheme(const std::string& name) {
-  for (const auto& r : kSchemes)
-    if (name == r.name) return r.s;
+  for (const SchemeTraits* t = scheme_table_begin(); t != scheme_table_end(); ++t)
+    if (name == t->name) return t->scheme;
   LOWBIT_CHECK(false, "unknown quantization scheme \"{}\" (valid: {})", name, join(scheme_names()));
   return Scheme::fp32;
 }
@@ -120,50 +102,24 @@ std::string Precision::str() const {
 }
 
 void validate(const Precision& p, const std::string& where) {
-  const char* s = scheme_name(p.scheme);
-  auto bad = [&](const char* which, int b, const char* valid) {
-    detail::throw_error(fmt::format("{}: {} {}={} is not valid (valid: {})", where, s, which, b, valid));
-  };
+  const SchemeTraits& t = scheme_traits(p.scheme);
   if (p.image_input) {  // 8-bit image codes, whatever the scheme's activation rule; the weights as usual
     LOWBIT_CHECK(p.scheme != Scheme::fp32 && p.abits == 8, "{}: an 8-bit image input needs a quantizing scheme and abits 8, got {}",
                  where, p.str());
     Precision w = p;
     w.image_input = false;
-    w.abits = w.scheme == Scheme::bnn || w.scheme == Scheme::xnor ? 1 : 8;
+    w.abits = t.abits.valid(8) ? 8 : t.defaults.abits;
     validate(w, where);
     return;
   }
-  switch (p.scheme) {
-    case Scheme::fp32:
-      if (p.wbits != 32) bad("wbits", p.wbits, "32");
-      if (p.abits != 32) bad("abits", p.abits, "32");
-      break;
-    case Scheme::dorefa:
-      if (!in_range_or_32(p.wbits, 1, 8)) bad("wbits", p.wbits, "1..8 or 32");
-      if (!in_range_or_32(p.abits, 1, 8)) bad("abits", p.abits, "1..8 or 32");
-      break;
-    case Scheme::bnn:
-      if (p.wbits != 1) bad("wbits", p.wbits, "1");
-      if (p.abits != 1) bad("abits", p.abits, "1");
-      break;
-    case Scheme::xnor:
-      if (p.wbits != 1) bad("wbits", p.wbits, "1");
-      if (p.abits != 1 && p.abits != 32) bad("abits", p.abits, "1, or 32 for BWN");
-      break;
-    case Scheme::twn:
-      if (p.wbits != 2) bad("wbits", p.wbits, "2 (ternary)");
-      if (!in_range_or_32(p.abits, 1, 8)) bad("abits", p.abits, "1..8 or 32");
-      break;
-    case Scheme::lsq:
-      if (!in_range_or_32(p.wbits, 2, 8)) bad("wbits", p.wbits, "2..8 or 32 (signed codes need 2 bits)");
-      if (!in_range_or_32(p.abits, 1, 8)) bad("abits", p.abits, "1..8 or 32");
-      break;
-    case Scheme::pact:
-      if (!in_range_or_32(p.wbits, 1, 8)) bad("wbits", p.wbits, "1..8 or 32");
-      if (p.abits < 1 || p.abits > 8) bad("abits", p.abits, "1..8 (PACT quantizes activations)");
-      break;
-  }
+  auto check = [&](const char* which, int b, const BitsRule& rule) {
+    LOWBIT_CHECK(rule.valid(b), "{}: {} {}={} is not valid (valid: {})", where, t.name, which, b, rule.text);
+  };
+  check("wbits", p.wbits, t.wbits);
+  check("abits", p.abits, t.abits);
 }
+
+Precision default_precision(Scheme s) { return scheme_traits(s).defaults; }
 
 const char* edge_policy_name(EdgePolicy e) {
   switch (e) {
@@ -263,19 +219,6 @@ PrecisionConfig PrecisionConfig::from_file(const std::string& path) {
   return from_json_text(ss.str(), path);
 }
 
-Precision default_precision(Scheme s) {
-  switch (s) {
-    case Scheme::fp32: return Precision{32, 32, s};
-    case Scheme::dorefa: return Precision{1, 2, s};
-    case Scheme::bnn:
-    case Scheme::xnor: return Precision{1, 1, s};
-    case Scheme::twn: return Precision{2, 32, s};
-    case Scheme::lsq:
-    case Scheme::pact: return Precision{4, 4, s};
-  }
-  return Precision{};
-}
-
 PrecisionConfig PrecisionConfig::uniform(Scheme scheme, int wbits, int abits, EdgePolicy first_last) {
   PrecisionConfig c;
   c.defaults = Precision{wbits, abits, scheme};
@@ -326,7 +269,7 @@ Precision PrecisionConfig::resolve(const std::string& name, bool first, bool las
     switch (first_last) {
       case EdgePolicy::fp32: p = Precision{}; break;
       case EdgePolicy::int8:
-        p.scheme = eight_bit_scheme(p.scheme);
+        p.scheme = scheme_traits(p.scheme).eight_bit;
         p.wbits = 8;
         p.abits = first ? 32 : 8;  // the first layer's input is the normalised image
         break;

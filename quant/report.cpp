@@ -4,6 +4,7 @@
 
 #include "nn/summary.h"
 #include "quant/layers/quantized_layer.h"
+#include "quant/schemes.h"
 
 namespace lowbit::quant {
 
@@ -24,9 +25,11 @@ PrecisionReport precision_report(nn::Module& model, const Shape& input) {
     int64_t scales = 0;
     if (auto* q = dynamic_cast<QuantizedLayer*>(&m)) {
       row.precision = q->precision();
-      // One fp32 scale per tensor, per output channel for XNOR.
+      // One fp32 scale per tensor, or per output channel (XNOR's α_o).
       const Var w = q->shadow_weight();
-      scales = row.precision.quantizes_weights() ? (row.precision.scheme == Scheme::xnor ? w.shape()[0] : 1) : 0;
+      scales = row.precision.quantizes_weights()
+                   ? (scheme_traits(row.precision.scheme).per_channel_weight_scale ? w.shape()[0] : 1)
+                   : 0;
     }
     const int b = deployed_weight_bits(row.precision);
     row.packed_bytes = (row.weights * b + 7) / 8 + 4 * scales;

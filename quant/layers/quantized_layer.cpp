@@ -18,17 +18,16 @@ void QuantizedLayer::set_backend(std::optional<IntBackend> b) {
 }
 
 void QuantizedLayer::after_step() {
-  if (prec_.scheme == Scheme::bnn) {
+  if (const AfterStep hook = scheme_traits(prec_.scheme).after_step) {
     Var w = shadow_weight();
-    bnn_clamp_weights(w);
+    hook(w);
   }
   bump_version();
 }
 
 Var QuantizedLayer::penalty() const {
-  if (prec_.scheme == Scheme::pact && alpha_.defined() && opts_.pact_alpha_decay > 0.0f)
-    return pact_alpha_penalty(alpha_, opts_.pact_alpha_decay);
-  return Var();
+  const Penalty p = scheme_traits(prec_.scheme).penalty;
+  return p ? p(state_, opts_) : Var();
 }
 
 // FNV-1a over the bits of the shadow weights and the LSQ weight step: what the packed codes depend on.
@@ -43,7 +42,7 @@ uint64_t QuantizedLayer::weight_hash(const Var& w) const {
     }
   };
   mix(w.value());
-  if (w_step_.defined()) mix(w_step_.value());
+  if (state_.w_step.defined()) mix(state_.w_step.value());
   return h;
 }
 
@@ -55,21 +54,7 @@ Quantized QuantizedLayer::quantize_weight(const Var& w, bool& skipped) {
     skipped = true;  // inference with a current pack: the weight rule has nothing to add
     return Quantized{};
   }
-  switch (prec_.scheme) {
-    case Scheme::dorefa:
-    case Scheme::pact: return dorefa_weight(w, prec_.wbits);
-    case Scheme::bnn: return bnn_sign(w);
-    case Scheme::xnor: return xnor_weight(w);
-    case Scheme::twn: return twn_weight(w);
-    case Scheme::lsq:
-      if (lsq_ready_[0] == 0.0f) {
-        w_step_.value()[0] = lsq_init_step(w.value(), prec_.wbits, true);
-        lsq_ready_[0] = 1.0f;
-      }
-      return lsq_quantize(w, w_step_, prec_.wbits, true, lsq_grad_scale(w.value().numel(), prec_.wbits, true));
-    case Scheme::fp32: break;
-  }
-  return Quantized{w, {}};
+  return scheme_traits(prec_.scheme).weight(w, prec_.wbits, state_);
 }
 
 Quantized QuantizedLayer::quantize_input(const Var& x) {
@@ -81,25 +66,7 @@ Quantized QuantizedLayer::quantize_input(const Var& x) {
     }
     return image_input_u8(x, InputRange{input_range_[0], input_range_[1]});
   }
-  switch (prec_.scheme) {
-    case Scheme::dorefa:
-    case Scheme::twn: return dorefa_activation(x, prec_.abits);
-    case Scheme::bnn: return bnn_sign(x);
-    case Scheme::xnor: return xnor_activation(x);
-    case Scheme::lsq: {
-      if (lsq_ready_[1] == 0.0f) {
-        a_step_.value()[0] = lsq_init_step(x.value(), prec_.abits, false);
-        lsq_ready_[1] = 1.0f;
-      }
-      const int64_t batch = x.shape().rank() > 0 ? x.shape()[0] : 1;
-      // N = features per sample (the LSQ paper's definition for activations).
-      return lsq_quantize(x, a_step_, prec_.abits, false,
-                          lsq_grad_scale(x.value().numel() / std::max<int64_t>(batch, 1), prec_.abits, false));
-    }
-    case Scheme::pact: return pact_activation(x, alpha_, prec_.abits);
-    case Scheme::fp32: break;
-  }
-  return Quantized{x, {}};
+  return scheme_traits(prec_.scheme).activation(x, prec_.abits, state_);
 }
 
 Var QuantizedLayer::finish_output(const Var& y) {

@@ -21,6 +21,7 @@
 #include "quant/layers/kernel_ops.h"
 #include "quant/precision.h"
 #include "quant/rules.h"
+#include "quant/schemes.h"
 
 namespace lowbit::quant {
 
@@ -41,7 +42,8 @@ class QuantizedLayer {
   void bump_version() { ++version_; }
   // Number of weight (re)packs so far (tests of the cache).
   int64_t pack_count() const { return pack_count_; }
-  // After an optimizer step: BNN clamps the shadow weights to [−1, 1]; every scheme bumps the version.
+  // After an optimizer step: the scheme's hook (BNN clamps the shadow weights to [−1, 1]); every scheme bumps
+  // the version.
   void after_step();
   // Regularisation this layer adds to the loss (PACT's α decay), or an undefined Var.
   Var penalty() const;
@@ -52,14 +54,18 @@ class QuantizedLayer {
   // Creates the parameters the scheme learns — LSQ steps "w_step"/"a_step" with the buffer "lsq_ready"
   // (records that they were initialised from data, so a resumed run keeps them), PACT's "alpha" — through the
   // concrete layer's registration functions: reg_param(name, Tensor) -> Var, reg_buffer(name, Tensor) -> Tensor.
+  // Which ones: the scheme's registry row (quant/schemes.h, SchemeTraits::learns).
   template <class RegParam, class RegBuffer>
   void init_quant_params(RegParam reg_param, RegBuffer reg_buffer) {
-    const bool lsq = prec_.scheme == Scheme::lsq;
-    if (lsq && prec_.quantizes_weights()) w_step_ = reg_param("w_step", Tensor::ones(Shape{1}));
-    if (lsq && prec_.quantizes_activations() && !prec_.image_input) a_step_ = reg_param("a_step", Tensor::ones(Shape{1}));
-    if (lsq && !prec_.is_fp32()) lsq_ready_ = reg_buffer("lsq_ready", Tensor::zeros(Shape{2}));
-    if (prec_.scheme == Scheme::pact && prec_.quantizes_activations() && !prec_.image_input)
-      alpha_ = reg_param("alpha", Tensor::full(Shape{1}, opts_.pact_alpha_init));
+    const unsigned learns = scheme_traits(prec_.scheme).learns;
+    const bool hidden_input = prec_.quantizes_activations() && !prec_.image_input;
+    if ((learns & kLearnsWeightStep) && prec_.quantizes_weights())
+      state_.w_step = reg_param("w_step", Tensor::ones(Shape{1}));
+    if ((learns & kLearnsActStep) && hidden_input) state_.a_step = reg_param("a_step", Tensor::ones(Shape{1}));
+    if ((learns & (kLearnsWeightStep | kLearnsActStep)) && !prec_.is_fp32())
+      state_.lsq_ready = reg_buffer("lsq_ready", Tensor::zeros(Shape{2}));
+    if ((learns & kLearnsAlpha) && hidden_input)
+      state_.alpha = reg_param("alpha", Tensor::full(Shape{1}, opts_.pact_alpha_init));
     // [lo, hi, calibrated]: the 8-bit image input's range, from the first batch seen (kept in checkpoints).
     if (prec_.image_input) input_range_ = reg_buffer("input_range", Tensor::zeros(Shape{3}));
   }
@@ -80,7 +86,7 @@ class QuantizedLayer {
   // the activation rule can be skipped.
   bool sign_bits_suffice() const {
     return !grad_enabled() && path_ == QPath::kernel && prec_.quantizes_weights() && prec_.quantizes_activations() &&
-           !prec_.image_input && (prec_.scheme == Scheme::bnn || prec_.scheme == Scheme::xnor);
+           !prec_.image_input && scheme_traits(prec_.scheme).sign_activations;
   }
   std::string describe_precision() const;
 
@@ -89,8 +95,7 @@ class QuantizedLayer {
   QPath path_ = QPath::kernel;
   std::optional<IntBackend> forced_;
   std::optional<IntBackend> last_backend_;
-  Var w_step_, a_step_, alpha_;  // registered by the concrete layer when the scheme uses them
-  Tensor lsq_ready_;             // buffer [2]: weight / activation step initialised
+  QuantState state_;             // the scheme's learned parameters, registered by the concrete layer
   Tensor input_range_;           // buffer [3] when prec_.image_input
   uint64_t version_ = 1;
   int64_t pack_count_ = 0;
