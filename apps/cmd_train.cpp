@@ -44,9 +44,18 @@ constexpr std::pair<const char*, const char*> kConfigFlags[] = {
 constexpr std::pair<const char*, const char*> kMethodFlags[] = {{"kd.temperature", "--kd-temperature"},
                                                                 {"kd.alpha", "--kd-alpha"}};
 
+// The trainer's run-directory advice (nn/train/trainer.cpp) -> the same advice in flags.
+constexpr std::pair<const char*, const char*> kTrainerPhrases[] = {
+    {"resume it, overwrite it (force), or choose another output directory",
+     "pass --resume to continue it, --force to overwrite it, or choose another --out"},
+    {"try a lower learning rate (lr ", "try a lower --lr ("}};
+
 // "training config: lr must be > 0 (got 0)" -> "--lr must be > 0 (got 0)", "kd.alpha must be ..." ->
-// "--kd-alpha must be ..."; other messages unchanged.
-std::string with_flag_names(const std::string& msg) {
+// "--kd-alpha must be ...", the trainer's advice in flags; other messages unchanged.
+std::string with_flag_names(std::string msg) {
+  for (const auto& [phrase, flags] : kTrainerPhrases)
+    if (const size_t at = msg.find(phrase); at != std::string::npos)
+      return msg.replace(at, std::string(phrase).size(), flags);
   for (const auto& [field, flag] : kMethodFlags)
     if (msg.rfind(std::string(field) + " ", 0) == 0) return flag + msg.substr(std::string(field).size());
   const std::string prefix = nn::TrainConfig::kErrorPrefix;

@@ -45,14 +45,14 @@ std::string first_existing(const std::vector<fs::path>& candidates) {
                                 missing.size() == 1 ? "" : "s", dir.string());
   for (const std::string& m : missing) msg += "  " + m + "\n";
   if (name == "fashion-mnist" || name == "mnist")
-    msg += "Run `bash scripts/setup.sh` to install it, or point --data-dir / $LOWBIT_DATA at a directory holding "
+    msg += "Run `bash scripts/setup.sh` to install it, or point the data directory ($LOWBIT_DATA) at a directory holding "
            "'" + name + "/'.";
   else if (name == "cifar10")
     msg += "`bash scripts/setup.sh` does not fetch CIFAR-10: put the 'CIFAR-10 binary version' files (from "
-           "cifar-10-binary.tar.gz) into that directory, or point --data-dir / $LOWBIT_DATA elsewhere.";
+           "cifar-10-binary.tar.gz) into that directory, or point the data directory ($LOWBIT_DATA) elsewhere.";
   else
     msg += "`bash scripts/setup.sh` does not fetch SVHN: put the 'format 2' files train_32x32.mat and "
-           "test_32x32.mat into that directory, or point --data-dir / $LOWBIT_DATA elsewhere.";
+           "test_32x32.mat into that directory, or point the data directory ($LOWBIT_DATA) elsewhere.";
   lowbit::detail::throw_error(msg);
 }
 }  // namespace

@@ -162,22 +162,22 @@ void Trainer::prepare_out_dir() const {
   const fs::path dir(opt_.out_dir);
   std::error_code ec;
   if (fs::exists(dir, ec)) {
-    LOWBIT_CHECK(fs::is_directory(dir, ec), "--out '{}' exists and is not a directory", dir.string());
+    LOWBIT_CHECK(fs::is_directory(dir, ec), "output directory '{}' exists and is not a directory", dir.string());
   } else {
     fs::create_directories(dir, ec);
     LOWBIT_CHECK(!ec, "cannot create output directory '{}': {}", dir.string(), ec.message());
   }
   remove_stale_temp_files(dir.string());  // checkpoint writes of a killed earlier run
   if (opt_.resume) {
-    LOWBIT_CHECK(fs::exists(dir / "checkpoint.lbar", ec), "--resume: no checkpoint.lbar in '{}' to resume from",
+    LOWBIT_CHECK(fs::exists(dir / "checkpoint.lbar", ec), "cannot resume: no checkpoint.lbar in '{}'",
                  dir.string());
     return;
   }
   if (opt_.force) return;
   for (const char* f : kRunFiles)
     LOWBIT_CHECK(!fs::exists(dir / f, ec),
-                 "output directory '{}' already holds a run ({} exists); pass --resume to continue it, --force to "
-                 "overwrite it, or choose another --out",
+                 "output directory '{}' already holds a run ({} exists): resume it, overwrite it (force), or choose "
+                 "another output directory",
                  dir.string(), f);
 }
 
@@ -213,10 +213,10 @@ int Trainer::load_checkpoint() {
   LOWBIT_CHECK(saved_extra == opt_.extra_meta, "cannot resume from '{}': the model was built differently (checkpoint {}, now {})",
                path.string(), saved_extra.dump(), opt_.extra_meta.dump());
   if (saved.threads != config_.threads)
-    std::fprintf(stderr, "warning: checkpoint was trained with --threads %d, now %d: results stay valid but are not "
+    std::fprintf(stderr, "warning: checkpoint was trained with %d threads, now %d: results stay valid but are not "
                  "bit-identical to an uninterrupted run\n", saved.threads, config_.threads);
   if (saved.epochs != config_.epochs && config_.schedule != "constant")
-    std::fprintf(stderr, "warning: --epochs changed from %d to %d: the %s schedule is stretched from here on\n",
+    std::fprintf(stderr, "warning: epochs changed from %d to %d: the %s schedule is stretched from here on\n",
                  saved.epochs, config_.epochs, config_.schedule.c_str());
 
   model_.load_state_dict(ar.with_prefix("model."), true);
@@ -313,7 +313,7 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader, int epoch, int64_t& global
     if (!std::isfinite(lv)) {
       progress.finish();
       lowbit::detail::throw_error(fmt::format(
-          "training diverged: the loss is {} at epoch {}, step {}/{} (global step {}); try a lower --lr (now {:g})",
+          "training diverged: the loss is {} at epoch {}, step {}/{} (global step {}); try a lower learning rate (lr {:g})",
           lv, epoch + 1, step + 1, nb, global_step + 1, optimizer_->lr()));
     }
     loss.backward();

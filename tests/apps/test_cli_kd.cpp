@@ -13,27 +13,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/cli_runner.h"
+
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kLowbit = std::string(LOWBIT_BINARY_DIR) + "/apps/lowbit";
-
 struct Run {
   int status = -1;
   std::string out;  // stdout + stderr
 };
 
 Run run(const std::string& args) {
-  REQUIRE_MESSAGE(fs::exists(kLowbit), "build the CLI first: " << kLowbit);
-  FILE* p = popen(("CI=1 '" + kLowbit + "' " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  Run r;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  const lowbit::test::CliRun c = lowbit::test::run_lowbit(args);
+  return {c.status, c.all()};
 }
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -22,6 +22,7 @@
 #include "lab/grid.h"
 #include "lab/grid_report.h"
 #include "lab/runner.h"
+#include "../support/cli_runner.h"
 
 namespace fs = std::filesystem;
 using namespace lowbit::lab;
@@ -218,17 +219,8 @@ struct Cli {
   std::string out;
 };
 Cli lowbit_cli(const std::string& args) {
-  const std::string exe = std::string(LOWBIT_BINARY_DIR) + "/apps/lowbit";
-  REQUIRE_MESSAGE(fs::exists(exe), "build the CLI first: " << exe);
-  FILE* p = popen(("CI=1 '" + exe + "' " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  Cli r;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  const lowbit::test::CliRun c = lowbit::test::run_lowbit(args);
+  return {c.status, c.all()};
 }
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 }  // namespace
