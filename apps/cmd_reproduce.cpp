@@ -4,6 +4,7 @@
 // grid (finished runs are reused, an interrupted run continues from its checkpoint). --dry-run prints the grid
 // and its time estimate without training.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -66,7 +67,9 @@ int run_reproduce(const ReproduceArgs& a) {
 
 Command register_reproduce(CLI::App& app, int argc, char** argv) {
   auto a = std::make_shared<ReproduceArgs>();
-  for (int i = 0; i < argc; ++i) a->command_line += (i ? " " : "") + std::string(argv[i]);
+  // argv[0] by its file name only: the provenance must not carry the machine's install path.
+  a->command_line = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : std::string("lowbit");
+  for (int i = 1; i < argc; ++i) a->command_line += " " + std::string(argv[i]);
   CLI::App* s = app.add_subcommand("reproduce", "Train a named table's grid (cells x seeds) and write its results");
   std::string tables;
   for (const std::string& n : lab::grid_names()) tables += (tables.empty() ? "" : ", ") + n;

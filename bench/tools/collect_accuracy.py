@@ -35,7 +35,7 @@ def main():
             "wall_seconds": sum(e["seconds"] for e in r["epochs"]),
             "threads": r["build"]["threads"], "isa": r["build"]["isa"], "git_revision": r["build"]["git_revision"],
             "compiler": r["build"]["compiler"], "dataset_crc32": {k: v["crc32"] for k, v in r["dataset"].items() if isinstance(v, dict)},
-            "config": r["config"], "run_dir": d})
+            "config": r["config"], "run_dir": os.path.basename(os.path.normpath(d))})
     groups = {}
     for r in runs:
         groups.setdefault((r["cell"], r["model"], r["dataset"], r["epochs"]), []).append(r)
