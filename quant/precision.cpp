@@ -202,10 +202,17 @@ PrecisionConfig PrecisionConfig::from_json(const nlohmann::json& j, const std::s
 }
 
 PrecisionConfig PrecisionConfig::from_json_text(const std::string& text, const std::string& source) {
+  // A precision config is a few levels deep; bounding the depth while parsing keeps a crafted file from
+  // exhausting the stack in the recursive parser and in every later copy or dump of the value.
+  constexpr int kMaxDepth = 16;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+    j = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      LOWBIT_CHECK(depth <= kMaxDepth, "{}: invalid precision config: nested deeper than {} levels", source,
+                   kMaxDepth);
+      return true;
+    });
+  } catch (const nlohmann::json::exception& e) {  // parse errors and out-of-range numbers such as 1e400
     detail::throw_error(fmt::format("{}: invalid JSON: {}", source, e.what()));
   }
   return from_json(j, source);

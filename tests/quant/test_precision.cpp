@@ -149,3 +149,12 @@ TEST_CASE("precision: from_file reads a JSON file") {
   CHECK(c.resolve("layer2.1.conv2", false, false).str() == "twn WtA8");
   std::remove(path.c_str());
 }
+
+TEST_CASE("precision: a number out of range or a deeply nested config is one clear error, not a crash") {
+  CHECK_THROWS_WITH_AS(PrecisionConfig::from_json_text(R"({"scheme": "dorefa", "wbits": 1e400})", "cfg.json"),
+                       doctest::Contains("cfg.json: invalid JSON"), Error);
+  std::string deep = R"({"layers":[{"match":"fc","wbits":)";
+  deep += std::string(1000000, '[') + std::string(1000000, ']') + "}]}";
+  CHECK_THROWS_WITH_AS(PrecisionConfig::from_json_text(deep, "deep.json"),
+                       doctest::Contains("deep.json: invalid precision config: nested deeper than 16 levels"), Error);
+}
