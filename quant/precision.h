@@ -1,8 +1,8 @@
 // Precision of one layer and the precision config of a whole model.
 //
 // A config gives default bits and scheme, per-layer overrides matched against the layers' full dotted names
-// (exact name, or a glob: '*' any run of characters including dots, '?' one character), and a policy for the
-// first and last weight layers: "fp32" (kept in full precision, DoReFa/XNOR/BNN practice), "8" (8-bit, see
+// (exact name, or a glob: '*' any run of characters including dots, '?' one character, '[...]' a set; fnmatch(3)),
+// and a policy for the first and last weight layers: "fp32" (kept in full precision, DoReFa/XNOR/BNN practice), "8" (8-bit, see
 // below) or "q" (quantized like every other layer, CCQ's setting).
 //
 // Resolution order for a layer: defaults → first/last policy → glob overrides in file order → exact-name
@@ -92,7 +92,7 @@ struct LayerOverride {
   bool has_wbits = false, has_abits = false, has_scheme = false;
   int wbits = 32, abits = 32;
   Scheme scheme = Scheme::fp32;
-  bool is_glob() const { return match.find_first_of("*?") != std::string::npos; }
+  bool is_glob() const { return match.find_first_of("*?[") != std::string::npos; }
 };
 
 // A change of a config's defaults: a scheme (its default bits, then the bits given here), bits, a first/last

@@ -158,3 +158,13 @@ TEST_CASE("precision: a number out of range or a deeply nested config is one cle
   CHECK_THROWS_WITH_AS(PrecisionConfig::from_json_text(deep, "deep.json"),
                        doctest::Contains("deep.json: invalid precision config: nested deeper than 16 levels"), Error);
 }
+
+TEST_CASE("precision: a bracket set is a glob too (layer[12].0.conv1 matches layer1 and layer2, not layer3)") {
+  PrecisionConfig c = PrecisionConfig::from_json_text(
+      R"({"scheme": "dorefa", "wbits": 2, "abits": 2, "layers": [{"match": "layer[12].0.conv1", "wbits": 1}]})",
+      "set.json");
+  CHECK(c.resolve("layer1.0.conv1", false, false) == Precision{1, 2, Scheme::dorefa});
+  CHECK(c.resolve("layer2.0.conv1", false, false) == Precision{1, 2, Scheme::dorefa});
+  CHECK(c.resolve("layer3.0.conv1", false, false) == Precision{2, 2, Scheme::dorefa});
+  CHECK(c.check_overrides({"layer1.0.conv1", "layer3.0.conv1"}).empty());
+}
