@@ -2,8 +2,8 @@
 //
 // A config gives default bits and scheme, per-layer overrides matched against the layers' full dotted names
 // (exact name, or a glob: '*' any run of characters including dots, '?' one character, '[...]' a set; fnmatch(3)),
-// and a policy for the first and last weight layers: "fp32" (kept in full precision, DoReFa/XNOR/BNN practice), "8" (8-bit, see
-// below) or "q" (quantized like every other layer, CCQ's setting).
+// and a policy for the first and last weight layers: "fp32" (kept in full precision, DoReFa/XNOR/BNN practice),
+// "8" (8-bit, see below) or "q" (quantized like every other layer, CCQ's setting).
 //
 // Resolution order for a layer: defaults → first/last policy → glob overrides in file order → exact-name
 // overrides in file order (an exact name beats any glob; within a kind, the later entry wins). An override
