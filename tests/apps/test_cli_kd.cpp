@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/cli_runner.h"
+#include "../support/tiny_data.h"
 
 namespace fs = std::filesystem;
 
@@ -30,31 +31,7 @@ Run run(const std::string& args) {
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-void put_be32(std::string& b, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<char>(v >> s));
-}
-// A tiny MNIST-shaped data set in IDX format: class k brightens rows 2k..2k+3.
-void write_tiny_mnist(const fs::path& dir, const std::string& prefix, int n) {
-  fs::create_directories(dir);
-  std::string img, lab;
-  put_be32(img, 0x803);
-  put_be32(img, n);
-  put_be32(img, 28);
-  put_be32(img, 28);
-  put_be32(lab, 0x801);
-  put_be32(lab, n);
-  for (int i = 0; i < n; ++i) {
-    const int k = (i * 7) % 10;
-    lab.push_back(static_cast<char>(k));
-    for (int y = 0; y < 28; ++y)
-      for (int x = 0; x < 28; ++x)
-        img.push_back(static_cast<char>((y >= 2 * k + 2 && y < 2 * k + 6) ? 200 : (i * x + y) % 40));
-  }
-  gzFile gz = gzopen((dir / (prefix + "-images-idx3-ubyte.gz")).string().c_str(), "wb");
-  gzwrite(gz, img.data(), static_cast<unsigned>(img.size()));
-  gzclose(gz);
-  std::ofstream(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary) << lab;
-}
+using lowbit::test::write_tiny_mnist;
 }  // namespace
 
 TEST_CASE("cli: train --method kd distils from --teacher and records it, flag errors are clear") {

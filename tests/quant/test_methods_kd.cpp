@@ -18,6 +18,7 @@
 #include "quant/methods/kd.h"
 #include "quant/methods/method.h"
 #include "quant/methods/run.h"
+#include "../support/tiny_data.h"
 
 namespace fs = std::filesystem;
 using namespace lowbit;
@@ -25,28 +26,8 @@ using namespace lowbit::nn;
 using namespace lowbit::quant;
 
 namespace {
-// A learnable synthetic 10-class problem: class k lights a bar at rows 2k..2k+3, on noise.
 ImageDataset synthetic(int64_t n, uint64_t seed, const std::string& name) {
-  ImageDataset d;
-  d.name = name;
-  d.n = n;
-  d.c = 1;
-  d.h = 28;
-  d.w = 28;
-  d.num_classes = 10;
-  Rng rng(seed);
-  d.pixels.resize(n * 784);
-  for (int64_t i = 0; i < n; ++i) {
-    const int k = static_cast<int>(rng.below(10));
-    d.labels.push_back(k);
-    for (int y = 0; y < 28; ++y)
-      for (int x = 0; x < 28; ++x) {
-        const bool bar = y >= 2 * k + 2 && y < 2 * k + 6 && x > 4 && x < 24;
-        d.pixels[i * 784 + y * 28 + x] = static_cast<uint8_t>(rng.below(80) + (bar ? 150 : 0));
-      }
-  }
-  d.compute_checksum();
-  return d;
+  return lowbit::test::synthetic_bars(n, seed, name);
 }
 
 TrainConfig config() {
