@@ -85,21 +85,38 @@ void warm_up(F f) {
   for (int i = 0; i < 3; ++i) f();
 }
 
+// What both training benches step: the model in train mode, SGD (lr 0.01, momentum 0.9, wd 5e-4), a seeded
+// input batch and seeded labels.
+struct TrainSetup {
+  TrainSetup(const ModelCase& m, int batch)
+      : model(build(m)), opt(model->parameters(), sgd_options()), x(random_input(batch, m, 7)),
+        labels(static_cast<size_t>(batch)) {
+    model->train();
+    std::mt19937 g(11);
+    for (auto& l : labels) l = static_cast<int32_t>(g() % 10);
+  }
+  static lowbit::SgdOptions sgd_options() {
+    lowbit::SgdOptions so;
+    so.lr = 0.01f;
+    so.momentum = 0.9f;
+    so.weight_decay = 5e-4f;
+    return so;
+  }
+  std::shared_ptr<lowbit::nn::Module> model;
+  lowbit::Sgd opt;
+  lowbit::Var x;
+  std::vector<int32_t> labels;
+};
+
 void BM_train_step(benchmark::State& state, ModelCase m) {
   const int batch = static_cast<int>(state.range(0)), threads = static_cast<int>(state.range(1));
   const double rss_before = proc_status_mb("VmRSS:");
   lowbit::set_num_threads(threads);
-  auto model = build(m);
-  model->train();
-  lowbit::SgdOptions so;
-  so.lr = 0.01f;
-  so.momentum = 0.9f;
-  so.weight_decay = 5e-4f;
-  lowbit::Sgd opt(model->parameters(), so);
-  const lowbit::Var x(random_input(batch, m, 7));
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
-  std::mt19937 g(11);
-  for (auto& l : labels) l = static_cast<int32_t>(g() % 10);
+  TrainSetup t(m, batch);
+  auto& model = t.model;
+  auto& opt = t.opt;
+  const lowbit::Var& x = t.x;
+  const std::vector<int32_t>& labels = t.labels;
   auto step = [&] {
     opt.zero_grad();
     lowbit::Var loss = lowbit::cross_entropy((*model)(x), labels);
@@ -120,17 +137,11 @@ void BM_train_phases(benchmark::State& state, ModelCase m) {
   using Clock = std::chrono::steady_clock;
   const int batch = static_cast<int>(state.range(0)), threads = static_cast<int>(state.range(1));
   lowbit::set_num_threads(threads);
-  auto model = build(m);
-  model->train();
-  lowbit::SgdOptions so;
-  so.lr = 0.01f;
-  so.momentum = 0.9f;
-  so.weight_decay = 5e-4f;
-  lowbit::Sgd opt(model->parameters(), so);
-  const lowbit::Var x(random_input(batch, m, 7));
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
-  std::mt19937 g(11);
-  for (auto& l : labels) l = static_cast<int32_t>(g() % 10);
+  TrainSetup t(m, batch);
+  auto& model = t.model;
+  auto& opt = t.opt;
+  const lowbit::Var& x = t.x;
+  const std::vector<int32_t>& labels = t.labels;
   double fwd = 0, bwd = 0, upd = 0;
   warm_up([&] {
     lowbit::cross_entropy((*model)(x), labels).backward();
