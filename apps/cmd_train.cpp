@@ -9,11 +9,12 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
+#include "apps/method_flags.h"
 #include "apps/quant_flags.h"
 #include "engine/error.h"
 #include "nn/train/config.h"
 #include "lab/train_run.h"
-#include "quant/methods/kd.h"
+#include "quant/methods/method.h"
 
 namespace lowbit::app {
 
@@ -25,9 +26,7 @@ struct TrainArgs {
   int64_t log_every = 100;
   QuantFlags quant;
   std::string method, teacher;
-  float kd_temperature = quant::KnowledgeDistillation::kDefaultTemperature;
-  float kd_alpha = quant::KnowledgeDistillation::kDefaultAlpha;
-  bool kd_flags_given = false;
+  MethodFlags method_flags;
 };
 
 // nn::TrainConfig field -> the flag that sets it.
@@ -40,10 +39,6 @@ constexpr std::pair<const char*, const char*> kConfigFlags[] = {
     {"val_holdout", "--val-holdout"}, {"crop_padding", "--crop-padding"}, {"hflip", "--hflip"},
     {"dropout", "--dropout"}};
 
-// Method setting -> the flag that sets it.
-constexpr std::pair<const char*, const char*> kMethodFlags[] = {{"kd.temperature", "--kd-temperature"},
-                                                                {"kd.alpha", "--kd-alpha"}};
-
 // The trainer's run-directory advice (nn/train/trainer.cpp) -> the same advice in flags.
 constexpr std::pair<const char*, const char*> kTrainerPhrases[] = {
     {"resume it, overwrite it (force), or choose another output directory",
@@ -52,12 +47,11 @@ constexpr std::pair<const char*, const char*> kTrainerPhrases[] = {
 
 // "training config: lr must be > 0 (got 0)" -> "--lr must be > 0 (got 0)", "kd.alpha must be ..." ->
 // "--kd-alpha must be ...", the trainer's advice in flags; other messages unchanged.
-std::string with_flag_names(std::string msg) {
+std::string with_flag_names(std::string msg, const MethodFlags& method_flags) {
   for (const auto& [phrase, flags] : kTrainerPhrases)
     if (const size_t at = msg.find(phrase); at != std::string::npos)
       return msg.replace(at, std::string(phrase).size(), flags);
-  for (const auto& [field, flag] : kMethodFlags)
-    if (msg.rfind(std::string(field) + " ", 0) == 0) return flag + msg.substr(std::string(field).size());
+  if (std::string m = method_flags.with_flag_names(msg); m != msg) return m;
   const std::string prefix = nn::TrainConfig::kErrorPrefix;
   if (msg.rfind(prefix, 0) != 0) return msg;
   for (const auto& [field, flag] : kConfigFlags) {
@@ -67,23 +61,25 @@ std::string with_flag_names(std::string msg) {
   return msg;
 }
 
-// --method/--teacher/--kd-* -> the run's method record {"name", "teacher", <settings>} (quant/methods validates
-// the values); null for plain training.
+// --method/--teacher and the method's own flags (apps/method_flags_<name>.cpp) -> the run's method record
+// {"name", "teacher", <settings given>} (quant/methods validates the values and fills the defaults); null for
+// plain training.
 nlohmann::json method_json(const TrainArgs& a) {
+  nlohmann::json m = a.method_flags.settings_for(a.method);
   if (a.method.empty() || a.method == "none") {
     LOWBIT_CHECK(a.teacher.empty(), "--teacher needs a --method that uses one (e.g. --method kd)");
-    LOWBIT_CHECK(!a.kd_flags_given, "--kd-temperature / --kd-alpha need --method kd");
     return nullptr;
   }
-  nlohmann::json m = {{"name", a.method}};
+  m["name"] = a.method;
   if (!a.teacher.empty()) m["teacher"] = a.teacher;
-  if (a.method == "kd") {
-    m["temperature"] = a.kd_temperature;
-    m["alpha"] = a.kd_alpha;
-  } else {
-    LOWBIT_CHECK(!a.kd_flags_given, "--kd-temperature / --kd-alpha need --method kd, not '{}'", a.method);
-  }
   return m;
+}
+
+// "kd (knowledge distillation: ...), ..., none" for --help.
+std::string method_choices() {
+  std::string s;
+  for (const quant::MethodRow& r : quant::method_table()) s += fmt::format("{} ({}), ", r.name, r.summary);
+  return s + "none";
 }
 
 int run_train(const TrainArgs& a) {
@@ -103,7 +99,7 @@ int run_train(const TrainArgs& a) {
   try {
     r = lab::run_training(spec);
   } catch (const Error& e) {
-    detail::throw_error(with_flag_names(e.what()));
+    detail::throw_error(with_flag_names(e.what(), a.method_flags));
   }
   const nn::TrainConfig& cfg = spec.config;
   std::printf("test accuracy: %.2f%% (loss %.4f, %lld images; %s on %s, %d epoch%s, seed %llu) -> %s\n",
@@ -149,14 +145,11 @@ Command register_train(CLI::App& app) {
   s->add_flag("--resume", a->resume, "Continue the run in --out from its last checkpoint");
   s->add_flag("--force", a->force, "Overwrite a different run in --out");
   add_quant_flags(*s, a->quant);
-  s->add_option("--method", a->method, "Training method: kd (knowledge distillation from --teacher), none");
-  s->add_option("--teacher", a->teacher, "Teacher model file (model.lbar or checkpoint.lbar) for --method kd");
-  auto* kt = s->add_option("--kd-temperature", a->kd_temperature, "KD softmax temperature T")->capture_default_str();
-  auto* ka = s->add_option("--kd-alpha", a->kd_alpha, "KD weight A: loss = (1-A)*CE + A*T^2*KL")->capture_default_str();
-  return {s, [a, kt, ka] {
-            a->kd_flags_given = kt->count() > 0 || ka->count() > 0;
-            return run_train(*a);
-          }};
+  s->add_option("--method", a->method, "Training method: " + method_choices());
+  s->add_option("--teacher", a->teacher,
+                "Teacher model file (model.lbar or checkpoint.lbar) for a method that uses one (kd, ...)");
+  add_method_flags(*s, a->method_flags);
+  return {s, [a] { return run_train(*a); }};
 }
 
 }  // namespace lowbit::app

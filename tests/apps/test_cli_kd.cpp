@@ -56,7 +56,7 @@ TEST_CASE("cli: train --method kd distils from --teacher and records it, flag er
 
   r = run("train " + common + "--kd-alpha 0.5 --out '" + (d / "e1").string() + "'");
   CHECK(r.status != 0);
-  CHECK(has(r.out, "--kd-temperature / --kd-alpha need --method kd"));
+  CHECK(has(r.out, "--kd-alpha needs --method kd"));
   r = run("train " + common + "--method kd --out '" + (d / "e2").string() + "'");
   CHECK(r.status != 0);
   CHECK(has(r.out, "method 'kd' needs a teacher model file"));
