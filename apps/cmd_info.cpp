@@ -1,7 +1,9 @@
 // lowbit info: the layer summary (shapes, parameters, MACs) of a zoo model by name, or of a saved model or
 // checkpoint together with what its metadata records (data set, epochs, accuracy, build). For a quantized model
 // (quantization flags with a model name, or a file trained with --quant) also the per-layer precision (for a
-// file: as its record says), packed size and MACs by precision (quant/report.h).
+// file: as its record says), packed size and MACs by precision (quant/report.h), and the size and cost
+// accounting (quant/cost.h: bytes split into weights, scales and thresholds, average weight bits, BitOPs per
+// layer and in total; print_cost below).
 #include <filesystem>
 #include <memory>
 
@@ -14,6 +16,7 @@
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
 #include "apps/quant_flags.h"
+#include "quant/cost.h"
 #include "quant/quantized_model.h"
 #include "quant/report.h"
 #include "quant/training.h"
@@ -21,6 +24,12 @@
 namespace lowbit::app {
 
 namespace {
+// The size and cost accounting of a model (quantized or fp32) as its layers hold their precisions.
+void print_cost(nn::Module& model, const Shape& input) {
+  std::printf("size and cost (quant/cost.h):\n");
+  std::fputs(quant::model_cost(model, input).table().c_str(), stdout);
+}
+
 struct InfoArgs {
   std::string target, dataset;
   QuantFlags quant;
@@ -89,6 +98,7 @@ int run_info(const InfoArgs& a) {
   std::fputs(s.table().c_str(), stdout);
   if (!quant::quantized_layers(*model).empty())
     std::fputs(quant::precision_report(*model, Shape{mo.in_channels, mo.height, mo.width}).table().c_str(), stdout);
+  print_cost(*model, Shape{mo.in_channels, mo.height, mo.width});
   return 0;
 }
 }  // namespace

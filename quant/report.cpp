@@ -3,41 +3,28 @@
 #include <fmt/format.h>
 
 #include "nn/summary.h"
-#include "quant/layers/quantized_layer.h"
-#include "quant/schemes.h"
+#include "quant/cost.h"
 
 namespace lowbit::quant {
 
-int deployed_weight_bits(const Precision& p) { return p.quantizes_weights() ? p.wbits : 32; }
+int deployed_weight_bits(const Precision& p) { return cost_weight_bits(p); }
 
 PrecisionReport precision_report(nn::Module& model, const Shape& input) {
-  const nn::ModelSummary s = nn::summarize(model, input);
+  // Sizes, weights and MACs come from quant/cost.h, the single source of the accounting.
+  const ModelCost cost = model_cost(model, input);
   PrecisionReport r;
-  for (const auto& ls : s.layers) {
-    nn::Module& m = model.find(ls.name);
-    const bool weight_layer = ls.type == "Conv2d" || ls.type == "Linear" || dynamic_cast<QuantizedLayer*>(&m);
-    if (!weight_layer) continue;
+  for (const LayerCost& lc : cost.layers) {
     LayerPrecisionRow row;
-    row.name = ls.name;
-    row.type = ls.type;
-    for (const auto& [n, v] : m.local_parameters())
-      if (n == "weight") row.weights = v.value().numel();
-    int64_t scales = 0;
-    if (auto* q = dynamic_cast<QuantizedLayer*>(&m)) {
-      row.precision = q->precision();
-      // One fp32 scale per tensor, or per output channel (XNOR's α_o).
-      const Var w = q->shadow_weight();
-      scales = row.precision.quantizes_weights()
-                   ? (scheme_traits(row.precision.scheme).per_channel_weight_scale ? w.shape()[0] : 1)
-                   : 0;
-    }
-    const int b = deployed_weight_bits(row.precision);
-    row.packed_bytes = (row.weights * b + 7) / 8 + 4 * scales;
-    row.macs = ls.macs;
+    row.name = lc.geometry.name;
+    row.type = lc.geometry.type;
+    row.precision = lc.precision;
+    row.weights = lc.geometry.weights;
+    row.packed_bytes = lc.bytes();
+    row.macs = lc.geometry.macs;
     r.total_weights += row.weights;
     r.fp32_weight_bytes += 4 * row.weights;
     r.packed_weight_bytes += row.packed_bytes;
-    r.weight_bits += double(b) * double(row.weights);
+    r.weight_bits += double(deployed_weight_bits(row.precision)) * double(row.weights);
     r.total_macs += row.macs;
     r.macs_by_precision[row.precision.str()] += row.macs;
     r.layers.push_back(row);

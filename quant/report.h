@@ -1,7 +1,7 @@
-// `lowbit info` for quantized models: per weight layer its precision, weight count, deployed weight size
-// (codes packed at their bit width + fp32 scales) and MACs, then totals, the weight compression rate
-// CR = 32·ΣN / Σ b·N (formula sheet §1.7) and MACs grouped by precision. MACs come from nn::summarize (a real
-// forward pass on a zero batch of 1, eval mode, no graph).
+// `lowbit info` for quantized models: per weight layer its precision, weight count, deployed size (weights
+// packed, scales and thresholds, as quant/cost.h counts them: that file is the single source) and MACs, then
+// totals, the weight compression rate CR = 32·ΣN / Σ b·N (formula sheet §1.7) and MACs grouped by precision.
+// MACs come from nn::summarize (a real forward pass on a zero batch of 1, eval mode, no graph).
 //
 // CLI wiring (apps/, the data helper's): after building the model,
 //   std::cout << lowbit::quant::precision_report(*model, lowbit::Shape{C, H, W}).table();

@@ -1,6 +1,7 @@
 // precision_report: per-layer precision, packed sizes and MACs of a quantized zoo model.
 #include <doctest/doctest.h>
 
+#include "quant/cost.h"
 #include "quant/factory.h"
 #include "quant/report.h"
 
@@ -14,17 +15,21 @@ TEST_CASE("precision report: LeNet-5 with W1 hidden layers and fp32 first/last")
   REQUIRE(r.layers.size() >= 4);
   CHECK(r.layers.front().precision.is_fp32());
   CHECK(r.layers.back().precision.is_fp32());
+  const ModelCost cost = model_cost(*model, Shape{1, 28, 28});
+  REQUIRE(cost.layers.size() == r.layers.size());
   int64_t w = 0, bits = 0, macs = 0;
-  for (const auto& l : r.layers) {
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    const auto& l = r.layers[i];
+    CHECK(l.packed_bytes == cost.layers[i].bytes());
     CHECK(l.macs > 0);
     w += l.weights;
     bits += l.weights * deployed_weight_bits(l.precision);
     macs += l.macs;
     if (!l.precision.is_fp32()) {
       CHECK(l.precision == Precision{1, 2, Scheme::dorefa});
-      CHECK(l.packed_bytes == (l.weights + 7) / 8 + 4);
+      CHECK(cost.layers[i].weight_dtype == "b1");
     } else {
-      CHECK(l.packed_bytes == 4 * l.weights);
+      CHECK(cost.layers[i].weight_bytes == 4 * l.weights);
     }
   }
   CHECK(r.total_weights == w);
