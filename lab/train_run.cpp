@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "nn/archive.h"
+#include "nn/init_load.h"
 #include "nn/data/registry.h"
 #include "nn/train/trainer.h"
 #include "nn/zoo/zoo.h"
@@ -24,10 +25,11 @@ struct RunModel {
   std::shared_ptr<nn::Module> model;
   nn::ModelOptions options;
   nlohmann::json quant_record;  // null for fp32
+  nlohmann::json init_record;   // what --init loaded (nn::InitRecord); null without one
 };
 
-// fp32: the plain zoo model with the init model's weights (non-strict: a quantized init has extra keys); no quant
-// code on this path. A checkpoint to resume must be an fp32 one too.
+// fp32: the plain zoo model with the init model's weights (every tensor of the model from the file; a quantized
+// init's extra keys are ignored); no quant code on this path. A checkpoint to resume must be an fp32 one too.
 RunModel fp32_model(const std::string& name, const nn::ModelOptions& options, const std::string& init,
                     const std::string& resume_checkpoint) {
   std::error_code ec;
@@ -38,8 +40,8 @@ RunModel fp32_model(const std::string& name, const nn::ModelOptions& options, co
                  "cannot resume from '{}': the model was built differently (checkpoint quantized, now fp32)",
                  resume_checkpoint);
   }
-  RunModel m{nn::make_model(name, options), options, nullptr};
-  if (!init.empty() && !resuming) nn::load_module(init, *m.model, "", /*strict=*/false);
+  RunModel m{nn::make_model(name, options), options, nullptr, nullptr};
+  if (!init.empty() && !resuming) m.init_record = nn::load_init(init, *m.model).to_json();
   return m;
 }
 
@@ -50,7 +52,7 @@ RunModel quantized_model(const std::string& name, const nn::ModelOptions& option
   std::vector<std::string> warnings;
   quant::BuiltModel b = quant::build_run_model(name, options, q, init, resume_checkpoint, &warnings);
   for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  return {b.model, b.options, b.record};
+  return {b.model, b.options, b.record, b.init};
 }
 
 
@@ -128,6 +130,7 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   to.log_every = spec.log_every;
   to.validation_label = val_label;
   to.model_options = built.options;
+  to.init = built.init_record;
   if (spec.quant) {
     to.extra_meta["quant"] = built.quant_record;
     nn::Module* m = model.get();

@@ -211,6 +211,7 @@ Archive decode_archive(const uint8_t* data, size_t size, const std::string& labe
 
   Archive a;
   a.label = label;
+  a.crc32 = stored;
   const uint64_t meta_len = get_le(data + 16, 4), count = get_le(data + 20, 4);
   Cursor cur(data, body, label);
   cur.seek(kHeaderSize);

@@ -43,6 +43,7 @@ struct Archive {
   // Tensors whose name starts with prefix, with the prefix removed ("model." → a module state dict).
   std::vector<NamedTensor> with_prefix(const std::string& prefix) const;
   std::string label;  // file name (or caller's label) used in error messages
+  uint32_t crc32 = 0;  // the CRC the file records (of every byte before it): the archive's fingerprint
 };
 
 // In-memory encoding; label names the source in error messages.

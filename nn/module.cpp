@@ -1,6 +1,7 @@
 #include "nn/module.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -17,9 +18,12 @@ std::string join(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
 }
 
+// "a, b, c" — at most 6 keys, then "and N more", so the message stays one readable line.
 std::string list_keys(const std::vector<std::string>& keys) {
+  constexpr size_t kShown = 6;
   std::string s;
-  for (const auto& k : keys) s += (s.empty() ? "" : ", ") + k;
+  for (size_t i = 0; i < keys.size() && i < kShown; ++i) s += (s.empty() ? "" : ", ") + keys[i];
+  if (keys.size() > kShown) s += fmt::format(" and {} more", keys.size() - kShown);
   return s;
 }
 }  // namespace
@@ -183,7 +187,7 @@ std::vector<NamedTensor> Module::state_dict() const {
 
 void Module::load_state_dict(const std::vector<NamedTensor>& state, bool strict) {
   std::map<std::string, const Tensor*> given;
-  std::vector<std::string> duplicate, missing, unexpected, mismatched;
+  std::vector<std::string> duplicate, missing, unexpected, mismatched, nonfinite;
   for (const auto& e : state) {
     if (!given.emplace(e.first, &e.second).second) duplicate.push_back(e.first);
   }
@@ -204,17 +208,29 @@ void Module::load_state_dict(const std::vector<NamedTensor>& state, bool strict)
                                        src.defined() ? src.shape().str() : std::string("undefined")));
       continue;
     }
+    // A non-finite value (a diverged or corrupted run) would evaluate to garbage silently.
+    const float* v = src.data();
+    for (int64_t i = 0, n = src.numel(); i < n; ++i)
+      if (!std::isfinite(v[i])) {
+        nonfinite.push_back(fmt::format("{} (element {} is {})", d.first, i, v[i]));
+        break;
+      }
     copies.emplace_back(d.second, &src);
   }
   for (const auto& g : given)
     if (!known.count(g.first)) unexpected.push_back(g.first);
 
   std::string err;
-  if (!duplicate.empty()) err += fmt::format("\n  duplicate keys: {}", list_keys(duplicate));
-  if (!mismatched.empty()) err += fmt::format("\n  shape mismatch: {}", list_keys(mismatched));
-  if (strict && !missing.empty()) err += fmt::format("\n  missing keys: {}", list_keys(missing));
-  if (strict && !unexpected.empty()) err += fmt::format("\n  unexpected keys: {}", list_keys(unexpected));
-  LOWBIT_CHECK(err.empty(), "{}: load_state_dict failed ({} entries given, {} expected):{}", type_name_,
+  const auto add = [&err](const char* what, const std::vector<std::string>& keys) {
+    err += fmt::format("{}{}: {}", err.empty() ? "" : "; ", what, list_keys(keys));
+  };
+  if (!duplicate.empty()) add("duplicate keys", duplicate);
+  if (!mismatched.empty()) add("shape mismatch", mismatched);
+  if (!nonfinite.empty()) add("non-finite values", nonfinite);
+  if (strict && !missing.empty()) add("missing keys", missing);
+  if (strict && !unexpected.empty()) add("unexpected keys", unexpected);
+  // One line: the keys are listed (list_keys shortens long lists).
+  LOWBIT_CHECK(err.empty(), "{}: load_state_dict failed ({} entries given, {} expected): {}", type_name_,
                state.size(), mine.size(), err);
   for (auto& c : copies) {
     if (!c.first.shares_storage(*c.second) || c.first.data() != c.second->data()) c.first.copy_from(*c.second);

@@ -189,9 +189,19 @@ std::shared_ptr<nn::Module> build_model_from_meta(const std::string& name, const
   return build_model_from_record(name, options, extra_meta["quant"], "model metadata").model;
 }
 
-void load_init(nn::Module& model, const std::string& path) {
-  nn::load_module(path, model, "", /*strict=*/false);
+nn::InitRecord load_init(nn::Module& model, const std::string& path) {
+  // The state QuantizedLayer::init_quant_params registers (quant/layers/quantized_layer.h).
+  static const char* const kQuantizerState[] = {"w_step", "a_step", "lsq_ready", "alpha", "input_range"};
+  nn::InitOptions o;
+  o.may_start_fresh = [](const std::string& name) {
+    const std::string leaf = name.substr(name.rfind('.') + 1);
+    for (const char* q : kQuantizerState)
+      if (leaf == q) return true;
+    return false;
+  };
+  nn::InitRecord r = nn::load_init(path, model, o);
   bump_weight_versions(model);
+  return r;
 }
 
 BuiltModel build_run_model(const std::string& name, const nn::ModelOptions& options,
@@ -200,7 +210,7 @@ BuiltModel build_run_model(const std::string& name, const nn::ModelOptions& opti
   std::error_code ec;
   if (resume_checkpoint.empty() || !std::filesystem::exists(resume_checkpoint, ec)) {
     BuiltModel b = build_model(name, options, spec, warnings);
-    if (!init.empty()) load_init(*b.model, init);
+    if (!init.empty()) b.init = load_init(*b.model, init).to_json();
     return b;
   }
   const nlohmann::json meta = nn::read_archive(resume_checkpoint).meta;

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/init_load.h"
 #include "nn/zoo/zoo.h"
 #include "quant/layers/quantized_layer.h"
 #include "quant/precision.h"
@@ -51,6 +52,7 @@ struct BuiltModel {
   nn::ModelOptions options;  // as built: activation is the model's hidden activation
   LayerPrecisions layers;    // every weight layer's precision (empty for a plain model)
   nlohmann::json record;     // the "quant" record (see above); null for a plain model
+  nlohmann::json init;       // what an init file loaded (nn::InitRecord::to_json); null without one
 };
 
 // The zoo model, quantized per spec (hidden activation: the one the default scheme suggests), or the plain
@@ -68,9 +70,10 @@ QuantSpec spec_from_record(const nlohmann::json& record, const std::string& sour
 std::shared_ptr<nn::Module> build_model_from_meta(const std::string& name, const nn::ModelOptions& options,
                                                   const nlohmann::json& extra_meta);
 
-// Loads a saved model or checkpoint's weights into model non-strictly (the quantizer parameters are new keys)
-// and marks the packed weights stale.
-void load_init(nn::Module& model, const std::string& path);
+// Loads a saved model's or a checkpoint's weights into model (nn::load_init): every weight, bias and BatchNorm
+// statistic must come from the file; only the quantizers' own learned state (LSQ steps, PACT's alpha, the input
+// range: initialised from data when absent) may start fresh. Marks the packed weights stale.
+nn::InitRecord load_init(nn::Module& model, const std::string& path);
 
 // The model of a training run: build_model(spec) and init loaded; or, when resume_checkpoint names an existing
 // checkpoint, the model its record describes (the spec must describe the same quantization: otherwise an error

@@ -219,8 +219,28 @@ int Trainer::load_checkpoint() {
     std::fprintf(stderr, "warning: epochs changed from %d to %d: the %s schedule is stretched from here on\n",
                  saved.epochs, config_.epochs, config_.schedule.c_str());
 
+  // The data must be the data the checkpoint was trained on: the same images in the same order, or the
+  // records would claim this data's checksums for epochs trained on other data.
+  if (m.contains("dataset")) {
+    const nlohmann::json& was = m["dataset"];
+    for (const char* split : {"train", "val"}) {
+      const nlohmann::json w = was.value(split, nlohmann::json::object()), n = dataset_info_.at(split);
+      LOWBIT_CHECK(w.value("crc32", std::string()) == n.at("crc32") && w.value("n", int64_t{-1}) == n.at("n"),
+                   "cannot resume from '{}': its {} data differs from this run's ({} images, crc32 {} in the "
+                   "checkpoint; {} images, crc32 {} now)",
+                   path.string(), split, w.value("n", int64_t{-1}), w.value("crc32", std::string("?")),
+                   n.at("n").get<int64_t>(), n.at("crc32").get<std::string>());
+    }
+  }
+  const int trained = m.at("epoch").get<int>();
+  LOWBIT_CHECK(trained <= config_.epochs,
+               "cannot resume from '{}': it has already trained {} epochs, more than the {} asked for now (ask for "
+               "at least {} epochs, or start a new run)",
+               path.string(), trained, config_.epochs, trained);
+
   model_.load_state_dict(ar.with_prefix("model."), true);
   optimizer_->load_state(ar.with_prefix("optim."));
+  if (opt_.init.is_null() && m.contains("init")) opt_.init = m["init"];
   const nlohmann::json rng = m.value("rng", nlohmann::json::object());
   for (auto& [name, d] : dropouts(model_)) {
     LOWBIT_CHECK(rng.contains(name), "checkpoint '{}' lacks the RNG state of dropout layer '{}'", path.string(), name);
@@ -253,6 +273,7 @@ void Trainer::save_checkpoint(int epochs_done) const {
                                {"build", build_info()}};
   if (!opt_.extra_meta.empty()) meta["extra"] = opt_.extra_meta;
   if (!opt_.method.empty()) meta["method"] = opt_.method;
+  if (!opt_.init.is_null()) meta["init"] = opt_.init;
   if (opt_.hooks.checkpoint_state) meta["method_state"] = opt_.hooks.checkpoint_state();
   write_archive((fs::path(opt_.out_dir) / "checkpoint.lbar").string(), meta, tensors);
 }
@@ -277,6 +298,7 @@ void Trainer::write_results() const {
                       {"validation", opt_.validation_label},
                       {"epochs", hist}};
   if (!opt_.method.empty()) r["method"] = opt_.method;
+  if (!opt_.init.is_null()) r["init"] = opt_.init;
   if (!history_.empty()) r["final"] = history_.back().to_json();
   for (auto it = extra_.begin(); it != extra_.end(); ++it) r[it.key()] = it.value();
   write_text_atomic(fs::path(opt_.out_dir) / "results.json", r.dump(2) + "\n");
@@ -391,6 +413,7 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
                            {"build", build_info()}};
     if (!opt_.extra_meta.empty()) meta["extra"] = opt_.extra_meta;
     if (!opt_.method.empty()) meta["method"] = opt_.method;
+    if (!opt_.init.is_null()) meta["init"] = opt_.init;
     if (!history_.empty()) meta["final"] = history_.back().to_json();  // what `lowbit info` shows
     save_module((fs::path(opt_.out_dir) / "model.lbar").string(), model_, meta);
   }

@@ -100,6 +100,10 @@ struct TrainerOptions {
   // The training method (quant/methods: name, settings, teacher path and checksum), recorded under "method" in
   // every checkpoint, in model.lbar and in results.json; empty for plain training.
   nlohmann::json method = nlohmann::json::object();
+  // What the model's weights were initialised from (nn::InitRecord: path, CRC-32, ...), recorded under "init" in
+  // every checkpoint, in model.lbar and in results.json; null for a random initialisation. A resume takes it
+  // from the checkpoint.
+  nlohmann::json init;
   std::vector<std::string> taps;  // modules of the trained model whose outputs the loss hook reads (nn/taps.h)
   // A frozen model run on every training batch before the trained one (eval mode, parameters frozen, no
   // gradients); not owned, must outlive fit(). Its logits and teacher_taps go to hooks.loss.

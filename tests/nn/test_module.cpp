@@ -1,6 +1,8 @@
 // Module: registration and dotted names, modes, state dicts and their error messages.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include <string>
 
 #include "engine/error.h"
@@ -137,6 +139,7 @@ TEST_CASE("module: load_state_dict names every missing, unexpected and mismatche
   CHECK(msg.find("shape mismatch: block.bn.weight (expected [3], got [4])") != std::string::npos);
   CHECK(msg.find("missing keys: block.bn.bias, block.bn.running_mean, block.bn.running_var") != std::string::npos);
   CHECK(msg.find("unexpected keys: extra.thing, other") != std::string::npos);
+  CHECK(msg.find('\n') == std::string::npos);  // one line
   // Nothing was loaded.
   CHECK(net->state_dict()[0].second.to_vector() == original);
 
@@ -147,6 +150,18 @@ TEST_CASE("module: load_state_dict names every missing, unexpected and mismatche
   bad.emplace_back("block.bn.weight", Tensor::ones(Shape{2}));
   CHECK(message_of([&] { net->load_state_dict(bad, false); }).find("shape mismatch: block.bn.weight") !=
         std::string::npos);
+
+  // Non-finite values are refused, naming the tensor and the element, strict or not; nothing is loaded.
+  auto finite = net->state_dict();
+  std::vector<NamedTensor> nan_state;
+  for (auto& [name, t] : finite) nan_state.emplace_back(name, t.clone());
+  nan_state[0].second.data()[5] = std::nanf("");
+  nan_state[1].second.data()[0] = -INFINITY;
+  const auto before = net->state_dict()[0].second.to_vector();
+  const std::string nan_msg = message_of([&] { net->load_state_dict(nan_state, false); });
+  CHECK(nan_msg.find("non-finite values: block.conv.weight (element 5 is nan), block.bn.weight (element 0 is -inf)") !=
+        std::string::npos);
+  CHECK(net->state_dict()[0].second.to_vector() == before);
 
   // Duplicates are always errors.
   sd.push_back(sd[0]);

@@ -1,6 +1,7 @@
 // Trainer: bit-exact resume after an interruption, divergence (NaN) detection, output-directory protection,
 // model files that reload, and a seeded golden run.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -154,6 +155,39 @@ TEST_CASE("trainer: a non-finite loss stops the run with epoch and step, writing
   CHECK(steps == 2);
   CHECK_FALSE(fs::exists(d / "checkpoint.lbar"));
   CHECK_FALSE(fs::exists(d / "metrics.csv"));
+  fs::remove_all(d);
+}
+
+TEST_CASE("trainer: resume refuses other data and fewer epochs than already trained, naming both") {
+  const ImageDataset train = synthetic(64, 5, "syn/train"), val = synthetic(32, 6, "syn/val");
+  TrainConfig cfg = tiny_config();
+  cfg.epochs = 2;
+  const fs::path d = fresh_dir("resume_checks");
+  {
+    auto m = make_model(cfg.model, tiny_model_options(cfg));
+    Trainer(*m, cfg, quiet_options(d.string(), cfg)).fit(train, val);
+  }
+  const std::string before = read_text(d / "results.json");
+  auto m = make_model(cfg.model, tiny_model_options(cfg));
+  TrainerOptions o = quiet_options(d.string(), cfg);
+  o.resume = true;
+  // More (or other) training images: same name, other checksum.
+  const ImageDataset bigger = synthetic(96, 5, "syn/train");
+  const std::string want = fmt::format(
+      "its train data differs from this run's (64 images, crc32 {:08x} in the checkpoint; 96 images, crc32 {:08x} now)",
+      train.checksum, bigger.checksum);
+  CHECK_THROWS_WITH_AS(Trainer(*m, cfg, o).fit(bigger, val), doctest::Contains(want.c_str()), Error);
+  CHECK_THROWS_WITH_AS(Trainer(*m, cfg, o).fit(train, synthetic(32, 7, "syn/val")),
+                       doctest::Contains("its val data differs"), Error);
+  TrainConfig fewer = cfg;
+  fewer.epochs = 1;
+  TrainerOptions of = quiet_options(d.string(), fewer);
+  of.resume = true;
+  CHECK_THROWS_WITH_AS(Trainer(*m, fewer, of).fit(train, val),
+                       doctest::Contains("it has already trained 2 epochs, more than the 1 asked for now"), Error);
+  CHECK(read_text(d / "results.json") == before);
+  // The same data and as many epochs as trained: a resume with nothing left to do is fine.
+  Trainer(*m, cfg, o).fit(train, val);
   fs::remove_all(d);
 }
 
