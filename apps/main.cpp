@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "apps/commands.h"
+#include "apps/usage_error.h"
 #include "engine/error.h"
 #include "kernels/isa.h"
 
@@ -20,7 +21,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --help-all
+    std::fprintf(stderr, "lowbit: error: %s\n", usage_error_message(app, e).c_str());
+    return kUsageExitStatus;
   }
   if (show_version) {
     std::fputs(version_text().c_str(), stdout);
@@ -29,7 +32,7 @@ int main(int argc, char** argv) {
   // A bad LOWBIT_ISA would silently fall back to another kernel set: say so before doing any work.
   if (const char* err = lowbit::kernels::isa_forced_error()) {
     std::fprintf(stderr, "lowbit: error: %s\n", err);
-    return 2;
+    return kUsageExitStatus;
   }
   try {
     for (const Command& c : commands)

@@ -1,6 +1,7 @@
 #include "quant/precision.h"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -150,8 +151,10 @@ PrecisionConfig PrecisionConfig::from_json(const nlohmann::json& j, const std::s
   if (!has_a) c.defaults.abits = default_precision(c.defaults.scheme).abits;
   if (j.contains("first_last")) {
     const auto& v = j["first_last"];
-    c.first_last = parse_edge_policy(v.is_number_integer() ? std::to_string(v.get<int>())
-                                                           : get_string(v, source + ": first_last"));
+    // The one numeric policy is 8; compare the number as written (a get<int> would wrap 4294967304 to 8).
+    LOWBIT_CHECK(!v.is_number() || (v.is_number_integer() && v.get<int64_t>() == 8 && v.dump() == "8"),
+                 "{}: first_last must be \"fp32\", 8 or \"q\", got {}", source, v.dump());
+    c.first_last = parse_edge_policy(v.is_number() ? std::string("8") : get_string(v, source + ": first_last"));
   }
   if (j.contains("unmatched")) {
     const std::string u = get_string(j["unmatched"], source + ": unmatched");
@@ -182,13 +185,17 @@ PrecisionConfig PrecisionConfig::from_json(const nlohmann::json& j, const std::s
       c.options.xnor_scale_activations = o["xnor_scale_activations"].get<bool>();
     }
     if (o.contains("pact_alpha_init")) {
-      LOWBIT_CHECK(o["pact_alpha_init"].is_number() && o["pact_alpha_init"].get<double>() > 0,
-                   "{}.pact_alpha_init must be a positive number", where);
+      LOWBIT_CHECK(o["pact_alpha_init"].is_number() && o["pact_alpha_init"].get<double>() > 0 &&
+                       o["pact_alpha_init"].get<double>() <= std::numeric_limits<float>::max(),
+                   "{}.pact_alpha_init must be a positive number that fits a float, got {}", where,
+                   o["pact_alpha_init"].dump());
       c.options.pact_alpha_init = o["pact_alpha_init"].get<float>();
     }
     if (o.contains("pact_alpha_decay")) {
-      LOWBIT_CHECK(o["pact_alpha_decay"].is_number() && o["pact_alpha_decay"].get<double>() >= 0,
-                   "{}.pact_alpha_decay must be a number ≥ 0", where);
+      LOWBIT_CHECK(o["pact_alpha_decay"].is_number() && o["pact_alpha_decay"].get<double>() >= 0 &&
+                       o["pact_alpha_decay"].get<double>() <= std::numeric_limits<float>::max(),
+                   "{}.pact_alpha_decay must be a number ≥ 0 that fits a float, got {}", where,
+                   o["pact_alpha_decay"].dump());
       c.options.pact_alpha_decay = o["pact_alpha_decay"].get<float>();
     }
     if (o.contains("dorefa_grad_bits")) {

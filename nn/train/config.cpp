@@ -1,5 +1,6 @@
 #include "nn/train/config.h"
 
+#include <cmath>
 #include <string>
 
 #include "engine/error.h"
@@ -63,20 +64,23 @@ void TrainConfig::validate() const {
                      batch_size);
   LOWBIT_CHECK_FIELD(optimizer == "sgd" || optimizer == "adam" || optimizer == "adamw",
                      "optimizer must be sgd, adam or adamw (got '{}')", optimizer);
-  LOWBIT_CHECK_FIELD(lr > 0, "lr must be > 0 (got {})", lr);
+  LOWBIT_CHECK_FIELD(std::isfinite(lr) && lr > 0, "lr must be a finite number > 0 (got {})", lr);
   LOWBIT_CHECK_FIELD(momentum >= 0 && momentum < 1, "momentum must be in [0, 1) (got {})", momentum);
-  LOWBIT_CHECK_FIELD(weight_decay >= 0, "weight_decay must be ≥ 0 (got {})", weight_decay);
+  LOWBIT_CHECK_FIELD(std::isfinite(weight_decay) && weight_decay >= 0, "weight_decay must be a finite number ≥ 0 (got {})",
+                     weight_decay);
   LOWBIT_CHECK_FIELD(schedule == "constant" || schedule == "step" || schedule == "cosine",
                      "schedule must be constant, step or cosine (got '{}')", schedule);
   LOWBIT_CHECK_FIELD(warmup_epochs >= 0 && warmup_epochs < static_cast<float>(epochs),
                      "warmup_epochs must be in [0, epochs) (got {} with {} epochs)", warmup_epochs, epochs);
-  LOWBIT_CHECK_FIELD(step_size > 0, "step_size must be > 0 (got {})", step_size);
-  LOWBIT_CHECK_FIELD(gamma > 0, "gamma must be > 0 (got {})", gamma);
+  LOWBIT_CHECK_FIELD(std::isfinite(step_size) && step_size > 0, "step_size must be a finite number > 0 (got {})",
+                     step_size);
+  LOWBIT_CHECK_FIELD(std::isfinite(gamma) && gamma > 0, "gamma must be a finite number > 0 (got {})", gamma);
   LOWBIT_CHECK_FIELD(label_smoothing >= 0 && label_smoothing < 1, "label_smoothing must be in [0, 1) (got {})",
                      label_smoothing);
   LOWBIT_CHECK_FIELD(threads >= 0 && threads <= 1024, "threads must be in 0..1024 (got {})", threads);
   LOWBIT_CHECK_FIELD(val_holdout >= 0, "val_holdout must be ≥ 0 (got {})", val_holdout);
-  LOWBIT_CHECK_FIELD(crop_padding >= -1, "crop_padding must be ≥ −1 (got {})", crop_padding);
+  LOWBIT_CHECK_FIELD(crop_padding >= -1 && crop_padding <= 1024, "crop_padding must be in −1..1024 (got {})",
+                     crop_padding);
   LOWBIT_CHECK_FIELD(hflip >= -1 && hflip <= 1, "hflip must be −1, 0 or 1 (got {})", hflip);
   LOWBIT_CHECK_FIELD(dropout >= 0 && dropout < 1, "dropout must be in [0, 1) (got {})", dropout);
 #undef LOWBIT_CHECK_FIELD

@@ -92,7 +92,8 @@ nlohmann::json model_options_to_json(const ModelOptions& o) {
           {"seed", o.seed},               {"dropout", std::stod(fmt::format("{}", o.dropout))}};
 }
 
-ModelOptions model_options_from_json(const nlohmann::json& j) {
+ModelOptions model_options_from_json(const nlohmann::json& j, const std::string& source) {
+  const std::string where = source.empty() ? "model options" : fmt::format("'{}': model options", source);
   ModelOptions o;
   try {
     o.in_channels = j.at("in_channels").get<int>();
@@ -103,8 +104,17 @@ ModelOptions model_options_from_json(const nlohmann::json& j) {
     o.seed = j.at("seed").get<uint64_t>();
     o.dropout = j.at("dropout").get<float>();
   } catch (const nlohmann::json::exception& e) {
-    lowbit::detail::throw_error(fmt::format("model options: {}", e.what()));
+    lowbit::detail::throw_error(fmt::format("{}: {}", where, e.what()));
   }
+  // Recorded sizes are used to allocate and index: bound them before use (a crafted file could hold INT_MAX).
+  constexpr int kMaxSide = 4096, kMaxChannels = 4096, kMaxClasses = 100000;
+  LOWBIT_CHECK(o.in_channels >= 1 && o.in_channels <= kMaxChannels, "{}: in_channels must be in 1..{}, got {}", where,
+               kMaxChannels, o.in_channels);
+  LOWBIT_CHECK(o.height >= 1 && o.height <= kMaxSide, "{}: height must be in 1..{}, got {}", where, kMaxSide, o.height);
+  LOWBIT_CHECK(o.width >= 1 && o.width <= kMaxSide, "{}: width must be in 1..{}, got {}", where, kMaxSide, o.width);
+  LOWBIT_CHECK(o.num_classes >= 1 && o.num_classes <= kMaxClasses, "{}: num_classes must be in 1..{}, got {}", where,
+               kMaxClasses, o.num_classes);
+  LOWBIT_CHECK(o.dropout >= 0 && o.dropout < 1, "{}: dropout must be in [0, 1), got {}", where, o.dropout);
   return o;
 }
 
@@ -371,6 +381,9 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
   }
 
   const DataPrep prep = data_prep(config_, train.c);
+  LOWBIT_CHECK(prep.crop < std::min(train.h, train.w),
+               "{}crop_padding must be smaller than the images ({}x{}), got {}: the crops would hold only padding",
+               TrainConfig::kErrorPrefix, train.h, train.w, prep.crop);
   LoaderOptions lo;
   lo.batch_size = config_.batch_size;
   lo.seed = config_.seed;
@@ -433,7 +446,7 @@ LoadedModel load_trained_model(const std::string& path, const std::string& expec
   out.model_name = m["model"].get<std::string>();
   LOWBIT_CHECK(expected_model.empty() || expected_model == out.model_name,
                "'{}' holds a '{}' model, expected '{}'", path, out.model_name, expected_model);
-  out.model_options = model_options_from_json(m["model_options"]);
+  out.model_options = model_options_from_json(m["model_options"], path);
   const nlohmann::json extra = m.value("extra", nlohmann::json::object());
   LOWBIT_CHECK(builder || extra.empty(), "'{}' records how its layers were built ({}); load it through the lowbit CLI",
                path, extra.dump());

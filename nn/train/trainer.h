@@ -171,6 +171,8 @@ LoadedModel load_trained_model(const std::string& path, const std::string& expec
 
 // ModelOptions <-> JSON (input shape, classes, activation, seed, dropout; not the layer factory).
 nlohmann::json model_options_to_json(const ModelOptions& o);
-ModelOptions model_options_from_json(const nlohmann::json& j);
+// Throws naming source (a file) for a missing field or a size out of bounds (sides and channels 1..4096,
+// classes 1..100000).
+ModelOptions model_options_from_json(const nlohmann::json& j, const std::string& source = "");
 
 }  // namespace lowbit::nn

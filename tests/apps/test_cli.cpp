@@ -87,6 +87,37 @@ TEST_CASE("cli: bad flags and values exit non-zero with one message") {
   CHECK(has(r.all(), "LOWBIT_ISA"));
 }
 
+TEST_CASE("cli: every usage error is one 'lowbit: error:' line and exit status 2, numbers get a plain message") {
+  const auto one_line = [](const CliRun& r) {
+    return r.all().rfind("lowbit: error: ", 0) == 0 && r.all().find('\n') == r.all().size() - 1;
+  };
+  struct Case {
+    const char* args;
+    const char* says;
+  };
+  for (const Case& c : {Case{"train --bogus-flag", "The following argument was not expected: --bogus-flag"},
+                        Case{"train --epochs abc", "--epochs: 'abc' is not a whole number (see lowbit train --help)"},
+                        Case{"train --epochs 1.5", "--epochs: '1.5' is not a whole number"},
+                        Case{"train --lr fast", "--lr: 'fast' is not a number"},
+                        Case{"train --dataset nope", "--dataset: nope not in"},
+                        Case{"train --epochs", "--epochs"},
+                        Case{"eval", "--checkpoint is required (see lowbit eval --help)"},
+                        Case{"nosuchcommand", "nosuchcommand"}}) {
+    const CliRun r = run(c.args);
+    CHECK_MESSAGE(r.status == 2, c.args, " -> ", r.all());
+    CHECK_MESSAGE(one_line(r), c.args, " -> ", r.all());
+    CHECK_MESSAGE(has(r.all(), c.says), c.args, " -> ", r.all());
+  }
+  // A value that parses but is not finite is a training-config error, in flags, without a 309-digit number.
+  const CliRun inf = run("train --lr inf --data-dir /nonexistent");
+  CHECK(inf.status == 1);
+  CHECK(has(inf.all(), "lowbit: error: --lr must be a finite number > 0 (got inf)"));
+  const CliRun big = run("train --lr 1e999 --data-dir /nonexistent");
+  CHECK(big.status != 0);
+  CHECK(big.all().size() < 200);
+  CHECK(run("train --help").status == 0);
+}
+
 TEST_CASE("cli: a missing data set lists the expected files and the setup command") {
   const fs::path d = fresh_dir("nodata");
   const CliRun r = run("train --dataset mnist --epochs 1 --data-dir '" + (d / "empty").string() + "' --out '" +
@@ -269,6 +300,6 @@ TEST_CASE("cli: a quantized model's files record resolved bits, never a sentinel
   CHECK(has(r.err, "need --quant"));
   r = run("train --lr 0 " + data);
   CHECK(r.status == 1);
-  CHECK(has(r.err, "lowbit: error: --lr must be > 0"));
+  CHECK(has(r.err, "lowbit: error: --lr must be a finite number > 0"));
   fs::remove_all(d);
 }

@@ -375,3 +375,32 @@ TEST_CASE("trainer: method record and state go into checkpoints, resume calls th
   CHECK(read_archive((d / "model.lbar").string()).meta.at("method").at("name") == "demo");
   fs::remove_all(d);
 }
+
+TEST_CASE("trainer: unbounded sizes and non-finite settings are refused before use") {
+  // A crop padding at least the image size would train on pure padding.
+  const ImageDataset train = synthetic(64, 5, "syn/train"), val = synthetic(32, 6, "syn/val");
+  TrainConfig cfg = tiny_config();
+  cfg.epochs = 1;
+  cfg.crop_padding = static_cast<int>(train.h);
+  auto m = make_model(cfg.model, tiny_model_options(cfg));
+  CHECK_THROWS_WITH_AS(Trainer(*m, cfg, quiet_options("", cfg)).fit(train, val),
+                       doctest::Contains("crop_padding must be smaller than the images"), Error);
+  cfg.crop_padding = 1 << 30;
+  CHECK_THROWS_WITH_AS(cfg.validate(), doctest::Contains("crop_padding must be in −1..1024"), Error);
+  TrainConfig lr = tiny_config();
+  lr.lr = INFINITY;
+  CHECK_THROWS_WITH_AS(lr.validate(), doctest::Contains("lr must be a finite number > 0 (got inf)"), Error);
+  lr = tiny_config();
+  lr.gamma = NAN;
+  CHECK_THROWS_WITH_AS(lr.validate(), doctest::Contains("gamma must be a finite number"), Error);
+
+  // Model options read from a file are bounded, naming the file.
+  nlohmann::json mo = model_options_to_json(tiny_model_options(tiny_config()));
+  mo["height"] = 2147483647;
+  CHECK_THROWS_WITH_AS(model_options_from_json(mo, "m.lbar"),
+                       doctest::Contains("'m.lbar': model options: height must be in 1..4096, got 2147483647"), Error);
+  mo = model_options_to_json(tiny_model_options(tiny_config()));
+  mo["num_classes"] = 2000000000;
+  CHECK_THROWS_WITH_AS(model_options_from_json(mo, "m.lbar"), doctest::Contains("num_classes must be in 1..100000"),
+                       Error);
+}

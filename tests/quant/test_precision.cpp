@@ -159,6 +159,23 @@ TEST_CASE("precision: a number out of range or a deeply nested config is one cle
                        doctest::Contains("deep.json: invalid precision config: nested deeper than 16 levels"), Error);
 }
 
+TEST_CASE("precision: a first_last number other than 8 and a PACT option beyond float range are refused") {
+  // 4294967304 = 2^32 + 8 used to wrap to 8 through get<int>.
+  CHECK_THROWS_WITH_AS(PrecisionConfig::from_json_text(R"({"scheme": "dorefa", "first_last": 4294967304})", "c.json"),
+                       doctest::Contains("c.json: first_last must be \"fp32\", 8 or \"q\", got 4294967304"), Error);
+  CHECK_THROWS_WITH_AS(PrecisionConfig::from_json_text(R"({"scheme": "dorefa", "first_last": 8.0})", "c.json"),
+                       doctest::Contains("first_last must be"), Error);
+  CHECK(PrecisionConfig::from_json_text(R"({"scheme": "dorefa", "first_last": 8})", "c.json").first_last ==
+        EdgePolicy::int8);
+  CHECK_THROWS_WITH_AS(
+      PrecisionConfig::from_json_text(R"({"scheme": "pact", "options": {"pact_alpha_init": 1e39}})", "p.json"),
+      doctest::Contains("p.json: options.pact_alpha_init must be a positive number that fits a float, got 1e+39"),
+      Error);
+  CHECK_THROWS_WITH_AS(
+      PrecisionConfig::from_json_text(R"({"scheme": "pact", "options": {"pact_alpha_decay": 1e39}})", "p.json"),
+      doctest::Contains("pact_alpha_decay must be a number"), Error);
+}
+
 TEST_CASE("precision: a bracket set is a glob too (layer[12].0.conv1 matches layer1 and layer2, not layer3)") {
   PrecisionConfig c = PrecisionConfig::from_json_text(
       R"({"scheme": "dorefa", "wbits": 2, "abits": 2, "layers": [{"match": "layer[12].0.conv1", "wbits": 1}]})",
