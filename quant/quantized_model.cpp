@@ -227,7 +227,7 @@ BuiltModel build_run_model(const std::string& name, const nn::ModelOptions& opti
   LOWBIT_CHECK(spec && *spec == have, "cannot resume from '{}': the model was built differently (checkpoint {}, now {})",
                resume_checkpoint, have.to_json().dump(), now);
   nn::ModelOptions o = options;  // the hidden activation the checkpoint's model was built with
-  if (meta.contains("model_options")) o.activation = nn::model_options_from_json(meta["model_options"]).activation;
+  if (meta.contains("model_options")) o.activation = nn::model_options_from_json(meta["model_options"], resume_checkpoint).activation;
   return build_model_from_record(name, o, record, resume_checkpoint);
 }
 
