@@ -64,6 +64,7 @@ enum class Status : int {
   null_pointer = 1,
   bad_size = 2,     // a size is 0 where it must not be, or a stride is smaller than the row
   out_of_range = 3, // a value does not fit the target format (e.g. an int4 code outside [−8, 7])
+  unsupported = 4,  // a combination the callee cannot compute (kernels/qlayer: formats × backend, input × route)
 };
 const char* status_name(Status s);
 

@@ -20,13 +20,12 @@ Var QConv2d::forward(const Var& x) {
   bool skipped = false;
   const Quantized wq = quantize_weight(weight(), skipped);
   const Shape& s = x.shape();
-  const int64_t taps = int64_t(o.kernel_h) * o.kernel_w;
+  const ConvGeom g =
+      make_conv_geom(s[0], s[1], s[2], s[3], o.out_channels, o.kernel_h, o.kernel_w, o.stride, o.pad, o.groups);
   Var y;
   if (sign_bits_suffice()) {
-    ensure_packed(wq, skipped, ActKind::binary, 1, o.groups, taps);
-    if (packed_.bconv) {
-      const ConvGeom g = make_conv_geom(s[0], s[1], s[2], s[3], o.out_channels, o.kernel_h, o.kernel_w, o.stride, o.pad,
-                                          o.groups);
+    ensure_packed(wq, skipped, ActKind::binary, 1, 0, g, true);
+    if (packed_.view.route == kernels::QlRoute::bconv) {
       y = Var(qconv2d_sign_bits(x.value(), bias(), g, packed_, scratch_));
       last_backend_ = packed_.backend;
     }
@@ -34,9 +33,8 @@ Var QConv2d::forward(const Var& x) {
   if (!y.defined()) {
     const Quantized xq = quantize_input(x);
     if (use_kernel(xq)) {
-      ensure_packed(wq, skipped, act_kind_of(xq.codes), xq.codes.bits, o.groups, taps);
-      const ConvGeom g = make_conv_geom(s[0], s[1], s[2], s[3], o.out_channels, o.kernel_h, o.kernel_w, o.stride, o.pad,
-                                          o.groups);
+      ensure_packed(wq, skipped, act_kind_of(xq.codes), xq.codes.bits, static_cast<int32_t>(xq.codes.zero_point), g,
+                    true);
       y = qconv2d_kernel(xq, wq.value, bias(), g, packed_, scratch_);
       last_backend_ = packed_.backend;
     } else {

@@ -24,7 +24,8 @@ Var QLinear::forward(const Var& x) {
   const Quantized wq = quantize_weight(weight(), skipped);
   Var y;
   if (use_kernel(xq)) {
-    ensure_packed(wq, skipped, act_kind_of(xq.codes), xq.codes.bits, 1, 1);
+    ensure_packed(wq, skipped, act_kind_of(xq.codes), xq.codes.bits, static_cast<int32_t>(xq.codes.zero_point),
+                  linear_geom(x.shape()[0], in_features(), out_features()), false);
     y = qlinear_kernel(xq, wq.value, bias(), packed_, scratch_);
     last_backend_ = packed_.backend;
   } else {

@@ -74,16 +74,18 @@ Var QuantizedLayer::finish_output(const Var& y) {
   return y;
 }
 
-void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, ActKind xk, int xbits, int64_t groups,
-                                   int64_t taps) {
+void QuantizedLayer::ensure_packed(const Quantized& wq, bool skipped, ActKind xk, int xbits, int32_t azero,
+                                   const ConvGeom& geom, bool conv) {
   if (skipped) return;
   const IntBackend b = forced_ ? *forced_ : choose_backend(wq.codes.format, wq.codes.bits, xk, xbits);
   LOWBIT_CHECK(backend_supports(b, wq.codes.format, wq.codes.bits, xk, xbits),
                "quantized layer ({}): backend {} cannot multiply these weight and activation codes", prec_.str(),
                backend_name(b));
   const uint64_t h = weight_hash(shadow_weight());
-  if (packed_.valid && packed_.version == version_ && packed_hash_ == h && packed_.backend == b) return;
-  pack_layer(wq.codes, groups, taps, b, version_, packed_, xk == ActKind::uint && xbits == 1);
+  if (packed_.valid && packed_.version == version_ && packed_hash_ == h && packed_.backend == b &&
+      packed_.act == xk && packed_.abits == xbits && packed_.azero == azero)
+    return;
+  pack_layer(wq.codes, geom, conv, xk, xbits, azero, b, version_, packed_);
   packed_hash_ = h;
   ++pack_count_;
 }

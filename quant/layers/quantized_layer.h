@@ -78,9 +78,10 @@ class QuantizedLayer {
   Var finish_output(const Var& y);
   // True when the kernel path applies to these operands.
   bool use_kernel(const Quantized& xq) const { return path_ == QPath::kernel && xq.codes.defined() && prec_.quantizes_weights(); }
-  // Makes `packed_` current for these weight codes and activations of kind xk with xbits bits; groups = conv
-  // groups, taps = KH·KW (1, 1 for linear).
-  void ensure_packed(const Quantized& wq, bool skipped, ActKind xk, int xbits, int64_t groups, int64_t taps);
+  // Makes `packed_` current for these weight codes and activations of kind xk with xbits bits and zero point
+  // azero; geom: the layer's geometry (conv, or linear_geom), conv: false for a linear layer.
+  void ensure_packed(const Quantized& wq, bool skipped, ActKind xk, int xbits, int32_t azero, const ConvGeom& geom,
+                     bool conv);
   // Inference (no graph) on the kernel path with sign-quantized activations (BNN, XNOR): the binary kernels read
   // only the sign bits of the quantized input, and those are the input's own sign bits (sign(x) = −1 ⇔ x < 0), so
   // the activation rule can be skipped.

@@ -1,5 +1,5 @@
-// Quantized layers: the integer GEMM backends against the scalar reference; the kernel path against the
-// fake-quant path (outputs within 1e-5 of the output's scale, and the same gradients) for every layer type
+// Quantized layers: the kernel path (the integer layer tier, tested alone in tests/kernels/test_qlayer*.cpp)
+// against the fake-quant path (outputs within 1e-5 of the output's scale, and the same gradients) for every layer type
 // and precision; the packed-weight cache; BNN's clamp; the zoo factory.
 #include <doctest/doctest.h>
 
@@ -13,7 +13,7 @@
 #include "engine/optim.h"
 #include "engine/rng.h"
 #include "quant/factory.h"
-#include "quant/layers/int_gemm.h"
+#include "quant/layers/int_backend.h"
 #include "quant/layers/qconv2d.h"
 #include "quant/layers/qlinear.h"
 #include "quant/training.h"
@@ -28,21 +28,6 @@ Tensor random_tensor(const Shape& s, uint64_t seed, float lo, float hi) {
   Tensor t(s);
   for (int64_t i = 0; i < t.numel(); ++i) t[i] = rng.uniform(lo, hi);
   return t;
-}
-
-QCodes random_codes(CodeFormat f, int bits, int64_t M, int64_t K, uint64_t seed) {
-  QCodes c;
-  c.format = f;
-  c.bits = bits;
-  c.shape = Shape{M, K};
-  c.code.resize(static_cast<size_t>(M * K));
-  c.scale = {1.0f};
-  Rng rng(seed);
-  for (auto& v : c.code) {
-    v = static_cast<int16_t>(c.qmin() + int32_t(rng.below(uint64_t(c.qmax() - c.qmin() + 1))));
-    if (f == CodeFormat::binary && v == 0) v = 1;  // binary codes are ±1 only
-  }
-  return c;
 }
 
 // max |a − b| / max|b| over the tensor (the outputs' own scale: near-zero outputs are sums that cancel).
@@ -132,71 +117,6 @@ void check_paths_agree(Layer& layer, const Tensor& x, const std::string& what) {
 }
 
 }  // namespace
-
-TEST_CASE("int_gemm: every backend equals the scalar reference for every format it supports") {
-  struct F {
-    CodeFormat wf;
-    int wbits;
-    ActKind xk;
-    int xbits;
-  };
-  const std::vector<F> formats = {
-      {CodeFormat::binary, 1, ActKind::binary, 1}, {CodeFormat::ternary, 2, ActKind::binary, 1},
-      {CodeFormat::binary, 1, ActKind::uint, 2},   {CodeFormat::ternary, 2, ActKind::uint, 4},
-      {CodeFormat::uint, 2, ActKind::uint, 2},     {CodeFormat::uint, 3, ActKind::uint, 4},
-      {CodeFormat::uint, 4, ActKind::uint, 8},     {CodeFormat::uint, 8, ActKind::uint, 8},
-      {CodeFormat::sint, 2, ActKind::uint, 3},     {CodeFormat::sint, 4, ActKind::uint, 4},
-      {CodeFormat::sint, 8, ActKind::uint, 6},
-  };
-  for (const auto& f : formats) {
-    for (int64_t K : {7, 64, 150}) {
-      const int64_t M = 19, N = 37;
-      const QCodes w = random_codes(f.wf, f.wbits, M, K, 11 + K);
-      std::vector<uint8_t> x(static_cast<size_t>(N * K) + 64);
-      Rng rng(5 + K);
-      for (auto& v : x)
-        v = f.xk == ActKind::binary ? static_cast<uint8_t>(rng.below(2) ? 1 : -1)
-                                    : static_cast<uint8_t>(rng.below(uint64_t(1) << f.xbits));
-      IntActs a;
-      a.kind = f.xk;
-      a.bits = f.xbits;
-      a.N = size_t(N);
-      a.K = size_t(K);
-      a.rows = x.data();
-      a.ld = size_t(K);
-      // Exact expectation from the real values: Σ real_w·real_x with unit scales.
-      std::vector<double> expect(static_cast<size_t>(M * N));
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < N; ++n) {
-          double s = 0.0;
-          for (int64_t k = 0; k < K; ++k) {
-            const double xv = f.xk == ActKind::binary ? double(static_cast<int8_t>(x[n * K + k])) : double(x[n * K + k]);
-            s += (double(w.code[m * K + k]) - w.zero_point) * xv;
-          }
-          expect[m * N + n] = s;
-        }
-      for (IntBackend b : {IntBackend::reference, IntBackend::bgemm, IntBackend::tgemm, IntBackend::bitserial,
-                           IntBackend::qgemm}) {
-        if (!backend_supports(b, f.wf, f.wbits, f.xk, f.xbits)) continue;
-        INFO("backend " << std::string(backend_name(b)) << " w" << f.wbits << " x" << f.xbits << " K=" << K);
-        const IntWeights pw = pack_int_weights(w, 0, size_t(M), size_t(K), b);
-        std::vector<int32_t> D(static_cast<size_t>(M * N));
-        IntGemmScratch s;
-        int_gemm(pw, a, D.data(), size_t(N), s, 2);
-        bool all = true;
-        for (int64_t m = 0; m < M; ++m)
-          for (int64_t n = 0; n < N; ++n) {
-            int32_t xs = 0;
-            for (int64_t k = 0; k < K; ++k)
-              xs += f.xk == ActKind::binary ? static_cast<int8_t>(x[n * K + k]) : x[n * K + k];
-            const double got = pw.mult * (double(D[m * N + n]) - double(pw.zk) * xs);
-            all = all && got == expect[m * N + n];
-          }
-        CHECK(all);
-      }
-    }
-  }
-}
 
 TEST_CASE("QConv2d: kernel path == fake-quant path for every precision and geometry") {
   struct Geo {
