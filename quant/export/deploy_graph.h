@@ -78,6 +78,9 @@ struct WeightLayerInfo {
   CodeFormat wformat = CodeFormat::uint;
   int wbits = 32;
   std::vector<int32_t> v;     // [out][in/groups][kh][kw] integer weight values
+  std::vector<int32_t> wcodes;  // the same weights as the scheme's codes c, real = wscale_codes[m]·(c − wzero)
+  float wzero = 0.0f;           // the codes' zero point (a multiple of 1/2)
+  std::vector<float> wscale_codes;  // [out]: the codes' scale (wscale, or 2·wscale when wzero is a half-integer)
   std::vector<float> wscale;  // [out]
   std::vector<float> wf32;    // [out][in/groups][kh][kw] real weights (f32 route: wscale·v, or the fp32 weights)
   std::vector<float> bias;    // [out] (zeros when the layer has none)

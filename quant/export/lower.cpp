@@ -324,14 +324,21 @@ void fill_layer(const LayerView& lv, const std::string& name, const std::vector<
   LOWBIT_CHECK(!half || 2.0f * zp == std::floor(2.0f * zp), "{}: weight zero point {} is not a multiple of 1/2", name,
                zp);
   info.v.resize(static_cast<size_t>(n));
+  info.wcodes.resize(static_cast<size_t>(n));
+  info.wzero = zp;
   info.wf32.resize(static_cast<size_t>(n));
   info.wscale.resize(static_cast<size_t>(info.out));
+  info.wscale_codes.resize(static_cast<size_t>(info.out));
   for (int64_t i = 0; i < n; ++i) {
+    info.wcodes[i] = c.code[i];
     info.v[i] = half ? 2 * int32_t(c.code[i]) - static_cast<int32_t>(2.0f * zp) : int32_t(c.code[i]) - int32_t(zp);
     info.wf32[i] = c.real(i);
   }
   const int64_t per = n / info.out;
-  for (int m = 0; m < info.out; ++m) info.wscale[m] = half ? c.scale_of(m * per) * 0.5f : c.scale_of(m * per);
+  for (int m = 0; m < info.out; ++m) {
+    info.wscale_codes[m] = c.scale_of(m * per);
+    info.wscale[m] = half ? c.scale_of(m * per) * 0.5f : c.scale_of(m * per);
+  }
   info.int_weights = true;
 }
 
