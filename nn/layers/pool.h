@@ -9,6 +9,9 @@ class MaxPool2d final : public Module {
   explicit MaxPool2d(int kernel, int stride = 0, int pad = 0);  // stride 0 means stride = kernel
   Var forward(const Var& x) override;
   std::string describe() const override;
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
+  int pad() const { return pad_; }
 
  private:
   int kernel_, stride_, pad_;
