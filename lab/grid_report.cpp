@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "engine/error.h"
 #include "nn/train/config.h"
 
 namespace lowbit::lab {
@@ -68,23 +70,49 @@ std::map<std::string, std::string> cell_params(const GridCell& c, int64_t availa
       {"W", !c.quant ? "32" : ternary ? "t" : std::to_string(d.wbits)},
       {"A", !c.quant ? "32" : std::to_string(d.abits)},
       {"first/last", first_last},
-      {"init", c.init_from.empty() ? "random" : c.init_from},
+      {"init", c.init_from.empty() ? "random" : c.init_from == kInitFromTeacher ? "teacher:" + c.teacher : c.init_from},
+      {"teacher", c.teacher.empty() ? "–" : c.teacher},
   };
   p["train images"] =
       std::to_string(c.train_subset > 0 && (available == 0 || c.train_subset < available) ? c.train_subset : available);
   return p;
 }
 
-ResultsTable make_table(const Grid& g, const std::vector<RunResult>& runs, const nlohmann::json& provenance) {
+ResultsTable make_table(const Grid& g, const std::vector<RunResult>& runs, const std::vector<RunResult>& teacher_runs,
+                        const nlohmann::json& provenance, const ExpectedRuns& expected) {
   ResultsTable t;
   t.name = g.name;
   t.title = g.title;
   t.metric_name = "test top-1 %";
-  t.param_columns = {"model", "dataset", "method", "W", "A", "first/last", "train images"};
+  t.param_columns = {"model", "dataset", "method", "W", "A", "first/last", "init", "train images"};
+  if (!g.teachers.empty()) t.param_columns.insert(t.param_columns.end() - 2, "teacher");
+  t.metric_columns = g.metric_columns;
+  // Runs in grid order (seed by seed, cells in grid order) whatever order they arrived in (merged shards).
+  auto order = [&](const RunResult& r) {
+    const auto seed = std::find(g.seeds.begin(), g.seeds.end(), r.seed) - g.seeds.begin();
+    const auto cell = std::find_if(g.cells.begin(), g.cells.end(), [&](const GridCell& c) { return c.label == r.cell; }) -
+                      g.cells.begin();
+    return std::make_pair(seed, cell);
+  };
   t.runs = runs;
+  std::stable_sort(t.runs.begin(), t.runs.end(), [&](const RunResult& a, const RunResult& b) { return order(a) < order(b); });
+  t.teacher_runs = teacher_runs;
+  auto teacher_order = [&](const RunResult& r) {
+    const auto seed = std::find(g.seeds.begin(), g.seeds.end(), r.seed) - g.seeds.begin();
+    const auto id = std::find_if(g.teachers.begin(), g.teachers.end(), [&](const GridTeacher& x) {
+                      return kTeacherRowPrefix + x.id == r.cell;
+                    }) - g.teachers.begin();
+    return std::make_pair(id, seed);
+  };
+  std::stable_sort(t.teacher_runs.begin(), t.teacher_runs.end(),
+                   [&](const RunResult& a, const RunResult& b) { return teacher_order(a) < teacher_order(b); });
   t.claims = g.claims;
   t.provenance = provenance;
   t.notes = g.notes;
+  for (const auto& [label, seed] : expected)
+    if (std::none_of(runs.begin(), runs.end(), [&](const RunResult& r) { return r.cell == label && r.seed == seed; }))
+      t.missing.push_back(fmt::format("{} seed {}", label, seed));
+  t.extra["grid_definition"] = grid_to_json(g);
   return t;
 }
 
@@ -131,6 +159,156 @@ PlotFigure make_figure(const Grid& g, const std::vector<RunResult>& runs) {
   return fig;
 }
 
+namespace {
+
+const CellSummary* summary_of(const std::vector<CellSummary>& cells, const std::string& label) {
+  const auto it = std::find_if(cells.begin(), cells.end(), [&](const CellSummary& s) { return s.cell == label; });
+  return it == cells.end() ? nullptr : &*it;
+}
+
+std::vector<std::string> panels_of(const Grid& g) {
+  std::vector<std::string> panels;
+  for (const GridCell& c : g.cells)
+    if (std::find(panels.begin(), panels.end(), panel_title(c)) == panels.end()) panels.push_back(panel_title(c));
+  return panels;
+}
+
+std::vector<std::string> methods_of(const Grid& g) {
+  std::vector<std::string> methods;
+  for (const GridCell& c : g.cells)
+    if (std::find(methods.begin(), methods.end(), c.method_label) == methods.end()) methods.push_back(c.method_label);
+  return methods;
+}
+
+}  // namespace
+
+std::vector<size_t> pareto_front(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<size_t> front;
+  for (size_t i = 0; i < x.size(); ++i) {
+    bool dominated = false;
+    for (size_t j = 0; j < x.size() && !dominated; ++j)
+      dominated = j != i && x[j] <= x[i] && y[j] >= y[i] && (x[j] < x[i] || y[j] > y[i]);
+    if (!dominated) front.push_back(i);
+  }
+  std::sort(front.begin(), front.end(), [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && a < b); });
+  return front;
+}
+
+PlotFigure make_pareto_figure(const Grid& g, const std::vector<RunResult>& runs,
+                              const std::vector<RunResult>& teacher_runs, const std::string& metric) {
+  PlotFigure fig;
+  fig.title = g.title;
+  fig.panel_height = 460;
+  const std::vector<CellSummary> cells = summarize(runs);
+  const std::vector<CellSummary> teachers = summarize(teacher_runs);
+  const std::vector<std::string> methods = methods_of(g);
+  for (const std::string& panel : panels_of(g)) {
+    PlotSpec spec;
+    spec.title = panel;
+    spec.xlabel = metric == "size_bytes" ? "model size (bytes, packed weights + scales; log scale)"
+                                         : metric == "bitops" ? "BitOPs (MACs x wbits x abits; log scale)" : metric;
+    spec.ylabel = "test top-1 (%)";
+    spec.log_x = true;
+    // The fp32 line: the panel's fp32 cell, else the teacher its cells name.
+    const CellSummary* fp32 = nullptr;
+    std::string fp32_what;
+    for (const GridCell& c : g.cells) {
+      if (panel_title(c) != panel) continue;
+      if (!c.quant && c.method.is_null() && !fp32) {
+        fp32 = summary_of(cells, c.label);
+        fp32_what = "fp32";
+      }
+    }
+    for (const GridCell& c : g.cells)
+      if (!fp32 && panel_title(c) == panel && !c.teacher.empty()) {
+        fp32 = summary_of(teachers, kTeacherRowPrefix + c.teacher);
+        fp32_what = "fp32 teacher";
+      }
+    for (size_t m = 0; m < methods.size(); ++m) {
+      PlotSeries pts;
+      pts.label = methods[m];
+      pts.style = static_cast<int>(m) + 1;
+      pts.with = "yerrorbars";
+      for (const GridCell& c : g.cells) {
+        if (panel_title(c) != panel || c.method_label != methods[m]) continue;
+        const CellSummary* s = summary_of(cells, c.label);
+        if (!s || !s->metrics.count(metric) || !(s->metrics.at(metric) > 0)) continue;
+        if (!c.quant && c.method.is_null()) continue;  // fp32 is the line
+        pts.x.push_back(s->metrics.at(metric));
+        pts.y.push_back(s->mean);
+        pts.err.push_back(s->stddev);
+      }
+      if (pts.x.empty()) continue;
+      PlotSeries front;
+      front.style = pts.style;
+      front.with = "lines";
+      for (size_t i : pareto_front(pts.x, pts.y)) {
+        front.x.push_back(pts.x[i]);
+        front.y.push_back(pts.y[i]);
+      }
+      spec.series.push_back(std::move(pts));
+      spec.series.push_back(std::move(front));
+    }
+    if (fp32) spec.hlines.push_back({fp32->mean, fmt::format("{} ({:.2f})", fp32_what, fp32->mean)});
+    if (!spec.series.empty()) fig.panels.push_back(std::move(spec));
+  }
+  return fig;
+}
+
+PlotFigure make_layer_bits_figure(const Grid& g, const std::vector<RunResult>& runs) {
+  PlotFigure fig;
+  fig.title = g.title + ": per-layer weight bits";
+  fig.panel_height = 380;
+  const std::vector<CellSummary> cells = summarize(runs);
+  for (const std::string& panel : panels_of(g)) {
+    PlotSpec spec;
+    spec.title = panel;
+    spec.xlabel = "layer";
+    spec.ylabel = "weight bits";
+    std::vector<std::pair<std::string, nlohmann::json>> mixed;  // label, layer_bits
+    for (const GridCell& c : g.cells) {
+      if (panel_title(c) != panel) continue;
+      const CellSummary* s = summary_of(cells, c.label);
+      if (!s || !s->layer_bits.is_array() || s->layer_bits.empty()) continue;
+      std::set<int> bits;
+      for (const nlohmann::json& l : s->layer_bits) bits.insert(l.value("wbits", 0));
+      if (bits.size() > 1 || (c.quant && !c.quant->precision.overrides.empty())) mixed.emplace_back(c.label, s->layer_bits);
+    }
+    if (mixed.empty()) continue;
+    for (const nlohmann::json& l : mixed[0].second) spec.xtics.push_back(l.value("layer", "?"));
+    const double n = static_cast<double>(mixed.size());
+    spec.box_width = 0.8 / n;
+    for (size_t k = 0; k < mixed.size(); ++k) {
+      PlotSeries s;
+      const size_t colon = mixed[k].first.find(':');
+      s.label = colon == std::string::npos ? mixed[k].first : mixed[k].first.substr(colon + 2);
+      s.style = static_cast<int>(k) + 1;
+      s.with = "boxes";
+      const nlohmann::json& lb = mixed[k].second;
+      for (size_t i = 0; i < lb.size() && i < spec.xtics.size(); ++i) {
+        s.x.push_back(static_cast<double>(i) + (static_cast<double>(k) - (n - 1) / 2.0) * spec.box_width);
+        s.y.push_back(lb[i].value("wbits", 0));
+      }
+      spec.series.push_back(std::move(s));
+    }
+    fig.panels.push_back(std::move(spec));
+  }
+  return fig;
+}
+
+PlotFigure make_figure_of_kind(const Grid& g, const std::string& kind, const std::vector<RunResult>& runs,
+                               const std::vector<RunResult>& teacher_runs) {
+  if (kind == "accuracy_vs_bits") return make_figure(g, runs);
+  if (kind == "accuracy_vs_size") return make_pareto_figure(g, runs, teacher_runs, "size_bytes");
+  if (kind == "accuracy_vs_bitops") return make_pareto_figure(g, runs, teacher_runs, "bitops");
+  LOWBIT_CHECK(kind == "layer_bits", "unknown figure kind '{}'", kind);
+  return make_layer_bits_figure(g, runs);
+}
+
+std::string figure_stem(const Grid& g, size_t index) {
+  return index == 0 ? std::string("plot") : "plot_" + g.figures.at(index);
+}
+
 nlohmann::json grid_provenance(const Grid& g, const std::string& command_line, const nlohmann::json& datasets) {
   nlohmann::json prov = nn::build_info();
   prov["grid"] = g.name;
@@ -144,25 +322,39 @@ nlohmann::json grid_provenance(const Grid& g, const std::string& command_line, c
   return prov;
 }
 
-GridReport::GridReport(const Grid& g, std::string out_dir, nlohmann::json provenance, size_t total_runs, bool plot)
-    : grid_(g), out_(std::move(out_dir)), provenance_(std::move(provenance)), total_(total_runs), plot_(plot),
-      started_(now_seconds()) {}
 
-void GridReport::write_tables(const std::vector<RunResult>& runs, bool finished) {
+GridReport::GridReport(const Grid& g, std::string out_dir, nlohmann::json provenance, ExpectedRuns expected, bool plot)
+    : grid_(g), out_(std::move(out_dir)), provenance_(std::move(provenance)), expected_(std::move(expected)),
+      plot_(plot), started_(now_seconds()) {}
+
+void GridReport::set_extra(const std::string& key, nlohmann::json value) { extra_[key] = std::move(value); }
+
+void GridReport::write_tables(const std::vector<RunResult>& runs, const std::vector<RunResult>& teacher_runs,
+                              bool finished) {
   nlohmann::json p = provenance_;
-  p["runs_finished"] = fmt::format("{} of {}", runs.size(), total_);
+  p["runs_finished"] = fmt::format("{} of {}", runs.size(), expected_.size());
   p["wall_seconds_this_invocation"] = now_seconds() - started_;
   if (finished) p["finished_at"] = utc_now();
-  write_results(out_, make_table(grid_, runs, p));
+  ResultsTable t = make_table(grid_, runs, teacher_runs, p, expected_);
+  for (auto it = extra_.begin(); it != extra_.end(); ++it) t.extra[it.key()] = it.value();
+  write_results(out_, t);
 }
 
-void GridReport::write_figure(const std::vector<RunResult>& runs) {
-  const PlotFigure fig = make_figure(grid_, runs);
-  if (fig.panels.empty()) return;
+void GridReport::write_figures(const std::vector<RunResult>& runs, const std::vector<RunResult>& teacher_runs) {
+  bool all = true, any = false;
   std::string why;
-  plotted_ = plot_ && write_plot(out_, "accuracy_vs_bits", fig, &why);
-  if (!plot_) why = "plotting disabled";
-  plot_error_ = plotted_ ? "" : why;
+  for (size_t i = 0; i < grid_.figures.size(); ++i) {
+    const PlotFigure fig = make_figure_of_kind(grid_, grid_.figures[i], runs, teacher_runs);
+    if (fig.panels.empty()) continue;
+    any = true;
+    std::string w;
+    if (!write_plot(out_, figure_stem(grid_, i), fig, &w, plot_)) {
+      all = false;
+      why = w;
+    }
+  }
+  plotted_ = any && all;
+  plot_error_ = plotted_ ? "" : any ? why : "no figure has points yet";
 }
 
 }  // namespace lowbit::lab

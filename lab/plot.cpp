@@ -55,7 +55,10 @@ std::string render_panel(const PlotSpec& spec, const std::string& data_file, siz
   std::string g;
   g += "set title " + quote(spec.title) + "\n";
   g += "set xlabel " + quote(spec.xlabel) + "\nset ylabel " + quote(spec.ylabel) + "\n";
-  g += "set grid ytics\nset key outside right top\nset offsets 0.3, 0.3, 0, 0\n";
+  g += "set grid ytics\nset key outside right top\n";
+  g += spec.log_x ? "set logscale x\nset offsets 0, 0, 0, 0\n" : "unset logscale x\nset offsets 0.3, 0.3, 0, 0\n";
+  if (spec.box_width > 0) g += fmt::format("set boxwidth {:g}\nset style fill solid 0.7 border -1\nset yrange [0:*]\n", spec.box_width);
+  else g += "set style fill empty\nset autoscale y\n";
   if (!spec.xtics.empty()) {
     g += "set xtics (";
     for (size_t i = 0; i < spec.xtics.size(); ++i)
@@ -68,9 +71,15 @@ std::string render_panel(const PlotSpec& spec, const std::string& data_file, siz
   for (size_t s = 0; s < spec.series.size(); ++s) {
     if (s) plot += ", \\\n     ";
     const PlotSeries& ps = spec.series[s];
-    plot += fmt::format("{} index {} using 1:2:3 with yerrorlines lw 2 pt 7{} title {}", quote(data_file),
-                        first_index + s, ps.style > 0 ? fmt::format(" lt {}", ps.style) : "", quote(ps.label));
+    const bool errors = ps.with == "yerrorlines" || ps.with == "yerrorbars";
+    const std::string how = ps.with == "lines" ? "lines lw 2" : ps.with == "boxes" ? "boxes" : ps.with + " lw 2 pt 7";
+    plot += fmt::format("{} index {} using 1:2{} with {}{} {}", quote(data_file), first_index + s, errors ? ":3" : "", how,
+                        ps.style > 0 ? fmt::format(" lt {}", ps.style) : "",
+                        ps.label.empty() ? std::string("notitle") : "title " + quote(ps.label));
   }
+  for (const PlotLine& l : spec.hlines)
+    plot += fmt::format("{}{:g} with lines dt 2 lw 2 lc rgb \"#555555\" title {}", spec.series.empty() ? "" : ", \\\n     ",
+                        l.y, quote(l.label));
   return g + plot + "\n";
 }
 }  // namespace
@@ -100,11 +109,11 @@ std::string render_gnuplot_script(const PlotSpec& spec, const std::string& data_
   return render_gnuplot_script(PlotFigure{"", {spec}}, data_file, out_stem);
 }
 
-bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why) {
-  return write_plot(dir, stem, PlotFigure{"", {spec}}, why);
+bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why, bool render) {
+  return write_plot(dir, stem, PlotFigure{"", {spec}}, why, render);
 }
 
-bool write_plot(const std::string& dir, const std::string& stem, const PlotFigure& spec, std::string* why) {
+bool write_plot(const std::string& dir, const std::string& stem, const PlotFigure& spec, std::string* why, bool render) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   LOWBIT_CHECK(!ec, "plot: cannot create directory '{}': {}", dir, ec.message());
@@ -116,6 +125,10 @@ bool write_plot(const std::string& dir, const std::string& stem, const PlotFigur
   const std::string script = render_gnuplot_script(spec, base + ".dat", tmp_stem);
   const std::string final_script = render_gnuplot_script(spec, stem + ".dat", stem);  // relative: re-runnable in dir
   nn::write_file_atomic(base + ".gp", final_script.data(), final_script.size());
+  if (!render) {
+    if (why) *why = "plotting disabled";
+    return false;
+  }
   const std::string tmp_script = base + ".tmp-render.gp";
   nn::write_file_atomic(tmp_script, script.data(), script.size());
   const std::string cmd = "gnuplot " + shell_quote(tmp_script) + " 2>&1";

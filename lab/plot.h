@@ -10,6 +10,15 @@ struct PlotSeries {
   std::string label;
   std::vector<double> x, y, err;  // err: half-height of the error bar (e.g. std over seeds); may be empty
   int style = 0;  // gnuplot line type (colour) 1, 2, ...; 0 = by position. Keeps a method's colour across panels.
+  // How gnuplot draws it: "yerrorlines" (points, error bars, joined), "yerrorbars" (points and error bars only),
+  // "lines" (joined, no points), "boxes" (bars). An empty label draws it without a key entry.
+  std::string with = "yerrorlines";
+};
+
+// A horizontal reference line across a panel (e.g. the fp32 accuracy).
+struct PlotLine {
+  double y = 0.0;
+  std::string label;
 };
 
 struct PlotSpec {
@@ -17,6 +26,9 @@ struct PlotSpec {
   // Categorical x axis: when non-empty, x values are indices into these labels (e.g. "W1A1", "W2A2").
   std::vector<std::string> xtics;
   std::vector<PlotSeries> series;
+  std::vector<PlotLine> hlines;
+  bool log_x = false;
+  double box_width = 0.0;  // > 0: the width of "boxes" series (grouped bars)
 };
 
 // Several plots stacked in one figure (gnuplot multiplot), e.g. one panel per model / data set.
@@ -33,9 +45,12 @@ std::string render_gnuplot_script(const PlotFigure& fig, const std::string& data
 // each other, so panel p's series s is block (Σ series of earlier panels) + s.
 std::string render_gnuplot_data(const PlotSpec& spec);
 std::string render_gnuplot_data(const PlotFigure& fig);
-// Writes <dir>/<stem>.{dat,gp} and runs gnuplot to make <dir>/<stem>.{svg,png}. Returns false (with the reason in
-// *why) when gnuplot is not installed or fails; the .dat/.gp files are written in any case.
-bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why = nullptr);
-bool write_plot(const std::string& dir, const std::string& stem, const PlotFigure& fig, std::string* why = nullptr);
+// Writes <dir>/<stem>.{dat,gp} and, when render is on, runs gnuplot to make <dir>/<stem>.{svg,png}. Returns true
+// when the figures were rendered; false (with the reason in *why: gnuplot not installed or failing, or "plotting
+// disabled") otherwise. The .dat/.gp files are written in any case.
+bool write_plot(const std::string& dir, const std::string& stem, const PlotSpec& spec, std::string* why = nullptr,
+                bool render = true);
+bool write_plot(const std::string& dir, const std::string& stem, const PlotFigure& fig, std::string* why = nullptr,
+                bool render = true);
 
 }  // namespace lowbit::lab

@@ -79,15 +79,34 @@ RunDecision decide_run(const std::string& run_dir, const RunIdentity& want) {
   }
   const nlohmann::json want_quant = want.quant ? want.quant->to_json() : nlohmann::json();
   const nlohmann::json have_precision = have_quant ? have_quant->to_json() : nlohmann::json();
-  const nlohmann::json have_method = r.value("method", nlohmann::json());
+  const nlohmann::json have_record = r.value("method", nlohmann::json());
+  nlohmann::json have_method;
+  std::string have_teacher;
+  if (have_record.is_object()) {
+    have_method = {{"name", have_record.value("name", nlohmann::json())},
+                   {"settings", have_record.value("settings", nlohmann::json())}};
+    const nlohmann::json t = have_record.value("teacher", nlohmann::json());
+    if (t.is_object() && t.contains("crc32") && t["crc32"].is_string()) have_teacher = t["crc32"].get<std::string>();
+  }
+  nlohmann::json want_method;
+  if (want.method.is_object())
+    want_method = {{"name", want.method.value("name", nlohmann::json())},
+                   {"settings", want.method.value("settings", nlohmann::json())}};
   const int64_t have_subset = r.value("train_subset", int64_t{0});
-  if (want_cfg != have_cfg || want_quant != have_precision || want.method != have_method ||
+  if (!want.teacher_crc32.empty() && have_teacher != want.teacher_crc32) {
+    refuse.reason = fmt::format(
+        "run directory '{}' was trained with another teacher (CRC-32 {}, the grid's teacher now has {}); delete it or "
+        "choose another output directory",
+        run_dir, have_teacher.empty() ? "none" : have_teacher, want.teacher_crc32);
+    return refuse;
+  }
+  if (want_cfg != have_cfg || want_quant != have_precision || want_method != have_method ||
       have_subset != want.train_subset) {
     refuse.reason = fmt::format(
         "run directory '{}' holds a different run (recorded config {}, quant {}, method {}, training subset {}; the "
         "grid wants {}, {}, {}, {}); delete it or choose another output directory",
         run_dir, have_cfg.dump(), have_precision.dump(), have_method.dump(), have_subset, want_cfg.dump(),
-        want_quant.dump(), want.method.dump(), want.train_subset);
+        want_quant.dump(), want_method.dump(), want.train_subset);
     return refuse;
   }
   const nlohmann::json& epochs = r.contains("epochs") ? r["epochs"] : nlohmann::json();

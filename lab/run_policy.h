@@ -10,7 +10,8 @@
 //   results.json of this configuration, unfinished (no test accuracy
 //     or fewer epochs than the cell asks now)                         resume if a checkpoint is there, else train
 //   results.json of another configuration (training recipe other than
-//     epochs and threads, precision, method, training subset), or a
+//     epochs and threads, precision, method name and settings, teacher
+//     CRC-32, training subset), or a
 //     results.json that is not JSON                                   refuse  (never mixed into the table)
 #pragma once
 #include <cstdint>
@@ -27,7 +28,10 @@ namespace lowbit::lab {
 struct RunIdentity {
   nlohmann::json config;       // nn::TrainConfig::to_json() (threads and epochs are not compared)
   std::optional<quant::QuantSpec> quant;  // empty = fp32; compared with the spec of the run's "quant" record
-  nlohmann::json method;       // what it records under "method"; null for none
+  // The method as quant/methods/run.h records it, {"name", "settings"} (every setting, defaults included); null for
+  // none. Only name and settings are compared: the teacher's path may change (a moved results directory).
+  nlohmann::json method;
+  std::string teacher_crc32;   // non-empty: the recorded method.teacher.crc32 must equal it (another teacher → refuse)
   int64_t train_subset = 0;    // recorded under "train_subset" (absent = 0)
   int epochs = 1;              // the cell's epochs: a run with exactly these many is finished
 };

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.h"
+#include "lab/run_metrics.h"
 #include "nn/archive.h"
 #include "nn/init_load.h"
 #include "nn/data/registry.h"
@@ -166,6 +167,16 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   trainer.extra_results()["test"] = {{"loss", t.loss}, {"acc", t.acc}, {"n", t.n},
                                      {"crc32", fmt::format("{:08x}", test->checksum)}};
   trainer.extra_results()["wall_seconds"] = out.wall_seconds;
+  // Size, average bits, BitOPs and the per-layer bits of the trained model (lab/run_metrics.h); a model the
+  // report cannot walk records why instead of failing a finished run.
+  try {
+    const nlohmann::json m = with_method_metrics(model_metrics(*model, Shape{info.c, info.h, info.w}),
+                                                 method.method ? method.method->state() : nlohmann::json());
+    trainer.extra_results()["metrics"] = m["metrics"];
+    trainer.extra_results()["layer_bits"] = m["layer_bits"];
+  } catch (const Error& e) {
+    trainer.extra_results()["metrics_error"] = e.what();
+  }
   trainer.write_results();
 
   out.test_acc = t.acc;

@@ -135,7 +135,7 @@ TEST_CASE("reproduce runner: trains every cell x seed once and writes the table 
   CHECK(first.runs[2].params.at("train images") == "96");
   CHECK(first.runs[2].params.at("first/last") == "quantized");
 
-  for (const char* f : {"results.json", "table.md", "table.csv", "grid.json", "accuracy_vs_bits.dat", "accuracy_vs_bits.gp"})
+  for (const char* f : {"results.json", "table.md", "table.csv", "grid.json", "plot.dat", "plot.gp"})
     CHECK_MESSAGE(fs::exists(out / f), f);
   for (const char* run : {"lenet5_mnist_fp32_seed1", "lenet5_mnist_dorefa_w1a1_seed2", "lenet5_mnist_bnn_w1a1_allq_seed2"})
     CHECK_MESSAGE(fs::exists(out / "runs" / run / "model.lbar"), run);
@@ -163,7 +163,7 @@ TEST_CASE("reproduce runner: trains every cell x seed once and writes the table 
 
   const std::string csv = read_text(out / "table.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);  // header + 3 cells
-  CHECK(csv.rfind("cell,model,dataset,method,W,A,first/last,train images,n,mean", 0) == 0);
+  CHECK(csv.rfind("cell,model,dataset,method,W,A,first/last,init,train images,n,mean", 0) == 0);
   const std::string md = read_text(out / "table.md");
   CHECK(md.find("| LeNet-5 MNIST: DoReFa W1A1 |") != std::string::npos);
   CHECK(md.find("git_revision") != std::string::npos);
@@ -176,9 +176,9 @@ TEST_CASE("reproduce runner: trains every cell x seed once and writes the table 
   CHECK(fig.panels[0].series[0].x == std::vector<double>{1});
   CHECK(fig.panels[0].series[1].style == 2);
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-    CHECK(first.plotted);
-    CHECK(fs::exists(out / "accuracy_vs_bits.svg"));
-    CHECK(fs::exists(out / "accuracy_vs_bits.png"));
+    CHECK_MESSAGE(first.plotted, first.plot_error);
+    CHECK(fs::exists(out / "plot.svg"));
+    CHECK(fs::exists(out / "plot.png"));
   }
 
   // Re-running reuses every finished run.

@@ -3,15 +3,28 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "engine/error.h"
 #include "lab/plot.h"
 #include "lab/results.h"
+#include "lab/verdict.h"
 
 using namespace lowbit::lab;
 
 namespace {
+RunResult run(const std::string& cell, std::map<std::string, std::string> params, uint64_t seed, double metric,
+              double wall, int epochs) {
+  RunResult r;
+  r.cell = cell;
+  r.params = std::move(params);
+  r.seed = seed;
+  r.metric = metric;
+  r.wall_seconds = wall;
+  r.epochs = epochs;
+  return r;
+}
 std::string slurp(const std::string& path) {
   std::ifstream f(path);
   std::stringstream s;
@@ -29,11 +42,20 @@ ResultsTable sample_table() {
   t.title = "Demo table";
   t.metric_name = "test top-1 (%)";
   t.param_columns = {"method", "bits"};
-  t.runs = {{"fp32", {{"method", "fp32"}, {"bits", "32"}}, 1, 90.0, 10.0, 5},
-            {"fp32", {{"method", "fp32"}, {"bits", "32"}}, 2, 92.0, 11.0, 5},
-            {"w1a1", {{"method", "dorefa"}, {"bits", "1"}}, 1, 80.0, 12.0, 5},
-            {"fp32", {{"method", "fp32"}, {"bits", "32"}}, 3, 91.0, 9.0, 5}};
-  t.claims = {{"fp32", 90.5, false, "issue"}, {"w1a1", 83.5, false, "issue"}, {"w4a4", 90.0, false, "issue"}};
+  t.runs = {run("fp32", {{"method", "fp32"}, {"bits", "32"}}, 1, 90.0, 10.0, 5),
+            run("fp32", {{"method", "fp32"}, {"bits", "32"}}, 2, 92.0, 11.0, 5),
+            run("w1a1", {{"method", "dorefa"}, {"bits", "1"}}, 1, 80.0, 12.0, 5),
+            run("fp32", {{"method", "fp32"}, {"bits", "32"}}, 3, 91.0, 9.0, 5)};
+  for (const auto& [cell, threshold] : std::vector<std::pair<std::string, double>>{{"fp32", 88.0}, {"w1a1", 83.5}, {"w4a4", 90.0}}) {
+    Claim c;
+    c.id = cell;
+    c.text = cell + " reaches " + std::to_string(threshold);
+    c.source = "issue";
+    c.rule = ClaimRule::threshold;
+    c.cell = cell;
+    c.threshold = threshold;
+    t.claims.push_back(c);
+  }
   t.provenance = {{"git_revision", "abc123"}, {"threads", 2}};
   return t;
 }
@@ -53,21 +75,17 @@ TEST_CASE("summarize: cells in first-seen order with mean and sample std") {
 }
 
 TEST_CASE("summarize: runs of one cell must agree on their parameters") {
-  std::vector<RunResult> runs = {{"x", {{"bits", "1"}}, 1, 1.0, 0, 1}, {"x", {{"bits", "2"}}, 2, 1.0, 0, 1}};
+  std::vector<RunResult> runs = {run("x", {{"bits", "1"}}, 1, 1.0, 0, 1), run("x", {{"bits", "2"}}, 2, 1.0, 0, 1)};
   CHECK_THROWS_AS(summarize(runs), lowbit::Error);
 }
 
-TEST_CASE("claims: held, did not hold, not run") {
+TEST_CASE("claims: held, not held, missing runs in the table") {
   const ResultsTable t = sample_table();
   const auto out = evaluate_claims(summarize(t.runs), t.claims);
   REQUIRE(out.size() == 3);
-  CHECK(out[0].evaluated);
-  CHECK(out[0].held);  // 91.0 ≥ 90.5
-  CHECK(out[1].evaluated);
-  CHECK_FALSE(out[1].held);  // 80.0 < 83.5
-  CHECK_FALSE(out[2].evaluated);
-  Claim at_most{"w1a1", 81.0, true, "x"};
-  CHECK(evaluate_claims(summarize(t.runs), {at_most})[0].held);
+  CHECK(out[0].verdict == Verdict::held);           // 91 − 2·0.577 ≥ 88
+  CHECK(out[1].verdict_text() == "inconclusive (fewer than 2 seeds: w1a1)");
+  CHECK(out[2].verdict_text() == "inconclusive (missing runs: w4a4)");
 }
 
 TEST_CASE("markdown, csv and json renderings carry the numbers") {
@@ -75,22 +93,25 @@ TEST_CASE("markdown, csv and json renderings carry the numbers") {
   const std::string md = render_markdown(t);
   CHECK(md.find("# Demo table") != std::string::npos);
   CHECK(md.find("| fp32 | fp32 | 32 | 91.00 ± 1.00 | 3 | 5 |") != std::string::npos);
-  CHECK(md.find("did not hold") != std::string::npos);
-  CHECK(md.find("not run") != std::string::npos);
+  CHECK(md.find("**held**") != std::string::npos);
+  CHECK(md.find("**inconclusive (missing runs: w4a4)**") != std::string::npos);
+  CHECK(md.find("held if mean − 2·se ≥ 88") != std::string::npos);
   CHECK(md.find("git_revision: abc123") != std::string::npos);
   const std::string csv = render_csv(t);
-  CHECK(csv.rfind("cell,method,bits,n,mean,std,min,max,epochs,wall_seconds\n", 0) == 0);
-  CHECK(csv.find("w1a1,dorefa,1,1,80.0000,0.0000,80.0000,80.0000,5,12.0") != std::string::npos);
+  CHECK(csv.rfind("cell,method,bits,n,mean,std,min,max,epochs,images,wall_seconds\n", 0) == 0);
+  CHECK(csv.find("w1a1,dorefa,1,1,80.0000,0.0000,80.0000,80.0000,5,0,12.0") != std::string::npos);
   const auto j = render_json(t);
   CHECK(j["runs"].size() == 4);
   CHECK(j["cells"][0]["mean"].get<double>() == doctest::Approx(91.0));
-  CHECK(j["claims"][1]["held"].get<bool>() == false);
+  CHECK(j["claims"][0]["verdict"] == "held");
+  CHECK(j["claims"][2]["verdict"] == "inconclusive");
+  CHECK(j["claims"][2]["verdict_text"] == "inconclusive (missing runs: w4a4)");
 }
 
 TEST_CASE("csv escapes separators and quotes") {
   ResultsTable t;
   t.param_columns = {"note"};
-  t.runs = {{"a,b", {{"note", "say \"hi\""}}, 1, 1.0, 0, 1}};
+  t.runs = {run("a,b", {{"note", "say \"hi\""}}, 1, 1.0, 0, 1)};
   const std::string csv = render_csv(t);
   CHECK(csv.find("\"a,b\",\"say \"\"hi\"\"\"") != std::string::npos);
 }
