@@ -336,7 +336,9 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader, int epoch, int64_t& global
       NoGradGuard no_grad;
       teacher_logits = (*opt_.teacher)(Var(b.images));
     }
-    const Var logits = model_(Var(b.images));
+    Var logits;
+    if (opt_.hooks.forward) logits = opt_.hooks.forward(b, teacher_logits, *teacher_taps_);
+    if (!logits.defined()) logits = model_(Var(b.images));
     Var loss = opt_.hooks.loss ? opt_.hooks.loss(StepInputs{b, logits, *taps_, teacher_logits, *teacher_taps_,
                                                             config_.label_smoothing, global_step})
                                : cross_entropy(logits, b.labels, config_.label_smoothing);

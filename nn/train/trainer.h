@@ -16,7 +16,8 @@
 // step (weight clamping, re-packing) and at epoch boundaries, and method state that a resume restores. A
 // training step with a teacher:
 //   teacher.eval(), frozen; under no-grad: teacher_logits = teacher(x)   (teacher taps capture, TapMode::always)
-//   logits = model(x)                                                    (model taps capture, training mode only)
+//   logits = hooks.forward ? hooks.forward(...) : undefined; if undefined: logits = model(x)   (model taps capture,
+//                                                                        training mode only)
 //   loss = hooks.loss ? hooks.loss(StepInputs) : cross_entropy(logits, labels); + hooks.extra_loss
 //   backward, optimizer step, hooks.after_step; the captured values are dropped.
 // Evaluation runs the model in eval mode, where its (training-mode) taps do not fire.
@@ -66,6 +67,12 @@ struct StepInputs {
 };
 
 struct TrainHooks {
+  // Replaces the model's own forward on a training batch when set and it returns a defined Var: a sectional
+  // method (DCQ phase 1) runs each student section on the teacher's activations itself, so the model's full
+  // forward would be wasted work. The returned Var stands in for the logits (StepInputs::logits, the training
+  // accuracy). It gets the batch and the teacher's logits and taps (no graph); an undefined return = run the
+  // model's forward as usual (the method's other phases).
+  std::function<Var(const Batch& batch, const Var& teacher_logits, const FeatureTaps& teacher_taps)> forward;
   // Replaces the cross-entropy of each training batch when set (distillation, sectional losses); returns a
   // rank-0 Var.
   std::function<Var(const StepInputs& step)> loss;

@@ -2,6 +2,8 @@
 // distilling from a frozen teacher. A method is a small object with
 //   prepare(student, teacher)  checks the pair and sets itself up, once, before training
 //   student_taps/teacher_taps  module names whose outputs its loss reads (nn/taps.h)
+//   train_forward(...)         optional: replaces the student's own forward on a training batch (DCQ phase 1
+//                              runs its sections on the teacher's activations); undefined = the usual forward
 //   loss(step)                 the loss of one batch; it REPLACES cross-entropy (call nn cross_entropy to keep it)
 //   after_step(global_step)    after every optimizer step; before_epoch / after_epoch at epoch boundaries
 //   to_json / from_json        its settings, recorded in every checkpoint and model file; a resume rebuilds it
@@ -31,6 +33,12 @@ class Method {
   virtual void prepare(nn::Module& student, nn::Module* teacher) = 0;
   virtual std::vector<std::string> student_taps() const { return {}; }
   virtual std::vector<std::string> teacher_taps() const { return {}; }
+  // Replaces the student's forward on a training batch (nn::TrainHooks::forward): the returned Var stands in for
+  // the logits. The default, an undefined Var, keeps the student's own forward.
+  virtual Var train_forward(const nn::Batch& /*batch*/, const Var& /*teacher_logits*/,
+                            const nn::FeatureTaps& /*teacher_taps*/) {
+    return Var();
+  }
   virtual Var loss(const nn::StepInputs& step) = 0;
   virtual void after_step(int64_t /*global_step*/) {}
   // At epoch boundaries (a search round, a phase change); epoch is 0-based.

@@ -96,6 +96,9 @@ void attach_method(PreparedMethod& pm, nn::TrainerOptions& to) {
   to.taps = m->student_taps();
   to.teacher = pm.teacher.get();
   to.teacher_taps = pm.teacher ? m->teacher_taps() : std::vector<std::string>{};
+  to.hooks.forward = [m](const nn::Batch& b, const Var& teacher_logits, const nn::FeatureTaps& teacher_taps) {
+    return m->train_forward(b, teacher_logits, teacher_taps);
+  };
   to.hooks.loss = [m](const nn::StepInputs& step) { return m->loss(step); };
   auto before = to.hooks.after_step;
   to.hooks.after_step = [m, before](int64_t global_step) {
