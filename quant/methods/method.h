@@ -31,6 +31,9 @@ class Method {
   virtual void prepare(nn::Module& student, nn::Module* teacher) = 0;
   virtual std::vector<std::string> student_taps() const { return {}; }
   virtual std::vector<std::string> teacher_taps() const { return {}; }
+  // Whether the trainer runs the teacher on every batch (its logits and taps in StepInputs). A method that
+  // calls the teacher's modules itself (block replacement) returns false and saves that forward.
+  virtual bool trainer_runs_teacher() const { return true; }
   virtual Var loss(const nn::StepInputs& step) = 0;
   virtual void after_step(int64_t /*global_step*/) {}
   // At epoch boundaries (a search round, a phase change); epoch is 0-based.

@@ -1,5 +1,6 @@
 // The table of training methods: one row each (add a method here and in its own file; README.md).
 #include "engine/error.h"
+#include "quant/methods/block_replacement.h"
 #include "quant/methods/kd.h"
 #include "quant/methods/method.h"
 
@@ -9,6 +10,8 @@ const std::vector<MethodRow>& method_table() {
   static const std::vector<MethodRow> rows = {
       {"kd", "knowledge distillation: (1-alpha)*CE + alpha*T^2*KL(teacher/T || student/T)", true, true,
        &KnowledgeDistillation::from_json},
+      {"br", "block-replacement guided QAT: CE(Q) + sum_k lambda_k*CE(M_k), M_k = teacher blocks after k quantized blocks",
+       true, true, &BlockReplacement::from_json},
   };
   return rows;
 }
