@@ -56,5 +56,6 @@ void add_method_flags(CLI::App& sub, MethodFlags& flags);
 // One per method, each in apps/method_flags_<name>.cpp.
 void add_kd_flags(CLI::App& sub, MethodFlags& flags);
 void add_dcq_flags(CLI::App& sub, MethodFlags& flags);
+void add_br_flags(CLI::App& sub, MethodFlags& flags);
 
 }  // namespace lowbit::app

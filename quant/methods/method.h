@@ -39,6 +39,9 @@ class Method {
                             const nn::FeatureTaps& /*teacher_taps*/) {
     return Var();
   }
+  // Whether the trainer runs the teacher on every batch (its logits and taps in StepInputs). A method that
+  // calls the teacher's modules itself (block replacement) returns false and saves that forward.
+  virtual bool trainer_runs_teacher() const { return true; }
   virtual Var loss(const nn::StepInputs& step) = 0;
   virtual void after_step(int64_t /*global_step*/) {}
   // At epoch boundaries (a search round, a phase change); epoch is 0-based.

@@ -1,5 +1,6 @@
 // The table of training methods: one row each (add a method here and in its own file; README.md).
 #include "engine/error.h"
+#include "quant/methods/block_replacement.h"
 #include "quant/methods/dcq.h"
 #include "quant/methods/kd.h"
 #include "quant/methods/method.h"
@@ -12,6 +13,8 @@ const std::vector<MethodRow>& method_table() {
        &KnowledgeDistillation::from_json},
       {"dcq", "sectional distillation (DCQ): each quantized section regresses the teacher's section output on the "
               "teacher's input, then optional end-to-end fine-tuning", true, true, &Dcq::from_json},
+      {"br", "block-replacement guided QAT: CE(Q) + sum_k lambda_k*CE(M_k), M_k = teacher blocks after k quantized blocks",
+       true, true, &BlockReplacement::from_json},
   };
   return rows;
 }

@@ -94,8 +94,9 @@ void attach_method(PreparedMethod& pm, nn::TrainerOptions& to) {
   Method* m = pm.method.get();
   to.method = pm.record;
   to.taps = m->student_taps();
-  to.teacher = pm.teacher.get();
-  to.teacher_taps = pm.teacher ? m->teacher_taps() : std::vector<std::string>{};
+  const bool run_teacher = pm.teacher && m->trainer_runs_teacher();
+  to.teacher = run_teacher ? pm.teacher.get() : nullptr;
+  to.teacher_taps = run_teacher ? m->teacher_taps() : std::vector<std::string>{};
   to.hooks.forward = [m](const nn::Batch& b, const Var& teacher_logits, const nn::FeatureTaps& teacher_taps) {
     return m->train_forward(b, teacher_logits, teacher_taps);
   };

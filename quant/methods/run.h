@@ -48,9 +48,9 @@ uint32_t archive_crc32(const std::string& path);
 PreparedMethod prepare_method(const MethodSpec& spec, nn::Module& student, const std::string& student_model,
                               const nn::ModelOptions& student_options, const nn::ModelBuilder& builder);
 
-// Sets to.method, the taps, the teacher, hooks.forward (Method::train_forward), hooks.loss, hooks.after_step /
-// before_epoch / after_epoch (each run after one already installed), hooks.checkpoint_state and hooks.on_resume
-// (the resume check above).
+// Sets to.method, the taps, the teacher (unless the method runs it itself: Method::trainer_runs_teacher),
+// hooks.forward (Method::train_forward), hooks.loss, hooks.after_step / before_epoch / after_epoch (each run
+// after one already installed), hooks.checkpoint_state and hooks.on_resume (the resume check above).
 void attach_method(PreparedMethod& pm, nn::TrainerOptions& to);
 
 }  // namespace lowbit::quant
