@@ -1,5 +1,6 @@
 // The table of training methods: one row each (add a method here and in its own file; README.md).
 #include "engine/error.h"
+#include "quant/methods/ccq.h"
 #include "quant/methods/kd.h"
 #include "quant/methods/method.h"
 
@@ -9,8 +10,15 @@ const std::vector<MethodRow>& method_table() {
   static const std::vector<MethodRow> rows = {
       {"kd", "knowledge distillation: (1-alpha)*CE + alpha*T^2*KL(teacher/T || student/T)", true, true,
        &KnowledgeDistillation::from_json},
+      {"ccq", "competitive-collaborative bit allocation: per-layer bits stepped down a ladder by rounds of "
+              "candidate warm-ups, then a fine-tune", false, false, &Ccq::from_json},
   };
   return rows;
+}
+
+SearchResult Method::search(const SearchContext&) {
+  LOWBIT_CHECK(false, "method '{}' does not search", name());
+  return {};
 }
 
 const MethodRow& method_row(const std::string& name) {
