@@ -9,6 +9,7 @@ void add_method_flags(CLI::App& sub, MethodFlags& flags) {
   add_kd_flags(sub, flags);
   add_dcq_flags(sub, flags);
   add_br_flags(sub, flags);
+  add_ccq_flags(sub, flags);
 }
 
 CLI::Option* MethodFlags::add_switch(CLI::App& sub, const std::string& method, const std::string& flag,

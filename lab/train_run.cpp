@@ -88,8 +88,12 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   mo.dropout = cfg.dropout;
   // Fails fast on an unknown model or a precision config that does not fit it, before any data is read.
   const std::string resume_checkpoint = spec.resume ? (std::filesystem::path(spec.out_dir) / "checkpoint.lbar").string() : "";
-  const RunModel built = spec.quant ? quantized_model(cfg.model, mo, *spec.quant, spec.init, resume_checkpoint)
-                                    : fp32_model(cfg.model, mo, spec.init, resume_checkpoint);
+  // A search method (CCQ) finds the quantization first; the model below is then only its starting point, so a
+  // checkpoint of its final fine-tune (built at the found quantization) is checked after the search.
+  const bool searches = !spec.method.is_null() && quant::make_method(method_spec(spec.method).name,
+                                                                     method_spec(spec.method).settings)->searches();
+  RunModel built = spec.quant ? quantized_model(cfg.model, mo, *spec.quant, spec.init, searches ? "" : resume_checkpoint)
+                              : fp32_model(cfg.model, mo, spec.init, resume_checkpoint);
   std::shared_ptr<nn::Module> model = built.model;
   // The training method and its teacher (loaded and checked against the model) also before any data is read.
   quant::PreparedMethod method;
@@ -123,9 +127,38 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   }
   const nn::ImageDataset& val = cfg.val_holdout > 0 ? holdout : *test;
 
+  // The search (quant/methods/method.h: Method::search) in <out>/<method>/, resumed with the run; then the run
+  // trains (the final fine-tune) the model it found, from the searched weights.
+  double search_seconds = 0.0;
+  nlohmann::json search_metrics;
+  bool resume = spec.resume;
+  if (searches) {
+    LOWBIT_CHECK(spec.quant, "training method '{}' searches a quantization: give the run one (--quant or "
+                             "--precision-config)", method.method->name());
+    quant::SearchContext sc;
+    sc.config = cfg;
+    sc.model = cfg.model;
+    sc.options = mo;
+    sc.quant = *spec.quant;
+    sc.init = spec.init;
+    sc.train = train;
+    sc.val = &val;
+    sc.val_is_holdout = cfg.val_holdout > 0;
+    sc.dir = (std::filesystem::path(spec.out_dir) / method.method->name()).string();
+    sc.resume = spec.resume;
+    sc.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    const quant::SearchResult sr = method.method->search(sc);
+    search_seconds = sr.seconds;
+    search_metrics = sr.metrics;
+    std::error_code ec;
+    resume = spec.resume && std::filesystem::exists(resume_checkpoint, ec);
+    built = quantized_model(cfg.model, mo, sr.quant, sr.init, resume ? resume_checkpoint : "");
+    model = built.model;
+  }
+
   nn::TrainerOptions to;
   to.out_dir = spec.out_dir;
-  to.resume = spec.resume;
+  to.resume = resume;
   to.force = spec.force;
   to.progress = spec.progress;
   to.log_every = spec.log_every;
@@ -156,6 +189,7 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   // was the test split, so no second pass).
   TrainRunResult out;
   for (const nn::EpochMetrics& e : r.history) out.wall_seconds += e.seconds;
+  out.wall_seconds += search_seconds;  // a search method's wall time (over its resumed parts) counts too
   nn::EvalResult t;
   if (cfg.val_holdout > 0 || r.history.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -177,6 +211,7 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   } catch (const Error& e) {
     trainer.extra_results()["metrics_error"] = e.what();
   }
+  if (searches) trainer.extra_results()["search"] = search_metrics;
   trainer.write_results();
 
   out.test_acc = t.acc;

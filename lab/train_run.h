@@ -9,6 +9,9 @@
 //   → test accuracy on the official test split, recorded in <out>/results.json under "test" with the run's
 //   wall time ("wall_seconds": the sum of its epochs plus the final test pass, so a resumed run counts the
 //   epochs done before the interruption too).
+// A search method (Method::searches(), e.g. CCQ) runs its search in <out>/<method>/ once the data is ready (on the
+// training images, validating on the hold-out) and returns a quantization and weights; the run then trains that
+// model (its epochs are the final fine-tune), and wall_seconds includes the search ("search" in results.json).
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -8,11 +8,15 @@
 //   after_step(global_step)    after every optimizer step; before_epoch / after_epoch at epoch boundaries
 //   to_json / from_json        its settings, recorded in every checkpoint and model file; a resume rebuilds it
 //   state / load_state         what evolves during training (a bit-width search), saved in each checkpoint
+//   searches / search          a method that searches a configuration BEFORE the ordinary training (CCQ's
+//                              rounds of candidate warm-ups and fine-tunes): lab::run_training calls search()
+//                              once the data is ready, then trains (the final fine-tune) the model it returns
 // and a row in the table of methods (registry.cpp): name, summary, whether it needs a teacher, whether the
 // teacher must be the student's architecture, and the factory that builds it from its settings.
 // quant/methods/run.h loads the teacher and wires a method into nn::Trainer.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,8 +26,34 @@
 #include "engine/var.h"
 #include "nn/module.h"
 #include "nn/train/trainer.h"
+#include "quant/quantized_model.h"
 
 namespace lowbit::quant {
+
+// What a search method gets from the run (lab::run_training): the recipe, the model, the run's quantization (the
+// search's starting point), the fp32 model to start from, the training images and the validation images (a
+// hold-out of the training set), and a directory of its own for its state, so a resumed run continues the search.
+struct SearchContext {
+  nn::TrainConfig config;
+  std::string model;
+  nn::ModelOptions options;
+  QuantSpec quant;
+  std::string init;  // the run's init model ("" = none)
+  const nn::ImageDataset* train = nullptr;
+  const nn::ImageDataset* val = nullptr;
+  bool val_is_holdout = false;  // val is a hold-out of the training set (never the test split)
+  std::string dir;              // the search's own directory (created by the search)
+  bool resume = false;          // continue the search recorded in dir; false = start afresh
+  std::function<void(const std::string& line)> log;
+};
+// What a search returns: the quantization and the weights the final training starts from, the search's wall
+// time (over all its resumed parts) and numbers for results.json "metrics".
+struct SearchResult {
+  QuantSpec quant;
+  std::string init;
+  double seconds = 0.0;
+  nlohmann::json metrics = nlohmann::json::object();
+};
 
 class Method {
  public:
@@ -51,6 +81,9 @@ class Method {
   virtual nlohmann::json to_json() const = 0;
   virtual nlohmann::json state() const { return nlohmann::json::object(); }
   virtual void load_state(const nlohmann::json& /*state*/) {}
+  // A search method returns true and implements search(); the default is plain training.
+  virtual bool searches() const { return false; }
+  virtual SearchResult search(const SearchContext& /*context*/);
 };
 
 // One row per method. from_json validates the settings and throws naming the field ("kd.temperature must be

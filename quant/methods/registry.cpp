@@ -1,6 +1,7 @@
 // The table of training methods: one row each (add a method here and in its own file; README.md).
 #include "engine/error.h"
 #include "quant/methods/block_replacement.h"
+#include "quant/methods/ccq.h"
 #include "quant/methods/dcq.h"
 #include "quant/methods/kd.h"
 #include "quant/methods/method.h"
@@ -15,8 +16,15 @@ const std::vector<MethodRow>& method_table() {
               "teacher's input, then optional end-to-end fine-tuning", true, true, &Dcq::from_json},
       {"br", "block-replacement guided QAT: CE(Q) + sum_k lambda_k*CE(M_k), M_k = teacher blocks after k quantized blocks",
        true, true, &BlockReplacement::from_json},
+      {"ccq", "competitive-collaborative bit allocation: per-layer bits stepped down a ladder by rounds of "
+              "candidate warm-ups, then a fine-tune", false, false, &Ccq::from_json},
   };
   return rows;
+}
+
+SearchResult Method::search(const SearchContext&) {
+  LOWBIT_CHECK(false, "method '{}' does not search", name());
+  return {};
 }
 
 const MethodRow& method_row(const std::string& name) {
