@@ -7,6 +7,7 @@ namespace lowbit::app {
 
 void add_method_flags(CLI::App& sub, MethodFlags& flags) {
   add_kd_flags(sub, flags);
+  add_dfq_flags(sub, flags);
 }
 
 CLI::Option* MethodFlags::add_switch(CLI::App& sub, const std::string& method, const std::string& flag,

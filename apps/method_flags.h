@@ -55,5 +55,6 @@ void add_method_flags(CLI::App& sub, MethodFlags& flags);
 
 // One per method, each in apps/method_flags_<name>.cpp.
 void add_kd_flags(CLI::App& sub, MethodFlags& flags);
+void add_dfq_flags(CLI::App& sub, MethodFlags& flags);
 
 }  // namespace lowbit::app

@@ -6,6 +6,8 @@
 //   after_step(global_step)    after every optimizer step; before_epoch / after_epoch at epoch boundaries
 //   to_json / from_json        its settings, recorded in every checkpoint and model file; a resume rebuilds it
 //   state / load_state         what evolves during training (a bit-width search), saved in each checkpoint
+//   attach_run                 the run's output directory and recorded model metadata (files a method writes)
+//   finish_model_meta          amends model.lbar's metadata (a search that changed the layers' bits records them)
 // and a row in the table of methods (registry.cpp): name, summary, whether it needs a teacher, whether the
 // teacher must be the student's architecture, and the factory that builds it from its settings.
 // quant/methods/run.h loads the teacher and wires a method into nn::Trainer.
@@ -22,6 +24,12 @@
 #include "nn/train/trainer.h"
 
 namespace lowbit::quant {
+
+// What a method learns of the run it is attached to (quant/methods/run.h attach_method).
+struct MethodRun {
+  std::string out_dir;  // "" = the run writes no files
+  nlohmann::json extra_meta = nlohmann::json::object();  // how the model was built ({"quant": record}, or empty)
+};
 
 class Method {
  public:
@@ -40,6 +48,9 @@ class Method {
   virtual nlohmann::json to_json() const = 0;
   virtual nlohmann::json state() const { return nlohmann::json::object(); }
   virtual void load_state(const nlohmann::json& /*state*/) {}
+  virtual void attach_run(const MethodRun& /*run*/) {}
+  // Called with model.lbar's metadata just before the final model is written.
+  virtual void finish_model_meta(nlohmann::json& /*meta*/) {}
 };
 
 // One row per method. from_json validates the settings and throws naming the field ("kd.temperature must be

@@ -1,5 +1,6 @@
 // The table of training methods: one row each (add a method here and in its own file; README.md).
 #include "engine/error.h"
+#include "quant/methods/dfq.h"
 #include "quant/methods/kd.h"
 #include "quant/methods/method.h"
 
@@ -9,6 +10,8 @@ const std::vector<MethodRow>& method_table() {
   static const std::vector<MethodRow> rows = {
       {"kd", "knowledge distillation: (1-alpha)*CE + alpha*T^2*KL(teacher/T || student/T)", true, true,
        &KnowledgeDistillation::from_json},
+      {"dfq", "differentiable bit-width search (beta per layer/group, interpolated DoReFa weights), then a fine-tune",
+       false, false, &Dfq::from_json},
   };
   return rows;
 }
