@@ -12,7 +12,7 @@
 #include "engine/ops.h"
 #include "nn/archive.h"
 #include "quant/methods/dfq_plot.h"
-#include "quant/report.h"
+#include "quant/cost.h"
 #include "quant/rules_dfq.h"
 
 namespace lowbit::quant {
@@ -334,29 +334,35 @@ double Dfq::searched_bits() const {
 nlohmann::json Dfq::metrics() const {
   nlohmann::json m = {{"search_seconds", search_seconds_now()}, {"search_epochs", settings_.search_epochs}};
   if (searching_ || input_shape_.size() != 3 || !model_) return m;
-  const PrecisionReport r = precision_report(*model_, Shape{input_shape_[0], input_shape_[1], input_shape_[2]});
-  double bytes = 0, bits = 0, n = 0, bitops = 0;
-  for (const LayerPrecisionRow& row : r.layers) {
-    const auto it = std::find_if(layers_.begin(), layers_.end(), [&](const Layer& l) { return l.name == row.name; });
-    double wb = double(deployed_weight_bits(row.precision));
-    double layer_bytes = double(row.packed_bytes);
-    if (it != layers_.end() && it->groups > 1) {
-      // Per-group widths: each group's codes at its own bits plus one fp32 scale per group.
-      const std::vector<int>& b = it->layer->fixed_bits();
-      double sum = 0;
-      for (size_t g = 0; g < b.size(); ++g) sum += double(b[g]) * double(it->group_weights[g]);
-      wb = sum / double(row.weights);
-      layer_bytes = std::ceil(sum / 8.0) + 4.0 * double(b.size());
+  // quant/cost.h at the layers' precisions; a layer with per-group widths holds its container width there, so
+  // its weights, scales, bits and BitOPs are recounted from every group's own width (codes packed per group,
+  // rows padded as cost.h packs them; one fp32 scale per group instead of one per tensor).
+  ModelCost cost = model_cost(*model_, Shape{input_shape_[0], input_shape_[1], input_shape_[2]});
+  for (LayerCost& lc : cost.layers) {
+    const auto it = std::find_if(layers_.begin(), layers_.end(),
+                                 [&](const Layer& l) { return l.name == lc.geometry.name; });
+    if (it == layers_.end() || it->groups == 1) continue;
+    const std::vector<int>& b = it->layer->fixed_bits();
+    const int64_t rows = lc.geometry.rows, len = lc.geometry.row_len();
+    const int64_t cg = settings_.group_channels;
+    int64_t bytes = 0;
+    double bits = 0;
+    for (size_t g = 0; g < b.size(); ++g) {
+      Precision p = lc.precision;
+      p.wbits = b[g];
+      const int64_t r = std::min<int64_t>(cg, rows - int64_t(g) * cg);
+      bytes += packed_weight_bytes(p, r, len);
+      bits += double(b[g]) * double(r * len);
     }
-    const double ab = row.precision.quantizes_activations() ? double(row.precision.abits) : 32.0;
-    bytes += layer_bytes;
-    bits += wb * double(row.weights);
-    n += double(row.weights);
-    bitops += double(row.macs) * wb * ab;
+    const double wb = bits / double(lc.geometry.weights);
+    cost.weight_bytes += bytes - lc.weight_bytes;
+    cost.scale_bytes += 4 * (int64_t(b.size()) - 1);
+    cost.weight_bits += bits - double(lc.wbits) * double(lc.geometry.weights);
+    const double bitops = double(lc.geometry.macs) * wb * double(lc.abits);
+    cost.bitops += bitops - lc.bitops;
   }
-  m["size_bytes"] = bytes;
-  m["avg_wbits"] = n > 0 ? bits / n : 0.0;
-  m["bitops"] = bitops;
+  nlohmann::json mm = cost.metrics();
+  for (auto it = mm.begin(); it != mm.end(); ++it) m[it.key()] = it.value();
   m["searched_avg_wbits"] = searched_bits();
   return m;
 }
