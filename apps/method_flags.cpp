@@ -10,6 +10,7 @@ void add_method_flags(CLI::App& sub, MethodFlags& flags) {
   add_dcq_flags(sub, flags);
   add_br_flags(sub, flags);
   add_ccq_flags(sub, flags);
+  add_dfq_flags(sub, flags);
 }
 
 CLI::Option* MethodFlags::add_switch(CLI::App& sub, const std::string& method, const std::string& flag,

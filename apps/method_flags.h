@@ -58,5 +58,6 @@ void add_kd_flags(CLI::App& sub, MethodFlags& flags);
 void add_dcq_flags(CLI::App& sub, MethodFlags& flags);
 void add_br_flags(CLI::App& sub, MethodFlags& flags);
 void add_ccq_flags(CLI::App& sub, MethodFlags& flags);
+void add_dfq_flags(CLI::App& sub, MethodFlags& flags);
 
 }  // namespace lowbit::app

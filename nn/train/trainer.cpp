@@ -430,6 +430,7 @@ TrainResult Trainer::fit(const ImageDataset& train, const ImageDataset& val) {
     if (!opt_.method.empty()) meta["method"] = opt_.method;
     if (!opt_.init.is_null()) meta["init"] = opt_.init;
     if (!history_.empty()) meta["final"] = history_.back().to_json();  // what `lowbit info` shows
+    if (opt_.hooks.model_meta) opt_.hooks.model_meta(meta);
     save_module((fs::path(opt_.out_dir) / "model.lbar").string(), model_, meta);
   }
   result.history = history_;

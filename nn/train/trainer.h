@@ -90,6 +90,9 @@ struct TrainHooks {
   // against this run's (e.g. the teacher's checksum) and restores "method_state". Without it, a checkpoint's
   // "method" must equal TrainerOptions::method.
   std::function<void(const nlohmann::json& checkpoint_meta)> on_resume;
+  // Amends model.lbar's metadata just before the final model is written (a bit-width search records the bits
+  // it found in the model's "extra" record).
+  std::function<void(nlohmann::json& model_meta)> model_meta;
 };
 
 struct TrainerOptions {

@@ -11,6 +11,8 @@
 //   searches / search          a method that searches a configuration BEFORE the ordinary training (CCQ's
 //                              rounds of candidate warm-ups and fine-tunes): lab::run_training calls search()
 //                              once the data is ready, then trains (the final fine-tune) the model it returns
+//   attach_run                 the run's output directory and recorded model metadata (files a method writes)
+//   finish_model_meta          amends model.lbar's metadata (a search that changed the layers' bits records them)
 // and a row in the table of methods (registry.cpp): name, summary, whether it needs a teacher, whether the
 // teacher must be the student's architecture, and the factory that builds it from its settings.
 // quant/methods/run.h loads the teacher and wires a method into nn::Trainer.
@@ -55,6 +57,12 @@ struct SearchResult {
   nlohmann::json metrics = nlohmann::json::object();
 };
 
+// What a method learns of the run it is attached to (quant/methods/run.h attach_method).
+struct MethodRun {
+  std::string out_dir;  // "" = the run writes no files
+  nlohmann::json extra_meta = nlohmann::json::object();  // how the model was built ({"quant": record}, or empty)
+};
+
 class Method {
  public:
   virtual ~Method() = default;
@@ -84,6 +92,9 @@ class Method {
   // A search method returns true and implements search(); the default is plain training.
   virtual bool searches() const { return false; }
   virtual SearchResult search(const SearchContext& /*context*/);
+  virtual void attach_run(const MethodRun& /*run*/) {}
+  // Called with model.lbar's metadata just before the final model is written.
+  virtual void finish_model_meta(nlohmann::json& /*meta*/) {}
 };
 
 // One row per method. from_json validates the settings and throws naming the field ("kd.temperature must be

@@ -3,6 +3,7 @@
 #include "quant/methods/block_replacement.h"
 #include "quant/methods/ccq.h"
 #include "quant/methods/dcq.h"
+#include "quant/methods/dfq.h"
 #include "quant/methods/kd.h"
 #include "quant/methods/method.h"
 
@@ -18,6 +19,8 @@ const std::vector<MethodRow>& method_table() {
        true, true, &BlockReplacement::from_json},
       {"ccq", "competitive-collaborative bit allocation: per-layer bits stepped down a ladder by rounds of "
               "candidate warm-ups, then a fine-tune", false, false, &Ccq::from_json},
+      {"dfq", "differentiable bit-width search (beta per layer/group, interpolated DoReFa weights), then a fine-tune",
+       false, false, &Dfq::from_json},
   };
   return rows;
 }

@@ -117,6 +117,12 @@ void attach_method(PreparedMethod& pm, nn::TrainerOptions& to) {
     m->after_epoch(e);
   };
   to.hooks.checkpoint_state = [m] { return m->state(); };
+  m->attach_run(MethodRun{to.out_dir, to.extra_meta});
+  auto model_meta = to.hooks.model_meta;
+  to.hooks.model_meta = [m, model_meta](nlohmann::json& meta) {
+    if (model_meta) model_meta(meta);
+    m->finish_model_meta(meta);
+  };
   const nlohmann::json record = pm.record;
   to.hooks.on_resume = [m, record](const nlohmann::json& meta) {
     check_resume(record, meta);

@@ -50,7 +50,9 @@ PreparedMethod prepare_method(const MethodSpec& spec, nn::Module& student, const
 
 // Sets to.method, the taps, the teacher (unless the method runs it itself: Method::trainer_runs_teacher),
 // hooks.forward (Method::train_forward), hooks.loss, hooks.after_step / before_epoch / after_epoch (each run
-// after one already installed), hooks.checkpoint_state and hooks.on_resume (the resume check above).
+// after one already installed), hooks.checkpoint_state, hooks.on_resume (the resume check above) and
+// hooks.model_meta (Method::finish_model_meta), and tells the method the run's out_dir and extra_meta
+// (Method::attach_run): set those in `to` first.
 void attach_method(PreparedMethod& pm, nn::TrainerOptions& to);
 
 }  // namespace lowbit::quant
