@@ -123,11 +123,16 @@ Command register_train(CLI::App& app) {
   s->add_option("--lr", c.lr, "Base learning rate")->capture_default_str();
   s->add_option("--momentum", c.momentum, "SGD momentum, in [0, 1)")->capture_default_str();
   s->add_flag("--nesterov", c.nesterov, "Nesterov momentum (SGD)");
-  s->add_option("--schedule", c.schedule, "constant | step | cosine")->capture_default_str();
+  s->add_option("--schedule", c.schedule,
+                "constant | step | cosine; the learning rate is set every step (cosine decays and warm-up ramps "
+                "per step, step decays at epoch boundaries)")
+      ->capture_default_str();
   s->add_option("--warmup", c.warmup_epochs, "Linear warm-up epochs")->capture_default_str();
   s->add_option("--step-size", c.step_size, "Step schedule: epochs between decays")->capture_default_str();
   s->add_option("--gamma", c.gamma, "Step schedule: decay factor")->capture_default_str();
-  s->add_option("--weight-decay", c.weight_decay, "L2 weight decay (decoupled for adamw)")->capture_default_str();
+  auto* wd = s->add_option("--weight-decay", c.weight_decay,
+                           "Weight decay (default: 5e-4 for sgd and 0 for adam, both an L2 term in the gradient; "
+                           "0.01 for adamw, decoupled)");
   s->add_option("--label-smoothing", c.label_smoothing, "Label smoothing epsilon")->capture_default_str();
   s->add_option("--dropout", c.dropout, "Dropout before the classifier (models that support it)")->capture_default_str();
   s->add_option("--seed", c.seed, "Seed: initialisation, data order, augmentation")->capture_default_str();
@@ -149,7 +154,10 @@ Command register_train(CLI::App& app) {
   s->add_option("--teacher", a->teacher,
                 "Teacher model file (model.lbar or checkpoint.lbar) for a method that uses one (kd, ...)");
   add_method_flags(*s, a->method_flags);
-  return {s, [a] { return run_train(*a); }};
+  return {s, [a, wd] {
+            if (wd->count() == 0) a->cfg.weight_decay = nn::TrainConfig::conventional_weight_decay(a->cfg.optimizer);
+            return run_train(*a);
+          }};
 }
 
 }  // namespace lowbit::app

@@ -3,12 +3,14 @@
 #include <exception>
 
 #include "apps/commands.h"
+#include "apps/omp_defaults.h"
 #include "apps/usage_error.h"
 #include "engine/error.h"
 #include "kernels/isa.h"
 
 int main(int argc, char** argv) {
   using namespace lowbit::app;
+  apply_omp_wait_default(argv);  // may re-execute the process once (apps/omp_defaults.h)
   CLI::App app{"lowbit: binary, ternary and low-bit neural networks on CPU", "lowbit"};
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   bool show_version = false;

@@ -10,9 +10,9 @@ epochs="${EPOCHS:-10}"
 build="${LOWBIT_BUILD_DIR:-build}"
 
 bash scripts/setup.sh
-echo "demo: building lowbit (Release) in $build/"
+echo "demo: building lowbit (Release) in $build/ (a few minutes on 2 cores the first time; one line per step)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" --target lowbit -j "$(nproc)" >/dev/null
+cmake --build "$build" --target lowbit -j "$(nproc)"
 
 echo "demo: training LeNet-5 on Fashion-MNIST for $epochs epochs (validation = the official test split)"
 # --force: each demo run replaces the previous demo's output directory.

@@ -55,6 +55,12 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
+float TrainConfig::conventional_weight_decay(const std::string& optimizer) {
+  if (optimizer == "adam") return 0.0f;
+  if (optimizer == "adamw") return 0.01f;
+  return 5e-4f;
+}
+
 void TrainConfig::validate() const {
 #define LOWBIT_CHECK_FIELD(cond, ...) LOWBIT_CHECK(cond, "{}{}", kErrorPrefix, fmt::format(__VA_ARGS__))
   LOWBIT_CHECK_FIELD(!model.empty(), "model must be named");

@@ -21,7 +21,7 @@ struct TrainConfig {
   float lr = 0.05f;
   float momentum = 0.9f;          // sgd momentum; adam beta1 stays 0.9
   bool nesterov = false;
-  float weight_decay = 5e-4f;
+  float weight_decay = 5e-4f;     // SGD's; see conventional_weight_decay for the others
   std::string schedule = "cosine";  // constant | step | cosine
   float warmup_epochs = 0.0f;
   float step_size = 30.0f, gamma = 0.1f;  // step schedule
@@ -32,6 +32,11 @@ struct TrainConfig {
   int crop_padding = -1;      // −1 = the data set's default (4 for CIFAR-10, else 0)
   int hflip = -1;             // −1 = the data set's default (on for CIFAR-10), 0 off, 1 on
   float dropout = 0.0f;
+
+  // The usual default of each optimizer: SGD 5e-4 (an L2 term, the CIFAR ResNet recipes), Adam 0 (an L2 term in
+  // Adam's gradient would be rescaled per weight; PyTorch's Adam default is 0), AdamW 0.01 (decoupled, PyTorch's
+  // default). The command line applies it when --weight-decay is not given.
+  static float conventional_weight_decay(const std::string& optimizer);
 
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);  // throws lowbit::Error on missing/mistyped fields

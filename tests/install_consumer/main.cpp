@@ -1,11 +1,12 @@
-// A downstream program: links the installed lowbit and uses a kernel-level, an engine-level and a lab-level API
-// (the built-in grids are compiled into the library, so they load with no source tree around).
+// A downstream program: links the installed lowbit (headers as <lowbit/...>) and uses a kernel-level, an
+// engine-level and a lab-level API (the built-in grids are compiled into the library, so they load with no source
+// tree around).
 #include <cstdio>
 
-#include "engine/tensor.h"
-#include "kernels/isa.h"
-#include "lab/grid.h"
-#include "lowbit_version.h"
+#include <lowbit/engine/tensor.h>
+#include <lowbit/kernels/isa.h>
+#include <lowbit/lab/grid.h>
+#include <lowbit/lowbit_version.h>
 
 int main() {
   lowbit::Tensor t = lowbit::Tensor::ones({2, 3});
