@@ -172,10 +172,23 @@ void epilogue(const QLayerPacked& p, const TView& v, size_t c0, size_t Mc, size_
     const double coef = double(p.wscale[co]) * double(sx) * 0.5;
     const size_t base = b * M * P + co * cs_m;
     if (f32) {
-      float* out = static_cast<float*>(y.data);
+      float* out = static_cast<float*>(y.data) + base;
       const float bv = y.bias ? y.bias[co] : 0.0f;
-      for (size_t px = 0; px < P; ++px)
-        out[base + px * cs_p] = static_cast<float>(coef * double(t_value(v, m, co, b, px, P, cst))) + bv;
+      if (!v.affine) {  // the training hot path: T in double (exact), no per-pixel branches
+        const int32_t* Dr = v.D + m * v.ldm + b * v.ldb;
+        const double tm = double(v.tmul), c = double(cst), tz = double(v.tz);
+        if (v.xsum) {
+          const int32_t* xs = v.xsum + b * P;
+          for (size_t px = 0; px < P; ++px)
+            out[px * cs_p] = static_cast<float>(coef * (tm * double(Dr[px]) - tz * double(xs[px]) + c)) + bv;
+        } else {
+          for (size_t px = 0; px < P; ++px)
+            out[px * cs_p] = static_cast<float>(coef * (tm * double(Dr[px]) + c)) + bv;
+        }
+      } else {
+        for (size_t px = 0; px < P; ++px)
+          out[px * cs_p] = static_cast<float>(coef * double(t_value(v, m, co, b, px, P, cst))) + bv;
+      }
     } else {
       uint8_t* out = static_cast<uint8_t*>(y.data);
       const float a = y.scale ? y.scale[co] : 1.0f, c = y.shift ? y.shift[co] : 0.0f;
