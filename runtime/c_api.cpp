@@ -3,22 +3,10 @@
 #include <cstring>
 
 #include "runtime/include/lowbit.h"
+#include "runtime/c_api_internal.h"
 #include "runtime/loader.h"
 
 using namespace lowbit::runtime;
-
-namespace {
-
-// A model filled by lowbit_model_init (its blob was validated then and is immutable).
-bool view_of(const lowbit_model* m, ModelView* v) {
-  if (!m || !m->blob || m->blob_len < kLbmHeaderBytes) return false;
-  v->base = m->blob;
-  v->len = m->blob_len;
-  std::memcpy(&v->h, m->blob, sizeof v->h);
-  return true;
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -67,12 +55,12 @@ lowbit_status lowbit_model_init(const void* blob, size_t len, lowbit_model* mode
     const LbmTensor t = v.tensor(i);
     if (is_constant(t)) model->weight_bytes += t.size;
   }
-  return LOWBIT_OK;
+  return size_arena(model);
 }
 
 lowbit_status lowbit_model_info(const lowbit_model* model, lowbit_info* info) {
   ModelView v;
-  if (!info || !view_of(model, &v)) return LOWBIT_ERR_NULL;
+  if (!info || !model_view(model, &v)) return LOWBIT_ERR_NULL;
   std::memset(info, 0, sizeof *info);
   info->name = v.str(v.h.name_offset);
   info->version_major = v.h.version_major;
@@ -89,7 +77,7 @@ lowbit_status lowbit_model_info(const lowbit_model* model, lowbit_info* info) {
 
 lowbit_status lowbit_op_info(const lowbit_model* model, uint32_t index, lowbit_op_desc* info) {
   ModelView v;
-  if (!info || !view_of(model, &v)) return LOWBIT_ERR_NULL;
+  if (!info || !model_view(model, &v)) return LOWBIT_ERR_NULL;
   if (index >= v.h.op_count) return LOWBIT_ERR_RANGE;
   std::memset(info, 0, sizeof *info);
   const LbmOp op = v.op(index);
@@ -120,7 +108,7 @@ lowbit_status lowbit_op_info(const lowbit_model* model, uint32_t index, lowbit_o
 
 lowbit_status lowbit_normalize_u8(const lowbit_model* model, const uint8_t* pixels, size_t n, float* out) {
   ModelView v;
-  if (!pixels || !out || !view_of(model, &v)) return LOWBIT_ERR_NULL;
+  if (!pixels || !out || !model_view(model, &v)) return LOWBIT_ERR_NULL;
   const size_t C = static_cast<size_t>(model->in_c), HW = static_cast<size_t>(model->in_h) * model->in_w;
   const float* mean = v.h.mean_tensor != kLbmNoTensor ? v.data<float>(v.tensor(v.h.mean_tensor)) : nullptr;
   const float* sd = v.h.std_tensor != kLbmNoTensor ? v.data<float>(v.tensor(v.h.std_tensor)) : nullptr;

@@ -416,6 +416,13 @@ void LbmWriter::write_file(const std::string& path) const {
   if (!f) throw std::runtime_error("lbm writer: writing '" + path + "' failed");
 }
 
+std::string LbmWriter::c_header(const std::string& symbol) const {
+  const std::vector<uint8_t> b = bytes();
+  lowbit_model m;
+  if (lowbit_model_init(b.data(), b.size(), &m) != LOWBIT_OK) fail(std::string("the runtime refuses the model: ") + m.message);
+  return lbm_c_header(b, symbol, lowbit_arena_size(&m));
+}
+
 std::string lbm_c_header(const std::vector<uint8_t>& lbm, const std::string& symbol, uint64_t arena_bytes) {
   bool ok = !symbol.empty() && !(symbol[0] >= '0' && symbol[0] <= '9');
   for (char c : symbol) ok = ok && (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));

@@ -113,6 +113,10 @@ class LbmWriter {
   std::vector<uint8_t> bytes() const;
   // bytes() written to `path` (throws std::runtime_error naming the path on an I/O error).
   void write_file(const std::string& path) const;
+  // A C header for firmware (lbm_c_header below) holding bytes(), with the arena size lowbit_arena_size gives at
+  // batch 1 on this host: the largest over the backends and kernel variants compiled here, so it also fits the
+  // firmware's reference kernels. symbol: a C identifier.
+  std::string c_header(const std::string& symbol) const;
 
  private:
   struct Tensor {

@@ -26,8 +26,10 @@ namespace lowbit::runtime {
 lowbit_status load_model(const uint8_t* blob, size_t len, ModelView* out, char* message, size_t message_bytes);
 
 // Writes printf-style text into message (truncated to message_bytes) and returns s.
+// The format check is on for hosts only: on 32-bit Arm uint32_t is `unsigned long`, and %u / %d print it
+// correctly there (same size and representation) but GCC's check would warn at every call.
 lowbit_status report(lowbit_status s, char* message, size_t message_bytes, const char* fmt, ...)
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(LOWBIT_FIRMWARE)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;

@@ -13,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 seconds="${1:-60}"
 case "$seconds" in ''|*[!0-9]*) echo "fuzz.sh: seconds must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
-targets="${LOWBIT_FUZZ_TARGETS:-idx cifar10 svhn archive precision}"
+targets="${LOWBIT_FUZZ_TARGETS:-idx cifar10 svhn archive precision lbm}"
 build="${LOWBIT_FUZZ_BUILD_DIR:-build-fuzz}"
 if ! command -v clang++ >/dev/null 2>&1; then
   echo "fuzz.sh: clang++ not found; install it (apt-get install clang libclang-rt-dev) to run the fuzzers." >&2

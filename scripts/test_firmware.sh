@@ -16,6 +16,6 @@ done
 t0=$(date +%s)
 cmake -S tests/firmware -B "$build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/arm-none-eabi-cortex-m4.cmake" >/dev/null
-cmake --build "$build" -j "$(nproc)" --target smoke_kernels
+cmake --build "$build" -j "$(nproc)" --target smoke_kernels smoke_runtime
 ctest --test-dir "$build" --output-on-failure
 echo "test_firmware: done in $(( $(date +%s) - t0 )) s"

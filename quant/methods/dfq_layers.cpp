@@ -74,10 +74,10 @@ Var DfqConv2d::forward(const Var& x) {
   } else {
     const Quantized wq = dfq_group_weight(weight(), bits_, group_channels_);
     if (use_kernel(xq)) {
-      const int64_t taps = int64_t(o.kernel_h) * o.kernel_w;
-      ensure_packed(wq, false, act_kind_of(xq.codes), xq.codes.bits, o.groups, taps);
       const ConvGeom g = make_conv_geom(s[0], s[1], s[2], s[3], o.out_channels, o.kernel_h, o.kernel_w, o.stride, o.pad,
                                         o.groups);
+      ensure_packed(wq, false, act_kind_of(xq.codes), xq.codes.bits, static_cast<int32_t>(xq.codes.zero_point), g,
+                    true);
       y = qconv2d_kernel(xq, wq.value, bias(), g, packed_, scratch_);
       last_backend_ = packed_.backend;
     } else {
@@ -116,7 +116,8 @@ Var DfqLinear::forward(const Var& x) {
   } else {
     const Quantized wq = dfq_group_weight(weight(), bits_, group_channels_);
     if (use_kernel(xq)) {
-      ensure_packed(wq, false, act_kind_of(xq.codes), xq.codes.bits, 1, 1);
+      ensure_packed(wq, false, act_kind_of(xq.codes), xq.codes.bits, static_cast<int32_t>(xq.codes.zero_point),
+                    linear_geom(x.shape()[0], in_features(), out_features()), false);
       y = qlinear_kernel(xq, wq.value, bias(), packed_, scratch_);
       last_backend_ = packed_.backend;
     } else {

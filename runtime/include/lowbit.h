@@ -109,9 +109,22 @@ const char* lowbit_status_string(lowbit_status s);
 
 /* Validates blob[0, len) and fills *model. On failure model->message says what is wrong and where. */
 lowbit_status lowbit_model_init(const void* blob, size_t len, lowbit_model* model);
+/* Images per run at most (≥ 1, ≤ 65536); recomputes arena_bytes. */
+lowbit_status lowbit_model_set_batch(lowbit_model* model, uint32_t max_batch);
+/* Arena bytes for model->max_batch images (0 for a null model). The same on every target (x86, aarch64,
+ * Cortex-M): each layer is sized for the largest backend that could run it. Firmware builds cannot size the
+ * arena without memory and return 0: use the exporter's <NAME>_ARENA_BYTES (lowbit_run checks it exactly). */
+uint64_t lowbit_arena_size(const lowbit_model* model);
 lowbit_status lowbit_model_info(const lowbit_model* model, lowbit_info* info);
 lowbit_status lowbit_op_info(const lowbit_model* model, uint32_t op, lowbit_op_desc* info);
 
+
+/* Plans the arena and repacks the weights into it (lowbit_run does this on first use of an arena). */
+lowbit_status lowbit_prepare(const lowbit_model* model, const lowbit_arena* arena);
+/* Runs input->n ≤ max_batch images. Input [n][in_c][in_h][in_w] must match the model (else LOWBIT_ERR_SHAPE);
+ * output->capacity ≥ n·classes (else LOWBIT_ERR_SHAPE). */
+lowbit_status lowbit_run(const lowbit_model* model, const lowbit_arena* arena, const lowbit_input* input,
+                         lowbit_output* output);
 
 /* Pixels (n·c·h·w bytes, NCHW) to the model's input floats, with the training loader's arithmetic:
  * x = p·(1/(255·std[c])) + (−mean[c]/std[c]) (or p·(1/255) without normalisation). */

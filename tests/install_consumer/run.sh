@@ -7,3 +7,4 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 cmake -S "$src" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$tmp/build" >/dev/null
 "$tmp/build/consumer"
+"$tmp/build/consumer_c"

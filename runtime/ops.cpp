@@ -1,0 +1,297 @@
+// The runtime's non-layer ops (runtime/ops.h). Plain loops over the arena layouts; OpenMP splits the image × channel
+// (or image × pixel) loop on hosts when the work is large enough, and every element is computed by one thread in a
+// fixed order, so results do not depend on the thread count.
+#include "runtime/ops.h"
+
+#include <cstring>
+
+#include "kernels/omp.h"
+
+namespace lowbit::runtime::ops {
+namespace {
+
+using kernels::bword;
+constexpr int64_t kParallelWork = 1 << 15;
+
+inline int64_t words(int64_t c) { return (c + 63) / 64; }
+inline bool bit_of(const bword* row, int64_t k) { return (row[k / 64] >> (k % 64)) & 1u; }
+inline void set_bit(bword* row, int64_t k) { row[k / 64] |= bword{1} << (k % 64); }
+
+// Round half to even for |u| < 2^22 (kernels/fvec: the quantizers' R).
+inline float round_half_even(float u) {
+  constexpr float kShift = 12582912.0f;  // 1.5·2^23
+  return (u + kShift) - kShift;
+}
+inline float fmin_(float a, float b) { return b < a ? b : a; }  // std::min(a, b)
+inline float fmax_(float a, float b) { return a < b ? b : a; }  // std::max(a, b)
+
+inline float activation(float z, LbmAct act, float lo, float hi) {
+  switch (act) {
+    case LbmAct::relu: return z > 0.0f ? z : 0.0f;
+    case LbmAct::clamp: return fmin_(fmax_(z, lo), hi);
+    case LbmAct::none: break;
+  }
+  return z;
+}
+
+}  // namespace
+
+void quantize_u8(const float* x, int64_t n, Dims g, const QuantRule& r, uint8_t* y, int threads) {
+  const int64_t HW = g.h * g.w;
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * g.c * HW > kParallelWork))
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t c = 0; c < g.c; ++c) {
+      const float* xs = x + (b * g.c + c) * HW;
+      uint8_t* ys = y + b * HW * g.c + c;
+      for (int64_t i = 0; i < HW; ++i) {
+        const float v = xs[i];
+        float code;
+        switch (r.kind) {
+          case LbmQuantKind::mul_clamp: code = round_half_even(fmin_(fmax_(v * r.m, r.lo), r.hi)) + r.add; break;
+          case LbmQuantKind::div_clamp: code = round_half_even(fmin_(fmax_(v / r.m, r.lo), r.hi)) + r.add; break;
+          case LbmQuantKind::clamp_mul: code = round_half_even(fmin_(fmax_(v, r.lo), r.hi) * r.m / r.d) + r.add; break;
+          default: code = v < 0.0f ? 0.0f : 1.0f; break;
+        }
+        // Clamped to the codes' range (also NaN → 0): a model's own quantizer never needs it.
+        if (!(code > 0.0f)) code = 0.0f;
+        if (code > static_cast<float>(r.qmax)) code = static_cast<float>(r.qmax);
+        ys[i * g.c] = static_cast<uint8_t>(code);
+      }
+    }
+}
+
+void quantize_b1(const float* x, int64_t n, Dims g, bword* y, int threads) {
+  const int64_t HW = g.h * g.w, cw = words(g.c);
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * g.c * HW > kParallelWork))
+  for (int64_t b = 0; b < n; ++b) {
+    bword* yb = y + b * HW * cw;
+    std::memset(yb, 0, static_cast<size_t>(HW * cw) * sizeof(bword));
+    for (int64_t c = 0; c < g.c; ++c) {
+      const float* xs = x + (b * g.c + c) * HW;
+      for (int64_t i = 0; i < HW; ++i)
+        if (xs[i] < 0.0f) set_bit(yb + i * cw, c);
+    }
+  }
+}
+
+void maxpool_f32(const float* x, int64_t n, Dims in, Window w, Dims out, float* y, int threads) {
+  const int64_t HW = in.h * in.w, P = out.h * out.w;
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * in.c * P * w.kh * w.kw > kParallelWork))
+  for (int64_t bc = 0; bc < n * in.c; ++bc) {
+    const float* xc = x + bc * HW;
+    for (int64_t oh = 0; oh < out.h; ++oh)
+      for (int64_t ow = 0; ow < out.w; ++ow) {
+        bool any = false;
+        float m = 0.0f;
+        for (int64_t i = 0; i < w.kh; ++i) {
+          const int64_t ih = oh * w.sh - w.ph + i;
+          if (ih < 0 || ih >= in.h) continue;
+          for (int64_t j = 0; j < w.kw; ++j) {
+            const int64_t iw = ow * w.sw - w.pw + j;
+            if (iw < 0 || iw >= in.w) continue;
+            const float v = xc[ih * in.w + iw];
+            if (!any || v > m || v != v) m = v, any = true;
+          }
+        }
+        y[bc * P + oh * out.w + ow] = m;
+      }
+  }
+}
+
+void maxpool_u8(const uint8_t* x, int64_t n, Dims in, Window w, Dims out, uint8_t* y, int threads) {
+  const int64_t C = in.c;
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * C * out.h * out.w * w.kh * w.kw > kParallelWork))
+  for (int64_t bo = 0; bo < n * out.h; ++bo) {
+    const int64_t b = bo / out.h, oh = bo % out.h;
+    const uint8_t* xb = x + b * in.h * in.w * C;
+    for (int64_t ow = 0; ow < out.w; ++ow) {
+      uint8_t* yo = y + ((b * out.h + oh) * out.w + ow) * C;
+      std::memset(yo, 0, static_cast<size_t>(C));
+      for (int64_t i = 0; i < w.kh; ++i) {
+        const int64_t ih = oh * w.sh - w.ph + i;
+        if (ih < 0 || ih >= in.h) continue;
+        for (int64_t j = 0; j < w.kw; ++j) {
+          const int64_t iw = ow * w.sw - w.pw + j;
+          if (iw < 0 || iw >= in.w) continue;
+          const uint8_t* xp = xb + (ih * in.w + iw) * C;
+          for (int64_t c = 0; c < C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
+        }
+      }
+    }
+  }
+}
+
+void maxpool_b1(const bword* x, int64_t n, Dims in, Window w, Dims out, bword* y, int threads) {
+  // max of ±1 is −1 (bit 1) only when every tap is −1: the AND of the bits over the taps inside the input.
+  const int64_t cw = words(in.c);
+  const bword tail = kernels::tail_mask(static_cast<size_t>(in.c));
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * cw * out.h * out.w * w.kh * w.kw > kParallelWork))
+  for (int64_t bo = 0; bo < n * out.h; ++bo) {
+    const int64_t b = bo / out.h, oh = bo % out.h;
+    const bword* xb = x + b * in.h * in.w * cw;
+    for (int64_t ow = 0; ow < out.w; ++ow) {
+      bword* yo = y + ((b * out.h + oh) * out.w + ow) * cw;
+      for (int64_t k = 0; k < cw; ++k) yo[k] = ~bword{0};
+      for (int64_t i = 0; i < w.kh; ++i) {
+        const int64_t ih = oh * w.sh - w.ph + i;
+        if (ih < 0 || ih >= in.h) continue;
+        for (int64_t j = 0; j < w.kw; ++j) {
+          const int64_t iw = ow * w.sw - w.pw + j;
+          if (iw < 0 || iw >= in.w) continue;
+          const bword* xp = xb + (ih * in.w + iw) * cw;
+          for (int64_t k = 0; k < cw; ++k) yo[k] &= xp[k];
+        }
+      }
+      yo[cw - 1] &= tail;
+    }
+  }
+}
+
+void avgpool_f32(const float* x, int64_t n, Dims in, Window w, bool count_include_pad, Dims out, float* y,
+                 int threads) {
+  const int64_t HW = in.h * in.w, P = out.h * out.w;
+  const float inv_all = 1.0f / static_cast<float>(w.kh * w.kw);
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * in.c * P * w.kh * w.kw > kParallelWork))
+  for (int64_t bc = 0; bc < n * in.c; ++bc) {
+    const float* xc = x + bc * HW;
+    for (int64_t oh = 0; oh < out.h; ++oh)
+      for (int64_t ow = 0; ow < out.w; ++ow) {
+        float s = 0.0f;
+        int64_t count = 0;
+        for (int64_t i = 0; i < w.kh; ++i) {
+          const int64_t ih = oh * w.sh - w.ph + i;
+          if (ih < 0 || ih >= in.h) continue;
+          for (int64_t j = 0; j < w.kw; ++j) {
+            const int64_t iw = ow * w.sw - w.pw + j;
+            if (iw >= 0 && iw < in.w) s += xc[ih * in.w + iw], ++count;
+          }
+        }
+        const float inv = count_include_pad ? inv_all : 1.0f / static_cast<float>(count);
+        y[bc * P + oh * out.w + ow] = s * inv;
+      }
+  }
+}
+
+void global_avgpool_f32(const float* x, int64_t n, Dims in, float* y, int threads) {
+  const int64_t HW = in.h * in.w;
+  const float inv = 1.0f / static_cast<float>(HW);
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * in.c * HW > kParallelWork))
+  for (int64_t bc = 0; bc < n * in.c; ++bc) {
+    const float* p = x + bc * HW;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= HW; i += 8)
+      for (int k = 0; k < 8; ++k) acc[k] += p[i + k];
+    double s = 0.0;
+    for (int k = 0; k < 8; ++k) s += acc[k];
+    for (; i < HW; ++i) s += p[i];
+    y[bc] = static_cast<float>(s) * inv;
+  }
+}
+
+void add_f32(const float* a, const float* b, int64_t count, LbmAct act, float lo, float hi, float* y, int threads) {
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (count > kParallelWork))
+  for (int64_t i = 0; i < count; ++i) y[i] = activation(a[i] + b[i], act, lo, hi);
+}
+
+void shortcut_a_f32(const float* x, int64_t n, Dims in, int64_t stride, int64_t front, Dims out, float* y,
+                    int threads) {
+  const int64_t P = out.h * out.w;
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * out.c * P > kParallelWork))
+  for (int64_t bc = 0; bc < n * out.c; ++bc) {
+    const int64_t b = bc / out.c, c = bc % out.c - front;
+    float* yc = y + bc * P;
+    if (c < 0 || c >= in.c) {
+      for (int64_t i = 0; i < P; ++i) yc[i] = 0.0f;
+      continue;
+    }
+    const float* xc = x + (b * in.c + c) * in.h * in.w;
+    for (int64_t i = 0; i < out.h; ++i)
+      for (int64_t j = 0; j < out.w; ++j) yc[i * out.w + j] = xc[(i * stride) * in.w + j * stride];
+  }
+}
+
+void flatten_f32(const float* x, int64_t n, Dims in, float* y) {
+  std::memcpy(y, x, static_cast<size_t>(n * in.c * in.h * in.w) * sizeof(float));
+}
+
+void flatten_u8(const uint8_t* x, int64_t n, Dims in, uint8_t* y) {
+  const int64_t HW = in.h * in.w, F = in.c * HW;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t c = 0; c < in.c; ++c)
+      for (int64_t i = 0; i < HW; ++i) y[b * F + c * HW + i] = x[(b * HW + i) * in.c + c];
+}
+
+void flatten_b1(const bword* x, int64_t n, Dims in, bword* y) {
+  const int64_t HW = in.h * in.w, F = in.c * HW, cw = words(in.c), fw = words(F);
+  for (int64_t b = 0; b < n; ++b) {
+    bword* yb = y + b * fw;
+    std::memset(yb, 0, static_cast<size_t>(fw) * sizeof(bword));
+    for (int64_t i = 0; i < HW; ++i) {
+      const bword* xp = x + (b * HW + i) * cw;
+      for (int64_t c = 0; c < in.c; ++c)
+        if (bit_of(xp, c)) set_bit(yb, c * HW + i);
+    }
+  }
+}
+
+void linear_f32(const float* x, int64_t n, int64_t F, const float* w, int64_t O, const float* bias, float* y,
+                int threads) {
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * O * F > kParallelWork))
+  for (int64_t bo = 0; bo < n * O; ++bo) {
+    const int64_t b = bo / O, m = bo % O;
+    const float* xr = x + b * F;
+    const float* wr = w + m * F;
+    float s = 0.0f;
+    for (int64_t k = 0; k < F; ++k) s += wr[k] * xr[k];
+    y[bo] = bias ? s + bias[m] : s;
+  }
+}
+
+void epilogue_f32(float* y, int64_t n, int64_t O, int64_t P, const float* a, const float* b, const float* residual,
+                  LbmAct act, float lo, float hi, int threads) {
+  if (!a && !residual && act == LbmAct::none) return;
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * O * P > kParallelWork))
+  for (int64_t bm = 0; bm < n * O; ++bm) {
+    const int64_t m = bm % O;
+    float* yr = y + bm * P;
+    const float* rr = residual ? residual + bm * P : nullptr;
+    for (int64_t p = 0; p < P; ++p) {
+      float z = yr[p];
+      if (a) z = z * a[m] + b[m];
+      if (rr) z = z + rr[p];
+      yr[p] = activation(z, act, lo, hi);
+    }
+  }
+}
+
+void threshold_codes(const float* T, int64_t rows, int64_t O, const int32_t* t, int64_t levels, const bword* flip,
+                     uint8_t* y, int threads) {
+  (void)threads;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (rows * O * levels > kParallelWork))
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t m = 0; m < O; ++m) {
+      const int64_t v = static_cast<int64_t>(T[r * O + m]);  // exact: |T| < 2^24 (checked at load)
+      const int32_t* tm = t + m * levels;
+      int64_t level = 0;
+      if (flip && bit_of(flip, m)) {
+        for (int64_t j = 0; j < levels; ++j) level += v <= tm[j];
+      } else {
+        for (int64_t j = 0; j < levels; ++j) level += v >= tm[j];
+      }
+      y[r * O + m] = static_cast<uint8_t>(level);
+    }
+}
+
+}  // namespace lowbit::runtime::ops
