@@ -2,7 +2,9 @@
 # Set up (idempotent), build, and run the test suite. Exits non-zero if anything fails.
 #   bash scripts/test.sh              the whole suite: the native ctest suite (every ISA this CPU runs), the aarch64
 #                                     tests under qemu-aarch64 (cortex-a53 / a76 / max), the Cortex-M4 firmware tests
-#                                     under qemu-system-arm, then the native suite again in an ASan + UBSan build
+#                                     under qemu-system-arm, the deploy parity of trained models over the test split
+#                                     (scripts/test_deploy_parity.sh), then the native suite again in an ASan + UBSan
+#                                     build
 #   bash scripts/test.sh --native     only the native suite (no cross toolchains needed)
 #   bash scripts/test.sh --sanitize   only the ASan + UBSan build of the native suite (install consumer included)
 set -euo pipefail
@@ -29,6 +31,7 @@ if [ "$native" = 1 ]; then
     bash scripts/test_aarch64.sh
     bash scripts/test_firmware.sh
   fi
+  bash scripts/test_deploy_parity.sh "$build"
   ctest --test-dir "$build" --output-on-failure -j "$jobs"
 fi
 if [ "$sanitize" = 1 ]; then
