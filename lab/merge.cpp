@@ -117,15 +117,16 @@ MergeOutcome merge_shards(const MergeOptions& o) {
     }
     std::map<std::pair<std::string, uint64_t>, std::string> crcs;  // of this shard
     for (const json& t : s.results.value("teacher_models", json::array()))
-      crcs[{kTeacherRowPrefix + t.value("teacher", ""), t.value("seed", uint64_t{0})}] = t.value("crc32", "");
+      crcs[{kTeacherRowPrefix + t.value("teacher", ""), t.value("seed", uint64_t{0})}] =
+          t.value("weights_crc32", t.value("crc32", ""));
     for (const json& j : s.results.value("teacher_runs", json::array())) {
       RunResult r = run_from_json(j, s.dir);
       const auto key = std::make_pair(r.cell, r.seed);
       const std::string crc = crcs.count(key) ? crcs[key] : "";
       if (teacher_crc.count(key)) {
         LOWBIT_CHECK(teacher_crc[key] == crc,
-                     "merge: {} seed {} differs between '{}' (CRC-32 {}) and '{}' (CRC-32 {}): the cells of that seed "
-                     "did not share one teacher; train the teachers once (--teachers-only) and give the shards "
+                     "merge: {} seed {} differs between '{}' (weights CRC-32 {}) and '{}' ({}): the cells of that "
+                     "seed did not share one teacher; train the teachers once (--teachers-only) and give the shards "
                      "--teachers DIR",
                      r.cell, r.seed, teacher_home[key], teacher_crc[key], s.dir, crc);
         continue;

@@ -85,9 +85,10 @@ RunDecision decide_run(const std::string& run_dir, const RunIdentity& want) {
   if (have_record.is_object()) {
     have_method = {{"name", have_record.value("name", nlohmann::json())},
                    {"settings", have_record.value("settings", nlohmann::json())}};
-    const nlohmann::json t = have_record.value("teacher", nlohmann::json());
-    if (t.is_object() && t.contains("crc32") && t["crc32"].is_string()) have_teacher = t["crc32"].get<std::string>();
   }
+  const nlohmann::json t = r.value("teacher", nlohmann::json());
+  if (t.is_object() && t.contains("weights_crc32") && t["weights_crc32"].is_string())
+    have_teacher = t["weights_crc32"].get<std::string>();
   nlohmann::json want_method;
   if (want.method.is_object())
     want_method = {{"name", want.method.value("name", nlohmann::json())},

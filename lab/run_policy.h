@@ -31,7 +31,9 @@ struct RunIdentity {
   // The method as quant/methods/run.h records it, {"name", "settings"} (every setting, defaults included); null for
   // none. Only name and settings are compared: the teacher's path may change (a moved results directory).
   nlohmann::json method;
-  std::string teacher_crc32;   // non-empty: the recorded method.teacher.crc32 must equal it (another teacher → refuse)
+  // Non-empty: the run's recorded teacher ("teacher": {"weights_crc32"} of a grid run) must have this fingerprint
+  // (CRC-32 of the teacher's tensors, lab/runner.h); another teacher → refuse.
+  std::string teacher_crc32;
   int64_t train_subset = 0;    // recorded under "train_subset" (absent = 0)
   int epochs = 1;              // the cell's epochs: a run with exactly these many is finished
 };

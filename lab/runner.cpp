@@ -104,6 +104,12 @@ std::string relative_to(const fs::path& p, const fs::path& base) {
 
 }  // namespace
 
+std::string weights_crc32(const std::string& model_file) {
+  const nn::Archive a = nn::read_archive(model_file);
+  const std::vector<uint8_t> bytes = nn::encode_archive(nlohmann::json::object(), a.tensors);
+  return fmt::format("{:08x}", nn::decode_archive(bytes.data(), bytes.size(), model_file).crc32);
+}
+
 std::pair<int, int> parse_shard(const std::string& text) {
   const size_t slash = text.find('/');
   auto number = [&](const std::string& s) {
@@ -222,7 +228,8 @@ class GridRun {
  private:
   struct TeacherModel {
     std::string path;   // model.lbar
-    std::string crc32;  // hex
+    std::string crc32;          // the archive's (what the method records), hex
+    std::string weights_crc32;  // of the tensors only (what identifies the teacher across shards and re-runs)
   };
   const TeacherModel& teacher(const std::string& id, uint64_t seed);
   void run_cell(const PlannedRun& r);
@@ -313,8 +320,13 @@ const GridRun::TeacherModel& GridRun::teacher(const std::string& id, uint64_t se
   TeacherModel m;
   m.path = (dir / "model.lbar").string();
   m.crc32 = fmt::format("{:08x}", quant::archive_crc32(m.path));
-  teacher_models_.push_back(
-      {{"teacher", id}, {"seed", seed}, {"path", relative_to(m.path, out_)}, {"crc32", m.crc32}, {"test_acc", rr.metric}});
+  m.weights_crc32 = weights_crc32(m.path);
+  teacher_models_.push_back({{"teacher", id},
+                             {"seed", seed},
+                             {"path", relative_to(m.path, out_)},
+                             {"crc32", m.crc32},
+                             {"weights_crc32", m.weights_crc32},
+                             {"test_acc", rr.metric}});
   report_->set_extra("teacher_models", teacher_models_);
   report_->write_tables(res_.runs, res_.teacher_runs, false);
   return teachers_.emplace(key, m).first->second;
@@ -339,7 +351,7 @@ void GridRun::run_cell(const PlannedRun& pr) {
 
   RunIdentity id = run_identity(g_, c, seed);
   id.config = cfg.to_json();
-  if (tm && !c.method.is_null()) id.teacher_crc32 = tm->crc32;
+  if (tm) id.teacher_crc32 = tm->weights_crc32;
   const RunDecision d = decide_run(dir.string(), id);
   LOWBIT_CHECK(d.action != RunAction::refuse, "cell '{}', seed {}: {}", c.id, seed, d.reason);
   if (d.action == RunAction::reuse) {
@@ -371,7 +383,10 @@ void GridRun::run_cell(const PlannedRun& pr) {
     spec.test_data = &split.second;
     spec.extra_results = {{"grid", {{"name", g_.name}, {"variant", g_.variant}, {"cell", c.id}, {"label", c.label}}}};
     if (tm)
-      spec.extra_results["teacher"] = {{"id", c.teacher}, {"path", relative_to(tm->path, out_)}, {"crc32", tm->crc32}};
+      spec.extra_results["teacher"] = {{"id", c.teacher},
+                                       {"path", relative_to(tm->path, out_)},
+                                       {"crc32", tm->crc32},
+                                       {"weights_crc32", tm->weights_crc32}};
     // resume: continue from the checkpoint; train: start over (force clears a run that failed before
     // finishing its first epoch).
     spec.resume = d.action == RunAction::resume;

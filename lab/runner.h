@@ -72,6 +72,9 @@ struct PlannedRun {
 // The runs of shard `shard` of `count` in run order (count 0: every run, shard 1). Throws unless
 // 1 ≤ shard ≤ count (or both 0).
 std::vector<PlannedRun> plan_runs(const Grid& g, int shard = 0, int count = 0);
+// A model file's weights fingerprint: the CRC-32 of its tensors (names, shapes, data) without the metadata, so
+// two trainings that give the same weights match even though their histories (wall times) differ. 8 hex digits.
+std::string weights_crc32(const std::string& model_file);
 // Parses "I/N" (1 ≤ I ≤ N); throws saying what is wrong.
 std::pair<int, int> parse_shard(const std::string& text);
 
