@@ -25,6 +25,8 @@ void add_dfq_flags(CLI::App& sub, MethodFlags& flags) {
                          "DFQ: optimizer of the bit widths: sgd (plain gradient descent) | adam", "sgd");
   flags.add<float>(sub, "dfq", "--dfq-beta-lr", "beta_lr", "DFQ: learning rate of the bit widths", "0.05");
   flags.add<std::string>(sub, "dfq", "--dfq-discretize", "discretize", "DFQ: ceil | round of beta", "ceil");
+  flags.add<std::string>(sub, "dfq", "--dfq-allocation", "allocation",
+                         "DFQ: search | random (baseline: random widths at --dfq-target-bits, no search)", "search");
   flags.add<int>(sub, "dfq", "--dfq-log-every", "log_every", "DFQ: steps between rows of beta.csv", "50");
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <numeric>
 
@@ -10,6 +11,7 @@
 
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "engine/rng.h"
 #include "nn/archive.h"
 #include "quant/methods/dfq_plot.h"
 #include "quant/cost.h"
@@ -21,7 +23,7 @@ namespace {
 
 const char* const kSettings =
     "b_min, b_max, init_bits, relaxation, group_channels, lambda, target_bits, search_epochs, beta_optimizer, "
-    "beta_lr, discretize, log_every";
+    "beta_lr, discretize, log_every, allocation";
 
 double tidy_double(float f) { return std::stod(fmt::format("{}", f)); }
 
@@ -63,6 +65,8 @@ void DfqSettings::validate() const {
   LOWBIT_CHECK(search_epochs >= 1, "dfq.search_epochs must be >= 1, got {}", search_epochs);
   LOWBIT_CHECK(std::isfinite(beta_lr) && beta_lr > 0.0f, "dfq.beta_lr must be > 0, got {}", beta_lr);
   LOWBIT_CHECK(log_every >= 1, "dfq.log_every must be >= 1, got {}", log_every);
+  LOWBIT_CHECK(!random || target_bits > 0.0f, "dfq.target_bits must be given for allocation random (the average "
+               "bits the random widths match)");
 }
 
 nlohmann::json DfqSettings::to_json() const {
@@ -77,7 +81,8 @@ nlohmann::json DfqSettings::to_json() const {
           {"beta_optimizer", adam ? "adam" : "sgd"},
           {"beta_lr", tidy_double(beta_lr)},
           {"discretize", round ? "round" : "ceil"},
-          {"log_every", log_every}};
+          {"log_every", log_every},
+          {"allocation", random ? "random" : "search"}};
 }
 
 DfqSettings DfqSettings::from_json(const nlohmann::json& j) {
@@ -128,6 +133,10 @@ DfqSettings DfqSettings::from_json(const nlohmann::json& j) {
       const std::string d = text(v, k);
       LOWBIT_CHECK(d == "ceil" || d == "round", "dfq.discretize must be ceil or round, got '{}'", d);
       s.round = d == "round";
+    } else if (k == "allocation") {
+      const std::string a = text(v, k);
+      LOWBIT_CHECK(a == "search" || a == "random", "dfq.allocation must be search or random, got '{}'", a);
+      s.random = a == "random";
     } else if (k == "log_every") {
       s.log_every = static_cast<int>(std::clamp<int64_t>(integer(v, k), -1, 1 << 30));
     } else {
@@ -203,6 +212,40 @@ void Dfq::prepare(nn::Module& student, nn::Module* teacher) {
   }
   opt_->set_lr(settings_.beta_lr);
   searching_ = true;
+  if (settings_.random) choose_random_bits();
+}
+
+void Dfq::choose_random_bits() {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the weights' bits
+  for (const auto& [name, t] : model_->state_dict()) {
+    const float* d = t.data();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      uint32_t u;
+      std::memcpy(&u, d + i, sizeof u);
+      h = (h ^ u) * 1099511628211ull;
+    }
+  }
+  Rng rng(h);
+  double total = 0;
+  for (const Layer& l : layers_)
+    for (int64_t n : l.group_weights) total += double(n);
+  const int span = settings_.b_max - settings_.b_min + 1;
+  std::vector<std::vector<int>> best, draw(layers_.size());
+  double best_gap = 1e30;
+  for (int t = 0; t < 20000; ++t) {
+    double bits = 0;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      draw[i].resize(size_t(layers_[i].groups));
+      for (size_t g = 0; g < draw[i].size(); ++g) {
+        draw[i][g] = settings_.b_min + int(rng.below(uint64_t(span)));
+        bits += double(draw[i][g]) * double(layers_[i].group_weights[g]);
+      }
+    }
+    const double gap = std::fabs(bits / total - double(settings_.target_bits));
+    if (gap < best_gap) best_gap = gap, best = draw;
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i].layer->set_fixed_bits(best[i]);
+  searching_ = false;
 }
 
 void Dfq::attach_run(const MethodRun& run) { run_ = run; }
@@ -367,6 +410,11 @@ nlohmann::json Dfq::metrics() const {
   return m;
 }
 
+nlohmann::json Dfq::fixed_metrics() const {
+  if (!metrics_.contains("size_bytes") && input_shape_.size() == 3) metrics_ = metrics();
+  return metrics_;
+}
+
 nlohmann::json Dfq::state() const {
   nlohmann::json vars = nlohmann::json::object(), bits = nlohmann::json::object();
   for (const Layer& l : layers_) {
@@ -384,7 +432,7 @@ nlohmann::json Dfq::state() const {
                       {"input_shape", input_shape_},
                       {"search_seconds", search_seconds_now()},
                       {"epoch", epoch_},
-                      {"metrics", searching_ ? metrics() : metrics_}};
+                      {"metrics", searching_ ? metrics() : fixed_metrics()}};
   if (!searching_) s["bits"] = bits;
   return s;
 }
@@ -470,7 +518,7 @@ void Dfq::finish_model_meta(nlohmann::json& meta) {
   }
   nlohmann::json bits = nlohmann::json::object();
   for (const Layer& l : layers_) bits[l.name] = l.layer->fixed_bits();
-  meta["dfq"] = {{"bits", bits}, {"group_channels", settings_.group_channels}, {"metrics", metrics_}};
+  meta["dfq"] = {{"bits", bits}, {"group_channels", settings_.group_channels}, {"metrics", fixed_metrics()}};
   if (!meta.contains("extra") || !meta["extra"].contains("quant")) return;
   nlohmann::json& q = meta["extra"]["quant"];
   if (q.contains("precision")) q["precision"] = precision_config(q["precision"]);

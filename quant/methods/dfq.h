@@ -33,6 +33,13 @@
 //      (state "metrics", results.json) counts every group's real bits.
 //   Activations stay at the fixed precision of the run's config (READ §5.1: the abstract concerns weights).
 //
+// allocation = "random" (the baseline "a random per-layer allocation at the same average bits", issue 12; not
+// DFQ): no search; at prepare every group gets a width drawn uniformly from [b_min, b_max], and of 20000 such
+// draws the one whose average (weighted as above) is closest to target_bits is kept (the first on a tie); the
+// whole run is the fine-tune at those widths. The draws are seeded by a hash of the model's weights at prepare
+// (the run's seed, or the init model's weights), so seeds differ and a rerun repeats; a resume takes the widths
+// from the checkpoint.
+//
 // Open choices taken here (none is the paper's): the candidate quantizer is DoReFa's weight rule (§5.2 names
 // TF-style symmetric min/max fake-quant; DoReFa's is symmetric uniform min/max-scaled on tanh(W), and makes the
 // found config an ordinary dorefa precision config); widths 1..8 (1 = DoReFa's sign·E|w|; no ternary); lo =
@@ -72,6 +79,7 @@ struct DfqSettings {
   bool adam = false;           // the search variables' optimizer: plain gradient descent (default) or Adam
   bool round = false;          // discretise by round instead of ceil
   int log_every = 50;          // steps between trajectory rows during the search
+  bool random = false;         // allocation "random": no search, random widths at target_bits (a baseline)
 
   float effective_lambda() const { return lambda >= 0.0f ? lambda : (target_bits > 0.0f ? 1.0f : 0.05f); }
   float effective_init() const { return init_bits > 0.0f ? init_bits : float(b_max); }
@@ -126,6 +134,7 @@ class Dfq final : public Method {
   void log_trajectory();                     // a row at last_step_ (replacing one already there)
   void write_files() const;
   nlohmann::json metrics() const;            // computed (needs the discretised model)
+  nlohmann::json fixed_metrics() const;      // metrics_, computed once the input shape is known
   double searched_bits() const;              // Σ N·b / Σ N over the searched layers, discretised
   double search_seconds_now() const;         // the search's wall time so far (the epoch in progress included)
 
@@ -141,7 +150,8 @@ class Dfq final : public Method {
   double search_seconds_ = 0.0;  // finished search epochs (training + validation)
   std::chrono::steady_clock::time_point epoch_start_;
   bool in_epoch_ = false;
-  nlohmann::json metrics_ = nlohmann::json::object();  // fixed at the discretisation
+  mutable nlohmann::json metrics_ = nlohmann::json::object();  // fixed at the discretisation
+  void choose_random_bits();
   MethodRun run_;
   mutable bool plot_warned_ = false;
 };

@@ -416,3 +416,31 @@ TEST_CASE("dfq: a model without DoReFa weight layers is refused with the reason"
   CHECK(has(error_of([&] { dfq.prepare(*b.model, nullptr); }), "quantizes its weights with lsq"));
   CHECK(has(error_of([&] { make_method("dfq", {{"b_min", 3}, {"b_max", 3}}); }), "dfq.b_max must be greater than b_min"));
 }
+
+TEST_CASE("dfq: allocation random draws widths in range whose average matches the target, per seed") {
+  std::vector<std::vector<int>> seen;
+  for (uint64_t seed : {1, 2}) {
+    nn::ModelOptions mo;
+    mo.seed = seed;
+    BuiltModel b = build_model("lenet5", mo, w8a8q());
+    Dfq dfq(DfqSettings::from_json({{"allocation", "random"}, {"target_bits", 3}, {"b_min", 1}, {"b_max", 8}}));
+    dfq.prepare(*b.model, nullptr);
+    CHECK_FALSE(dfq.searching());
+    double bits = 0, n = 0;
+    std::vector<int> all;
+    for (const auto& l : dfq.layers()) {
+      const int w = l.layer->fixed_bits()[0];
+      CHECK(w >= 1);
+      CHECK(w <= 8);
+      CHECK(l.layer->quantized().precision().wbits == w);
+      bits += double(w) * double(l.group_weights[0]);
+      n += double(l.group_weights[0]);
+      all.push_back(w);
+    }
+    CHECK(std::fabs(bits / n - 3.0) < 0.05);
+    seen.push_back(all);
+  }
+  CHECK(seen[0] != seen[1]);
+  CHECK(has(error_of([] { DfqSettings::from_json({{"allocation", "random"}}); }),
+            "dfq.target_bits must be given for allocation random"));
+}
