@@ -27,6 +27,8 @@ void add_ccq_flags(CLI::App& sub, MethodFlags& flags) {
                     fmt::format("{}", d.bandit_eta));
   flags.add<double>(sub, "ccq", "--ccq-epsilon", "epsilon", "CCQ roll-back tolerance against fp32 (accuracy fraction)",
                     fmt::format("{}", d.epsilon));
+  flags.add<double>(sub, "ccq", "--ccq-lr-scale", "lr_scale", "CCQ search learning rate = --lr x this",
+                    fmt::format("{}", d.lr_scale));
   flags.add<int>(sub, "ccq", "--ccq-max-rounds", "max_rounds", "CCQ round limit (0 = none)",
                  fmt::format("{}", d.max_rounds));
   flags.add<int64_t>(sub, "ccq", "--ccq-val-images", "val_images", "CCQ validation images (0 = the whole hold-out)",

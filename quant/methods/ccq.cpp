@@ -60,9 +60,9 @@ std::vector<CcqRung> parse_ccq_ladder(const std::string& text, const std::string
 CcqSettings CcqSettings::from_json(const nlohmann::json& j) {
   LOWBIT_CHECK(j.is_object(), "ccq: settings must be a JSON object, got {}", j.dump());
   CcqSettings s;
-  static const std::set<std::string> known = {"ladder", "target", "target_value", "warmup_steps", "finetune_steps",
-                                              "weight_by", "top_k", "choice", "bandit_eta", "epsilon",
-                                              "max_rounds", "val_images"};
+  static const std::set<std::string> known = {
+      "ladder", "target", "target_value", "warmup_steps", "finetune_steps", "weight_by", "top_k",
+      "choice", "bandit_eta", "epsilon", "lr_scale", "max_rounds", "val_images"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     const nlohmann::json& v = it.value();
@@ -87,6 +87,7 @@ CcqSettings CcqSettings::from_json(const nlohmann::json& j) {
     if (k == "choice") s.choice = v.get<std::string>();
     if (k == "bandit_eta") s.bandit_eta = v.get<double>();
     if (k == "epsilon") s.epsilon = v.get<double>();
+    if (k == "lr_scale") s.lr_scale = v.get<double>();
     if (k == "max_rounds") s.max_rounds = v.get<int>();
     if (k == "val_images") s.val_images = v.get<int64_t>();
   }
@@ -109,6 +110,8 @@ CcqSettings CcqSettings::from_json(const nlohmann::json& j) {
   LOWBIT_CHECK(std::isfinite(s.bandit_eta) && s.bandit_eta > 0, "ccq.bandit_eta must be > 0, got {}", s.bandit_eta);
   LOWBIT_CHECK(std::isfinite(s.epsilon) && s.epsilon >= 0 && s.epsilon <= 1,
                "ccq.epsilon must be in [0, 1] (an accuracy fraction), got {}", s.epsilon);
+  LOWBIT_CHECK(std::isfinite(s.lr_scale) && s.lr_scale > 0 && s.lr_scale <= 1,
+               "ccq.lr_scale must be in (0, 1], got {}", s.lr_scale);
   LOWBIT_CHECK(s.max_rounds >= 0, "ccq.max_rounds must be >= 0, got {}", s.max_rounds);
   LOWBIT_CHECK(s.val_images >= 0, "ccq.val_images must be >= 0, got {}", s.val_images);
   return s;
@@ -119,7 +122,8 @@ nlohmann::json CcqSettings::to_json() const {
   return {{"ladder", ladder},         {"target", target},         {"target_value", dec(target_value)},
           {"warmup_steps", warmup_steps}, {"finetune_steps", finetune_steps}, {"weight_by", weight_by},
           {"top_k", top_k},           {"choice", choice},         {"bandit_eta", dec(bandit_eta)},
-          {"epsilon", dec(epsilon)},  {"max_rounds", max_rounds}, {"val_images", val_images}};
+          {"epsilon", dec(epsilon)},  {"lr_scale", dec(lr_scale)}, {"max_rounds", max_rounds},
+          {"val_images", val_images}};
 }
 
 nlohmann::json CcqRound::to_json() const {
@@ -364,7 +368,8 @@ CcqResult CcqSearch::run(CcqBackend& backend, int stop_after_rounds) {
       c.acc = backend.warm_up(config_for(cand), cp, round, l);
       r.warmup_steps += s_.warmup_steps;
       const ModelCost cc = model_cost(layers_, cp);
-      c.saved = s_.weight_by == "params" ? (now.weight_bits - cc.weight_bits) / ntotal : (now.bitops - cc.bitops) / ctotal;
+      c.saved = s_.weight_by == "params" ? (now.weight_bits - cc.weight_bits) / ntotal
+                                         : (now.bitops - cc.bitops) / ctotal;
       // Loss per bit saved; a candidate that loses nothing scores −saved, so free steps come first, the largest
       // saving first (a gain is not divided by a small saving into a huge negative score).
       const double lost_pp = 100.0 * (rec.ref_acc - c.acc);
@@ -410,7 +415,10 @@ CcqResult CcqSearch::run(CcqBackend& backend, int stop_after_rounds) {
     // Collaboration, then roll-back when the step cost more than epsilon against fp32.
     rec.acc_after = backend.fine_tune(config_for(next), precisions_for(next), round);
     r.finetune_steps += s_.finetune_steps;
-    if (rec.acc_after < r.fp32_acc - s_.epsilon) {
+    // The reference: the fp32 model, or the start model (every layer at the top rung) when that is already below
+    // it, since the activation bits are not the search's to allocate.
+    const double reference = std::min(r.fp32_acc, r.history.front().acc_after);
+    if (rec.acc_after < reference - s_.epsilon) {
       backend.roll_back();
       rec.rolled_back = true;
       for (size_t w : winners) r.frozen[rec.candidates[w].layer] = true;

@@ -21,7 +21,9 @@
 //      READ: holistic fine-tuning recovers accuracy. RECONSTRUCTED: the budget in steps.
 //   3. Roll-back: when the fine-tuned validation accuracy is more than epsilon below the fp32 model's, the
 //      round's winners go back to their rung and are frozen (the weights of before the round come back).
-//      RECONSTRUCTED (from §4.2).
+//      RECONSTRUCTED (from §4.2), with one choice: the reference is min(fp32 accuracy, the start model's accuracy
+//      after round 0), because low activation bits (fixed by the run, not allocated by CCQ) can put even the
+//      top rung below fp32, and every step would then be rolled back.
 //   4. Stop when the target is met (average weight bits ≤ target, model size in bytes ≤ target, or BitOPs ≤
 //      target; quant/cost.h counts them), or when no layer can step down (then "target_reached" is false).
 //      The final fine-tune is the run's ordinary training (its epochs) from the searched weights, at the found
@@ -30,8 +32,8 @@
 // the test split; activation bits stay those of the run's precision config (the first layer reads 8-bit image
 // codes, policy "q"); the weight quantizer is the run's scheme (DoReFa or LSQ; LSQ's learned parameters of a
 // layer whose bits change start afresh); each warm-up and fine-tune uses a fresh optimizer of the run's recipe at
-// its base learning rate, and data in an order seeded by (seed, round, layer); with top_k > 1 a roll-back freezes
-// every winner of the round.
+// its base learning rate times lr_scale, and data in an order seeded by (seed, round, layer); with top_k > 1 a
+// roll-back freezes every winner of the round.
 //
 // Files (the search's directory, <out>/ccq/): rounds.csv (one line per candidate: its score, whether it won,
 // and the round's outcome), state.json (the finished rounds), weights_<round>.lbar (the committed weights after
@@ -71,7 +73,8 @@ struct CcqSettings {
   int top_k = 1;
   std::string choice = "best";  // best | bandit
   double bandit_eta = 1.0;
-  double epsilon = 0.02;        // accuracy (fraction) below the fp32 model's that rolls a step back
+  double epsilon = 0.02;        // accuracy (fraction) below the reference (step 3) that rolls a step back
+  double lr_scale = 0.1;        // search learning rate = the run's lr × lr_scale (it fine-tunes a trained model)
   int max_rounds = 0;           // 0 = until the target or no candidate is left
   int64_t val_images = 0;       // 0 = the whole hold-out
   // Every field validated, unknown ones refused ("ccq.<field> must be ...").

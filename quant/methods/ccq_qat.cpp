@@ -3,8 +3,9 @@
 // (quant::build_model), loads the committed weights into it (non-strict: a layer whose precision changed gets
 // fresh quantizer parameters, e.g. LSQ's steps re-initialise from its first batch), and trains it with
 // cross-entropy (plus the scheme's penalty, and its after-step hook) for a fixed number of steps: a fresh
-// optimizer of the run's recipe (optimizer, weight decay, momentum) at the recipe's base learning rate, batches
-// of the run's size from the training images, shuffled by a seed of (run seed, round, layer), no augmentation.
+// optimizer of the run's recipe (optimizer, weight decay, momentum) at the recipe's base learning rate × lr_scale,
+// batches of the run's size from the training images, shuffled by a seed of (run seed, round, layer), no
+// augmentation.
 // Accuracy is measured on the validation hold-out (its first val_images images when set).
 #include <chrono>
 #include <filesystem>
@@ -134,15 +135,15 @@ class QatCcqBackend final : public CcqBackend {
   void train(nn::Module& m, int steps, uint64_t seed) {
     if (steps <= 0) return;
     std::unique_ptr<Optimizer> opt = nn::make_optimizer(ctx_.config, m.parameters());
-    opt->set_lr(ctx_.config.lr);
+    opt->set_lr(ctx_.config.lr * static_cast<float>(s_.lr_scale));
     nn::LoaderOptions lo;
     lo.batch_size = ctx_.config.batch_size;
     lo.seed = seed;
     lo.mean = mean_;
     lo.std = std_;
     lo.prefetch = 1;
-    nn::DataLoader loader(std::shared_ptr<const nn::ImageDataset>(std::shared_ptr<const nn::ImageDataset>(), ctx_.train),
-                          lo);
+    const std::shared_ptr<const nn::ImageDataset> data(std::shared_ptr<const nn::ImageDataset>(), ctx_.train);
+    nn::DataLoader loader(data, lo);
     m.train();
     int64_t epoch = 0;
     loader.start_epoch(epoch);
