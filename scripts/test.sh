@@ -3,18 +3,19 @@
 #   bash scripts/test.sh              the whole suite: the native ctest suite (every ISA this CPU runs), the aarch64
 #                                     tests under qemu-aarch64 (cortex-a53 / a76 / max), the Cortex-M4 firmware tests
 #                                     under qemu-system-arm, the deploy parity of trained models over the test split
-#                                     (scripts/test_deploy_parity.sh), then the native suite again in an ASan + UBSan
-#                                     build
+#                                     (scripts/test_deploy_parity.sh)
 #   bash scripts/test.sh --native     only the native suite (no cross toolchains needed)
-#   bash scripts/test.sh --sanitize   only the ASan + UBSan build of the native suite (install consumer included)
+#   bash scripts/test.sh --sanitize   the ASan + UBSan build of the native suite (install consumer included); not
+#                                     yet part of the default run, whose CI budget (30 min on 2 cores) it has not
+#                                     been timed against
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-native=1 cross=1 sanitize=1
+native=1 cross=1 sanitize=0
 case "${1:-}" in
   "") ;;
   --native) cross=0 sanitize=0 ;;
-  --sanitize) native=0 cross=0 ;;
+  --sanitize) native=0 cross=0 sanitize=1 ;;
   *) echo "usage: scripts/test.sh [--native | --sanitize]" >&2; exit 2 ;;
 esac
 jobs="$(nproc)"
