@@ -228,7 +228,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 TEST_CASE("reproduce CLI: unknown table and bad flags and missing data fail and a dry run lists the grid") {
   Cli r = lowbit_cli("reproduce nosuch --dry-run");
   CHECK(r.status == 1);
-  CHECK(contains(r.out, "lowbit: error: unknown table 'nosuch' (known tables: baselines)"));
+  CHECK(contains(r.out, "lowbit: error: unknown table 'nosuch' (known tables: baselines, dcq)"));
   r = lowbit_cli("reproduce");
   CHECK(r.status != 0);
   CHECK(r.status != -1);
