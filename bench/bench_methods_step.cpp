@@ -10,7 +10,9 @@
 //                         replacement, same k. Counters: blocks N, expected = 1 + 0.5·(N − 1) (equal-cost
 //                         blocks), ratio = median BR step / median QAT step, plain_ms, method_ms (CPU ms).
 // Adding a method: write a function that builds a MethodStep (a plain step and the method's step on their own
-// models) and register it with the same measure() loop; the DCQ phase-1 step belongs here too.
+// models) and register it with the same measure() loop.
+//   BM_dcq/<model>        DCQ phase 1 (quant/methods/dcq.h) against plain QAT, both DoReFa W1A8 students (see
+//                         BM_dcq); counters: blocks = sections, ratio, plain_ms, method_ms.
 // Threads: 2 (the machine's cores).
 #include <time.h>
 
@@ -29,6 +31,7 @@
 #include "nn/zoo/zoo.h"
 #include "quant/factory.h"
 #include "quant/methods/block_replacement.h"
+#include "quant/methods/dcq.h"
 #include "quant/training.h"
 
 namespace lb = lowbit::bench;
@@ -158,6 +161,63 @@ void BM_br(benchmark::State& state, const char* model, const char* blocks) {
   measure(state, s);
 }
 
+// DCQ phase 1 (quant/methods/dcq.h) against plain QAT with cross-entropy: both students DoReFa W1A8 (first/last
+// fp32, kernel path); the method step runs the frozen fp32 teacher forward (no gradients, boundary taps), every
+// student section on the teacher's boundary activations, the section losses, one backward and the SGD step; the
+// student's own full forward is not run (nn::TrainHooks::forward). Sections: the model's defaults.
+void BM_dcq(benchmark::State& state, const char* model) {
+  set_num_threads(kThreads);
+  auto d = std::make_shared<Data>(batch());
+  auto dorefa_student = [model] {
+    return quant::make_quantized_model(model, options(),
+                                       quant::PrecisionConfig::uniform(quant::Scheme::dorefa, 1, 8));
+  };
+  MethodStep s;
+  {
+    auto m = dorefa_student();
+    auto opt = std::make_shared<Sgd>(m->parameters(), SgdOptions{0.01f, 0.9f});
+    s.plain = [m, opt, d] {
+      opt->zero_grad();
+      Var loss = cross_entropy((*m)(Var(d->x)), d->y);
+      loss.backward();
+      opt->step();
+      quant::after_optimizer_step(*m);
+    };
+  }
+  auto student = dorefa_student();
+  std::shared_ptr<nn::Module> teacher = nn::make_model(model, options());
+  quant::DcqSettings settings;
+  settings.teacher_activation = "bound";  // the zoo's ReLU teacher, the DoReFa student's clip(0,1)
+  auto dcq = std::make_shared<quant::Dcq>(settings);
+  dcq->prepare(*student, teacher.get());
+  teacher->eval();
+  teacher->set_requires_grad(false);
+  auto ttaps = std::make_shared<nn::FeatureTaps>(*teacher, dcq->teacher_taps(), nn::TapMode::always);
+  auto opt = std::make_shared<Sgd>(student->parameters(), SgdOptions{0.01f, 0.9f});
+  s.method = [student, teacher, dcq, ttaps, opt, d] {
+    opt->zero_grad();
+    ttaps->clear();
+    nn::Batch b;
+    b.images = d->x;
+    b.labels = d->y;
+    Var tl;
+    {
+      NoGradGuard ng;
+      tl = (*teacher)(Var(d->x));
+    }
+    const Var logits = dcq->train_forward(b, tl, *ttaps);
+    const nn::FeatureTaps none;
+    Var loss = dcq->loss(nn::StepInputs{b, logits, none, tl, *ttaps, 0.0f, 0});
+    loss.backward();
+    ttaps->clear();
+    opt->step();
+    quant::after_optimizer_step(*student);
+  };
+  s.blocks = static_cast<int>(dcq->sections().size());
+  s.label = std::string(model) + " dorefa W1A8 dcq phase1 sections=" + std::to_string(s.blocks);
+  measure(state, s);
+}
+
 }  // namespace
 
 BENCHMARK_CAPTURE(BM_br, lenet5, "lenet5", "stages")->ArgName("single")->DenseRange(0, 1)
@@ -168,5 +228,9 @@ BENCHMARK_CAPTURE(BM_br, resnet20_basic, "resnet20", "basic")->ArgName("single")
     ->Unit(benchmark::kMillisecond)->Iterations(5);
 BENCHMARK_CAPTURE(BM_br, vgg_small, "vgg_small", "stages")->ArgName("single")->DenseRange(0, 1)
     ->Unit(benchmark::kMillisecond)->Iterations(9);
+
+BENCHMARK_CAPTURE(BM_dcq, lenet5, "lenet5")->Unit(benchmark::kMillisecond)->Iterations(40);
+BENCHMARK_CAPTURE(BM_dcq, resnet20, "resnet20")->Unit(benchmark::kMillisecond)->Iterations(9);
+BENCHMARK_CAPTURE(BM_dcq, vgg_small, "vgg_small")->Unit(benchmark::kMillisecond)->Iterations(9);
 
 LOWBIT_BENCH_MAIN();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Table of the DCQ grid (lab/grids/dcq.json, until then results/dcq/grid/dcq.json) from the runs of results/dcq/run_lenet.sh.
+"""Table of the DCQ grid (lab/grids/dcq.json) from the runs of results/dcq/run_lenet.sh.
 
   python3 results/dcq/summarize.py RUNS_DIR [OUT_DIR]
 
@@ -14,10 +14,7 @@ Each claim is judged on all its pairs (missing runs -> inconclusive) and on the 
 import json, math, os, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
-grid_file = os.path.join(here, "..", "..", "lab", "grids", "dcq.json")
-if not os.path.exists(grid_file):
-    grid_file = os.path.join(here, "grid", "dcq.json")
-grid = json.load(open(grid_file))
+grid = json.load(open(os.path.join(here, "..", "..", "lab", "grids", "dcq.json")))
 runs = sys.argv[1]
 out = sys.argv[2] if len(sys.argv) > 2 else here
 seeds = grid["seeds"]
