@@ -326,8 +326,9 @@ Status forward_bconv(const QLayerPacked& p, const ConvGeom& g, const QLayerInput
   if (y.kind == QlEpilogue::bits && !affine) {
     // T = 2·dot: 2·dot < t ⇔ dot < ⌈t/2⌉.
     for (size_t m = 0; m < M; ++m) {
-      const int32_t t = y.threshold[m];
-      w.kthr[m] = t >= 0 ? (t + 1) / 2 : -((-t) / 2);
+      // In 64 bits: the "never" / "always" thresholds INT32_MAX and INT32_MIN would overflow t + 1 and −t.
+      const int64_t t = y.threshold[m];
+      w.kthr[m] = static_cast<int32_t>(t >= 0 ? (t + 1) / 2 : -((-t) / 2));
     }
     k.bits(sh, bits, p.bconv_w, w.kthr, y.flip, static_cast<bword*>(y.data), w.kscratch, threads);
     return Status::ok;
