@@ -24,6 +24,7 @@ namespace lowbit::app {
 namespace {
 struct ReproduceArgs {
   std::string table, grid_file, out, seeds, data_dir, shard, teachers_dir;
+  std::vector<std::string> cells;
   bool quick = false, dry_run = false, no_plot = false, teachers_only = false;
   int threads = 0;
   std::string command_line;
@@ -73,6 +74,7 @@ int run_reproduce(const ReproduceArgs& a) {
   o.command_line = a.command_line;
   o.plot = !a.no_plot;
   o.shard = shard;
+  o.cells = a.cells;
   o.shard_count = count;
   o.teachers_only = a.teachers_only;
   o.teachers_dir = a.teachers_dir;
@@ -126,6 +128,10 @@ Command register_reproduce(CLI::App& app, int argc, char** argv) {
   s->add_option("--shard", a->shard,
                 "Run part I of N (1 <= I <= N) of the grid's runs, e.g. --shard $SLURM_ARRAY_TASK_ID/4 with "
                 "--array=1-4; combine the parts with `lowbit reproduce merge`");
+  s->add_option("--cells", a->cells,
+                "Train only the cells whose id matches one of these globs (comma-separated, e.g. 'lenet5_*'); other "
+                "cells enter the table if they finished earlier in --out, else they are listed missing")
+      ->delimiter(',');
   s->add_flag("--teachers-only", a->teachers_only, "Train (or reuse) every teacher of every seed, no cell");
   s->add_option("--teachers", a->teachers_dir,
                 "Read the teachers from DIR/teachers/ (trained by --teachers-only --out DIR) instead of training them");

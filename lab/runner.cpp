@@ -1,5 +1,7 @@
 #include "lab/runner.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -416,7 +418,7 @@ GridOutcome GridRun::run() {
                "reproduce: training the teachers and reading them from another directory exclude each other");
   LOWBIT_CHECK(!(o_.teachers_only && o_.shard_count > 0), "reproduce: the teacher pass is not sharded");
   if (o_.threads > 0) set_num_threads(o_.threads);
-  const std::vector<PlannedRun> plan = o_.teachers_only ? std::vector<PlannedRun>{} : plan_runs(g_, o_.shard, o_.shard_count);
+  std::vector<PlannedRun> plan = o_.teachers_only ? std::vector<PlannedRun>{} : plan_runs(g_, o_.shard, o_.shard_count);
 
   // The teachers this invocation needs, per seed: those its runs name; the teachers no cell names (a claim's
   // reference) in shard 1 or the unsharded grid; every teacher in the teacher pass.
@@ -455,6 +457,23 @@ GridOutcome GridRun::run() {
   if (o_.teachers_only) prov["teachers_only"] = true;
   std::vector<std::pair<std::string, uint64_t>> expected;
   for (const PlannedRun& r : plan) expected.emplace_back(g_.cells[r.cell].label, r.seed);
+  // --cells: the other cells' runs enter only when they finished earlier (reuse); the table still expects them.
+  if (!o_.cells.empty()) {
+    for (const std::string& glob : o_.cells)
+      LOWBIT_CHECK(std::any_of(g_.cells.begin(), g_.cells.end(),
+                               [&](const GridCell& c) { return fnmatch(glob.c_str(), c.id.c_str(), 0) == 0; }),
+                   "--cells: '{}' matches no cell of grid '{}'", glob, g_.name);
+    std::vector<PlannedRun> chosen;
+    for (const PlannedRun& r : plan) {
+      const GridCell& c = g_.cells[r.cell];
+      const bool picked = std::any_of(o_.cells.begin(), o_.cells.end(), [&](const std::string& glob) {
+        return fnmatch(glob.c_str(), c.id.c_str(), 0) == 0;
+      });
+      std::error_code ec;
+      if (picked || fs::exists(out_ / "runs" / run_name(c, r.seed) / "results.json", ec)) chosen.push_back(r);
+    }
+    plan = std::move(chosen);
+  }
   total_ = plan.size();
   report_ = std::make_unique<GridReport>(g_, out_.string(), prov, expected, o_.plot);
   if (o_.shard_count > 0) report_->set_extra("shard", fmt::format("{}/{}", o_.shard, o_.shard_count));

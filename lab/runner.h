@@ -17,6 +17,7 @@
 //                             results.json with "test", "wall_seconds", "grid", "teacher", "metrics", "layer_bits")
 //   results.json, table.md, table.csv   rewritten after every run, so a partial grid always has an up-to-date table
 //   plot*.{svg,png,dat,gp}    the grid's figures, after every seed        (both: lab/grid_report.h)
+// --cells (RunnerOptions::cells) narrows what this invocation trains, never what the table expects.
 // Resume: for every run the policy of lab/run_policy.h decides from its directory — reuse a finished run, continue
 // an interrupted one from its checkpoint (the Trainer's bit-exact resume), train a missing one, refuse a directory
 // holding another configuration. So re-running the same command after an interruption finishes the grid.
@@ -48,6 +49,11 @@ struct RunnerOptions {
   bool teachers_only = false;      // train (or reuse) every teacher of every seed, no cell
   // "" = teachers live in <out_dir>/teachers/; else <teachers_dir>/teachers/ holds them finished (read-only).
   std::string teachers_dir;
+  // Non-empty: train only the cells whose id matches one of these fnmatch(3) globs ("lenet5_*"); the other cells'
+  // runs that have a results.json in this directory still enter the table (reused when finished, continued when
+  // interrupted after an epoch), the rest are listed missing. A glob that matches no cell is an error.
+  // A long grid can so be run part by part (the cheap models first) into one directory.
+  std::vector<std::string> cells;
 };
 
 struct GridOutcome {

@@ -304,3 +304,29 @@ TEST_CASE("reproduce CLI: --shard, --dry-run per shard, merge usage errors") {
   CHECK(r.status != -1);
   fs::remove_all(d);
 }
+
+TEST_CASE("reproduce --cells: trains only the matching cells, keeps earlier finished runs, lists the rest missing") {
+  const fs::path out = scratch("cells");
+  const Grid g = tiny_grid();
+  RunnerOptions o = options(out);
+  o.cells = {"dor*"};
+  const GridOutcome first = run_grid(g, o);
+  CHECK(first.trained == 2);  // dorefa, seeds 1 and 2
+  CHECK(first.teachers_trained == 2);
+  CHECK_FALSE(fs::exists(out / "runs" / "kd_seed1"));
+  json res = read_json(out / "results.json");
+  CHECK(res.at("missing").size() == 4);  // kd and fp32 of both seeds: the table still expects them
+
+  // A second part: the fp32 cell trains, the finished dorefa runs are reused, kd stays missing.
+  o.cells = {"fp32"};
+  const GridOutcome second = run_grid(g, o);
+  CHECK(second.trained == 2);
+  CHECK(second.reused == 2);
+  res = read_json(out / "results.json");
+  CHECK(res.at("missing").size() == 2);
+
+  // A glob that matches no cell is an error, before anything trains.
+  o.cells = {"resnet*"};
+  CHECK_THROWS_WITH_AS(run_grid(g, o), doctest::Contains("--cells: 'resnet*' matches no cell"), lowbit::Error);
+  fs::remove_all(out);
+}
