@@ -57,10 +57,14 @@ lowbit_status run_layer(const Run& r, uint32_t i, const LbmOp& op, char* msg, si
   const float* residual = op.inputs[kInResidual] == kLbmNoTensor ? nullptr
                                                                  : static_cast<const float*>(r.ptr(op.inputs[kInResidual]));
   float* yf = static_cast<float*>(r.ptr(op.outputs[0]));
-  if (!c.integer) {  // the fp32 linear
-    ops::linear_f32(static_cast<const float*>(r.ptr(op.inputs[kInX])), r.n, c.geom.C, r.constant<float>(op, kInW), O,
-                    bias, yf, r.threads);
-    ops::epilogue_f32(yf, r.n, O, 1, a, b, residual, act, lo, hi, r.threads);
+  if (!c.integer) {  // an fp32 layer: f32 input and weights (the first conv of a "first/last 8" model, a classifier)
+    const float* xf = static_cast<const float*>(r.ptr(op.inputs[kInX]));
+    const float* wf = r.constant<float>(op, kInW);
+    if (op.kind == static_cast<uint16_t>(LbmOpKind::conv2d))
+      ops::conv2d_f32(xf, c.geom, wf, bias, yf, r.threads);
+    else
+      ops::linear_f32(xf, r.n, c.geom.C, wf, O, bias, yf, r.threads);
+    ops::epilogue_f32(yf, r.n, O, P, a, b, residual, act, lo, hi, r.threads);
     return LOWBIT_OK;
   }
   const OpSlot& s = r.slots[i];

@@ -67,8 +67,8 @@ enum class LbmCodes : uint8_t {
 
 enum class LbmOpKind : uint16_t {
   quantize = 0,        // f32 → codes (u8 or b1), the next layer's quantizer
-  conv2d = 1,          // integer conv, one of the epilogues
-  linear = 2,          // integer linear (or fp32 linear with f32 weights: the classifier), one of the epilogues
+  conv2d = 1,          // integer conv (or fp32 conv with f32 input and weights), one of the epilogues
+  linear = 2,          // integer linear (or fp32 linear with f32 input and weights), one of the epilogues
   maxpool = 3,         // f32, u8 codes or b1 codes
   avgpool = 4,         // f32
   global_avgpool = 5,  // f32 [C, H, W] → f32 [C]
@@ -99,7 +99,7 @@ enum class LbmQuantKind : uint8_t {
 // ---- op input slots (LbmOp::inputs index) ----
 // conv2d / linear
 inline constexpr int kInX = 0;         // input activation
-inline constexpr int kInW = 1;         // weights (codes, or f32 for the fp32 linear)
+inline constexpr int kInW = 1;         // weights (codes, or f32 for an fp32 layer)
 inline constexpr int kInWScale = 2;    // f32 [O] or [1]: wscale (integer layers); absent for f32 weights
 inline constexpr int kInBias = 3;      // f32 [O], optional (f32 epilogue)
 inline constexpr int kInA = 4;         // f32 [O], optional: f32 epilogue BN multiplier a / requant scale a

@@ -43,7 +43,7 @@ struct LbmLayer {
   std::string name;
   bool conv = true;                  // false: linear
   uint32_t x = kLbmNoTensor, w = kLbmNoTensor, y = kLbmNoTensor;
-  uint32_t wscale = kLbmNoTensor;    // f32 [O] or [1]; absent for f32 weights (the fp32 linear)
+  uint32_t wscale = kLbmNoTensor;    // f32 [O] or [1]; absent for f32 weights (an fp32 layer)
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, groups = 1;
   LbmEpilogue epilogue = LbmEpilogue::f32;
   uint32_t bias = kLbmNoTensor;      // f32 [O] (f32 epilogue)

@@ -312,12 +312,12 @@ lowbit_status check_layer(OpCtx& o, const LbmTensor& x, const LbmTensor& y) {
   LbmTensor w{}, ws{};
   bool has_w, has_ws, has_bias, has_a, has_b, has_thr, has_flip, has_res;
   LBM_TRY(slot_tensor(o, kInW, true, &w, &has_w));
-  const bool f32_layer = !conv && is_const(w, LbmDtype::f32);
+  const bool f32_layer = is_const(w, LbmDtype::f32);
   if (!f32_layer && (!is_constant(w) || w.codes == static_cast<uint8_t>(LbmCodes::none)))
-    OP_FAIL(LOWBIT_ERR_MALFORMED, "weights must be integer codes%s", conv ? "" : " (or f32 for an fp32 linear)");
+    OP_FAIL(LOWBIT_ERR_MALFORMED, "weights must be integer codes (or f32 for an fp32 %s)", kind_name);
   if (f32_layer) {
-    if (!is_act(x, LbmDtype::f32) || x.rank != 1)
-      OP_FAIL(LOWBIT_ERR_MALFORMED, "an fp32 linear reads an f32 [F] activation%s", "");
+    if (!is_act(x, LbmDtype::f32) || x.rank != (conv ? 3u : 1u))
+      OP_FAIL(LOWBIT_ERR_MALFORMED, "an fp32 %s reads an f32 %s activation", kind_name, conv ? "[C, H, W]" : "[F]");
   } else if (!(is_act(x, LbmDtype::u8) || is_act(x, LbmDtype::b1))) {
     OP_FAIL(LOWBIT_ERR_MALFORMED, "an integer layer reads u8 or b1 codes, not %s", lbm_dtype_name(static_cast<LbmDtype>(x.dtype)));
   }
@@ -342,7 +342,7 @@ lowbit_status check_layer(OpCtx& o, const LbmTensor& x, const LbmTensor& y) {
   uint64_t K = tensor_numel(w) / O;
   if (K > (uint64_t{1} << 24)) OP_FAIL(LOWBIT_ERR_UNSUPPORTED, "%llu inputs per output (at most 2^24)", static_cast<unsigned long long>(K));
   LBM_TRY(slot_tensor(o, kInWScale, !f32_layer, &ws, &has_ws));
-  if (f32_layer && has_ws) OP_FAIL(LOWBIT_ERR_MALFORMED, "an fp32 linear has no weight scale%s", "");
+  if (f32_layer && has_ws) OP_FAIL(LOWBIT_ERR_MALFORMED, "an fp32 %s has no weight scale", kind_name);
   if (has_ws && !(is_const(ws, LbmDtype::f32) && (is_vec(ws, O) || is_vec(ws, 1))))
     OP_FAIL(LOWBIT_ERR_MALFORMED, "weight scale must be an f32 constant [%u] or [1]", O);
   LbmTensor bias{}, ta{}, tb{}, thr{}, flip{}, res{};
@@ -363,7 +363,7 @@ lowbit_status check_layer(OpCtx& o, const LbmTensor& x, const LbmTensor& y) {
   const int32_t epi = a[kAttrEpilogue];
   if (epi < 0 || epi > static_cast<int32_t>(LbmEpilogue::thresholds)) OP_FAIL(LOWBIT_ERR_MALFORMED, "unknown epilogue %d", epi);
   if (f32_layer && epi != static_cast<int32_t>(LbmEpilogue::f32))
-    OP_FAIL(LOWBIT_ERR_MALFORMED, "an fp32 linear has the f32 epilogue only%s", "");
+    OP_FAIL(LOWBIT_ERR_MALFORMED, "an fp32 %s has the f32 epilogue only", kind_name);
   switch (static_cast<LbmEpilogue>(epi)) {
     case LbmEpilogue::f32:
       if (!is_act(y, LbmDtype::f32)) OP_FAIL(LOWBIT_ERR_MALFORMED, "the f32 epilogue writes an f32 activation%s", "");

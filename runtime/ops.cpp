@@ -252,9 +252,36 @@ void linear_f32(const float* x, int64_t n, int64_t F, const float* w, int64_t O,
     const int64_t b = bo / O, m = bo % O;
     const float* xr = x + b * F;
     const float* wr = w + m * F;
-    float s = 0.0f;
-    for (int64_t k = 0; k < F; ++k) s += wr[k] * xr[k];
-    y[bo] = bias ? s + bias[m] : s;
+    double s = 0.0;
+    for (int64_t k = 0; k < F; ++k) s += double(wr[k]) * double(xr[k]);
+    y[bo] = bias ? static_cast<float>(s) + bias[m] : static_cast<float>(s);
+  }
+}
+
+void conv2d_f32(const float* x, const kernels::ConvGeom& g, const float* w, const float* bias, float* y, int threads) {
+  (void)threads;
+  const int64_t cin = g.C / g.G, cout = g.O / g.G, P = g.OH * g.OW;
+  LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (g.N * g.O * P * cin * g.KH * g.KW > kParallelWork))
+  for (int64_t bm = 0; bm < g.N * g.O; ++bm) {
+    const int64_t b = bm / g.O, m = bm % g.O, grp = m / cout;
+    const float* wm = w + m * cin * g.KH * g.KW;
+    const float* xb = x + (b * g.C + grp * cin) * g.H * g.W;
+    float* yr = y + bm * P;
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        double s = 0.0;
+        for (int64_t c = 0; c < cin; ++c)
+          for (int64_t kh = 0; kh < g.KH; ++kh) {
+            const int64_t ih = oh * g.SH - g.PH + kh;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              const int64_t iw = ow * g.SW - g.PW + kw;
+              if (iw < 0 || iw >= g.W) continue;
+              s += double(wm[(c * g.KH + kh) * g.KW + kw]) * double(xb[(c * g.H + ih) * g.W + iw]);
+            }
+          }
+        yr[oh * g.OW + ow] = bias ? static_cast<float>(s) + bias[m] : static_cast<float>(s);
+      }
   }
 }
 

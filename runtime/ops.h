@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/packing.h"
+#include "kernels/conv/conv_geom.h"
 #include "runtime/format.h"
 
 namespace lowbit::runtime::ops {
@@ -45,9 +46,13 @@ void flatten_f32(const float* x, int64_t n, Dims in, float* y);
 void flatten_u8(const uint8_t* x, int64_t n, Dims in, uint8_t* y);
 void flatten_b1(const kernels::bword* x, int64_t n, Dims in, kernels::bword* y);
 
-// The fp32 linear: y[n][m] = Σ_k w[m][k]·x[n][k] (k ascending, float) + bias[m].
+// The fp32 layers (f32 input and weights): y = float(Σ_k double(w[m][k])·double(x[k])) + bias[m], k ascending
+// (conv: k = (c, kh, kw) over the taps inside the image; zero padding contributes nothing). The double sum makes
+// the result independent of blocking and ISA (it is the export's reference interpreter's, bit for bit).
 void linear_f32(const float* x, int64_t n, int64_t F, const float* w, int64_t O, const float* bias, float* y,
                 int threads);
+// x NCHW [g.N][g.C][g.H][g.W] → y NCHW [g.N][g.O][g.OH][g.OW]; w [O][C/G][KH][KW].
+void conv2d_f32(const float* x, const kernels::ConvGeom& g, const float* w, const float* bias, float* y, int threads);
 // The rest of the f32 epilogue on y NCHW [n][O][P] (already y + bias): z = y·a[m] + b[m] (a/b null: skipped),
 // z += residual (null: skipped), then the activation.
 void epilogue_f32(float* y, int64_t n, int64_t O, int64_t P, const float* a, const float* b, const float* residual,

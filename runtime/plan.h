@@ -42,7 +42,7 @@ static_assert(sizeof(ArenaHeader) <= 128, "the arena header fits its 128 bytes")
 
 // How a conv2d / linear op runs (all derived from the validated records).
 struct LayerCall {
-  bool integer = false;                // false: the fp32 linear
+  bool integer = false;                // false: an fp32 layer (f32 input and weights)
   kernels::QLayerDesc desc;            // backend unset
   kernels::ConvGeom geom;              // N = the batch given
   kernels::QlInput in = kernels::QlInput::nhwc_u8;

@@ -2,11 +2,14 @@
 // training-mode batch (BatchNorm statistics, LSQ steps, the 8-bit input range), its BatchNorms get random
 // statistics and affine parameters (a third of the γ negative, so the sign flip is exercised), and then the
 // reference interpreter of the exported op list must give the eval-mode logits of the training graph:
-// argmax identical, values within 1e-5 relative to the largest logit of the image.
+// argmax identical, values within 1e-5 relative to the largest logit of the image. The same op list written as an
+// .lbm (write_lbm) and run by the runtime must give the reference interpreter's logits bit for bit (ctest runs
+// these cases under every forced ISA).
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "engine/error.h"
@@ -14,8 +17,10 @@
 #include "nn/layers/batchnorm.h"
 #include "quant/export/lower.h"
 #include "quant/export/reference_run.h"
+#include "quant/export/write_lbm.h"
 #include "quant/quantized_model.h"
 #include "deploy_fixtures.h"
+#include "runtime_logits.h"
 
 using namespace lowbit;
 using namespace lowbit::quant;
@@ -35,10 +40,13 @@ void check_parity(const std::string& model, const PrecisionConfig& cfg, int imag
   const Tensor x = test::probe_images(images, p.options, seed + 1);
   const Tensor want = test::eval_logits(*p.model, x);
   const int64_t per = x.numel() / images, C = want.dim(1);
-  int64_t bad_argmax = 0;
+  int64_t bad_argmax = 0, runtime_differs = 0;
   double worst = 0.0;
+  test::RuntimeModel m(write_lbm(g, {}, {}), static_cast<uint32_t>(images));
+  const std::vector<float> rt = m.run(x.data(), images);
   for (int i = 0; i < images; ++i) {
     const std::vector<float> got = reference_run(g, x.data() + i * per);
+    runtime_differs += std::memcmp(got.data(), rt.data() + i * C, sizeof(float) * C) != 0;
     REQUIRE(static_cast<int64_t>(got.size()) == C);
     const float* w = want.data() + i * C;
     float mx = 0.0f;
@@ -48,23 +56,24 @@ void check_parity(const std::string& model, const PrecisionConfig& cfg, int imag
   }
   CHECK(bad_argmax == 0);
   CHECK(worst <= 1e-5);
+  CHECK(runtime_differs == 0);
 }
 
 }  // namespace
 
-TEST_CASE("export parity: LeNet-5 W1A1 (BNN, first/last 8-bit)") {
+TEST_CASE("runtime parity: LeNet-5 W1A1 (BNN, first/last 8-bit)") {
   check_parity("lenet5", PrecisionConfig::uniform(Scheme::bnn, 1, 1, EdgePolicy::int8), 24, 1, true);
 }
 
-TEST_CASE("export parity: LeNet-5 ternary weights, 2-bit activations (TWN A2)") {
+TEST_CASE("runtime parity: LeNet-5 ternary weights, 2-bit activations (TWN A2)") {
   check_parity("lenet5", PrecisionConfig::uniform(Scheme::twn, 2, 2, EdgePolicy::int8), 24, 2, true);
 }
 
-TEST_CASE("export parity: LeNet-5 W2A2 (DoReFa, all layers quantized, 8-bit image input)") {
+TEST_CASE("runtime parity: LeNet-5 W2A2 (DoReFa, all layers quantized, 8-bit image input)") {
   check_parity("lenet5", PrecisionConfig::uniform(Scheme::dorefa, 2, 2, EdgePolicy::q), 24, 3, true);
 }
 
-TEST_CASE("export parity: LeNet-5 mixed precision") {
+TEST_CASE("runtime parity: LeNet-5 mixed precision") {
   const PrecisionConfig cfg = PrecisionConfig::from_json_text(
       R"({"scheme":"dorefa","wbits":2,"abits":2,"first_last":"q",
           "layers":[{"match":"conv2","wbits":1,"abits":4},{"match":"fc1","wbits":4,"abits":1},{"match":"fc2","wbits":8,"abits":3}]})",
@@ -72,18 +81,18 @@ TEST_CASE("export parity: LeNet-5 mixed precision") {
   check_parity("lenet5", cfg, 24, 4, true);
 }
 
-TEST_CASE("export parity: LeNet-5 under LSQ, PACT, XNOR and fp32") {
+TEST_CASE("runtime parity: LeNet-5 under LSQ, PACT, XNOR and fp32") {
   check_parity("lenet5", PrecisionConfig::uniform(Scheme::lsq, 2, 2, EdgePolicy::int8), 12, 5, true);
   check_parity("lenet5", PrecisionConfig::uniform(Scheme::pact, 4, 4, EdgePolicy::fp32), 12, 6, true);
   check_parity("lenet5", PrecisionConfig::uniform(Scheme::xnor, 1, 1, EdgePolicy::fp32), 12, 7, true);
   check_parity("lenet5", PrecisionConfig::uniform(Scheme::fp32, 32, 32, EdgePolicy::fp32), 12, 8, false);
 }
 
-TEST_CASE("export parity: ResNet-20 W1A1 (BNN, first/last 8-bit), residual stream in fp32") {
+TEST_CASE("runtime parity: ResNet-20 W1A1 (BNN, first/last 8-bit), residual stream in fp32") {
   check_parity("resnet20", PrecisionConfig::uniform(Scheme::bnn, 1, 1, EdgePolicy::int8), 3, 9, true);
 }
 
-TEST_CASE("export parity: ResNet-8 W2A2 and VGG-small W1A2") {
+TEST_CASE("runtime parity: ResNet-8 W2A2 and VGG-small W1A2") {
   check_parity("resnet8", PrecisionConfig::uniform(Scheme::dorefa, 2, 2, EdgePolicy::q), 3, 10, true);
   check_parity("vgg_small", PrecisionConfig::uniform(Scheme::dorefa, 1, 2, EdgePolicy::fp32), 3, 11, true);
 }
