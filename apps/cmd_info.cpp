@@ -3,13 +3,15 @@
 // (quantization flags with a model name, or a file trained with --quant) also the per-layer precision (for a
 // file: as its record says), packed size and MACs by precision (quant/report.h), and the size and cost
 // accounting (quant/cost.h: bytes split into weights, scales and thresholds, average weight bits, BitOPs per
-// layer and in total; print_cost below).
+// layer and in total; print_cost below). For a packed .lbm file (lowbit export): its ops, bits, bytes, MACs by
+// precision and arena size, read through the runtime (info_lbm.cpp).
 #include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "apps/commands.h"
+#include "apps/lbm_file.h"
 #include "engine/error.h"
 #include "nn/data/registry.h"
 #include "nn/summary.h"
@@ -42,6 +44,7 @@ int run_info(const InfoArgs& a) {
                 fmt::format("{}", fmt::join(nn::dataset_names(), ", ")).c_str());
     return 0;
   }
+  if (is_lbm_file(a.target)) return run_info_lbm(a.target);
   std::error_code ec;
   std::shared_ptr<nn::Module> model;
   nn::ModelOptions mo;
@@ -107,7 +110,7 @@ Command register_info(CLI::App& app) {
   auto a = std::make_shared<InfoArgs>();
   a->dataset = "fashion-mnist";
   CLI::App* s = app.add_subcommand("info", "Summarise a zoo model or a saved model/checkpoint");
-  s->add_option("target", a->target, "Model name (e.g. lenet5, resnet20) or a .lbar file");
+  s->add_option("target", a->target, "Model name (e.g. lenet5, resnet20), a .lbar file, or a packed .lbm file");
   s->add_option("--dataset", a->dataset, "Input shape for a model name: that of this data set")
       ->check(CLI::IsMember(dataset_choices()))->capture_default_str();
   add_quant_flags(*s, a->quant);

@@ -20,6 +20,11 @@ Command register_eval(CLI::App& app);
 Command register_info(CLI::App& app);
 // argc/argv: the command line, recorded in the results' provenance.
 Command register_reproduce(CLI::App& app, int argc, char** argv);
+Command register_export(CLI::App& app);
+Command register_run(CLI::App& app);
+
+// lowbit info on a packed .lbm file (info_lbm.cpp).
+int run_info_lbm(const std::string& path);
 
 // Shared helpers (common.cpp).
 std::string version_text();  // what `lowbit --version` prints

@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
   bool show_version = false;
   app.add_flag("--version", show_version, "Print version, git revision, compiler and the active ISA");
 
-  // One line per subcommand: later ones (quantize, export, run, bench) slot in here.
-  const Command commands[] = {register_train(app), register_eval(app), register_info(app),
-                              register_reproduce(app, argc, argv)};
+  // One line per subcommand.
+  const Command commands[] = {register_train(app),  register_eval(app), register_info(app),
+                              register_reproduce(app, argc, argv), register_export(app), register_run(app)};
 
   try {
     app.parse(argc, argv);

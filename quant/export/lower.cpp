@@ -524,6 +524,10 @@ DeployGraph lower_model(nn::Module& model, const std::string& model_name, const 
           else if (!next) next = &cv.recipe;
           else if (!same_recipe(*next, cv.recipe)) thresholds = false;
         }
+        // Codes of more than kMaxThresholdBits bits: 2^bits − 1 thresholds per channel would outweigh the layer
+        // (an 8-bit output: 1020 bytes and 255 comparisons per channel); the f32 epilogue and a quantize op are
+        // smaller and faster, and compute the same codes.
+        if (next && next->format != CodeFormat::binary && next->bits > kMaxThresholdBits) thresholds = false;
         std::vector<float> s(static_cast<size_t>(L.out));
         for (int m = 0; m < L.out; ++m)
           s[m] = int_route ? static_cast<float>(double(L.wscale[m]) * double(xv.scale)) : 1.0f;

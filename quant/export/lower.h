@@ -5,7 +5,9 @@
 //   2. fuse each weight layer with the BatchNorm, residual add and activation that follow it;
 //   3. choose each weight layer's epilogue: thresholds (fold_bn.h) when every consumer of its output, through
 //      max pools and flattens only, is a layer that quantizes its input with one and the same quantizer; an
-//      fp32 epilogue otherwise, with a quantize op in front of each quantizing consumer;
+//      fp32 epilogue otherwise (and for codes of more than kMaxThresholdBits bits, where 2^bits − 1 thresholds
+//      per channel cost more bytes and time than a float affine), with a quantize op in front of each quantizing
+//      consumer;
 //   4. take each quantized layer's weights as integer values and scales (the scheme's own weight rule) and its
 //      input quantizer as the fvec formula (checked against the scheme's own activation rule).
 // Models or layers the deployed form cannot express are refused with lowbit::Error naming the layer and the
@@ -19,6 +21,9 @@
 #include "quant/export/deploy_graph.h"
 
 namespace lowbit::quant::deploy {
+
+// The widest output codes a weight layer emits through integer thresholds (step 3).
+inline constexpr int kMaxThresholdBits = 4;
 
 // model: the zoo model `model_name` built for `options` (input shape, classes). Puts the model in eval mode.
 DeployGraph lower_model(nn::Module& model, const std::string& model_name, const nn::ModelOptions& options);
