@@ -3,7 +3,9 @@
 # runs (6000 training images, 1 epoch: parity needs trained BatchNorm statistics and quantizer state, not
 # accuracy) of a W1A1 LeNet-5 (BNN, 8-bit image input), a ternary-A2, a W2A2 and a mixed-precision LeNet-5 and
 # a W1A1 ResNet-20, then runs tests/deploy's checkpoint parity case (export op list vs the training graph's
-# eval-mode logits) under LOWBIT_ISA=ref, avx2 and avx512 (those this CPU runs; image counts below).
+# eval-mode logits, and the exported .lbm run by the runtime: bit-identical to the op list's reference interpreter)
+# under LOWBIT_ISA=ref, avx2 and avx512 (those this CPU runs; image counts below); `lowbit export` + `lowbit run`
+# of the W1A1 LeNet-5 give `lowbit eval`'s accuracy; and the export sweep over every zoo model.
 #   scripts/test_deploy_parity.sh [build dir]      (default: build; needs $LOWBIT_DATA or data/)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,6 +60,9 @@ check() {  # isa checkpoints images
     "$build/tests/test_deploy" -s -tc="export parity on trained checkpoints*" 2>&1)" || status=1
   echo "$out" | grep -E "images, argmax|ERROR|test cases" || true
 }
+echo "== export sweep: every zoo model at every precision family exports (runtime == reference) or is refused"
+sweep="$(LOWBIT_EXPORT_SWEEP=full "$build/tests/test_deploy" -s -tc="export sweep*" 2>&1)" || status=1
+echo "$sweep" | grep -E "exported|refused:|ERROR|test cases" || true
 for isa in $isas; do
   if [ "$isa" = "$best" ]; then
     check "$isa" "$lenets" ""
@@ -66,4 +71,10 @@ for isa in $isas; do
     check "$isa" "$lenets,$resnet" 500
   fi
 done
+echo "== lowbit export + lowbit run (W1A1 LeNet-5) against lowbit eval"
+"$lowbit" export "$work/lenet_w1a1/model.lbar" --out "$work/lenet_w1a1.lbm" || status=1
+acc_run="$("$lowbit" run "$work/lenet_w1a1.lbm" --dataset fashion-mnist --data-dir "$work/data" | grep -o 'accuracy [0-9.]*%')" || status=1
+acc_eval="$("$lowbit" eval --checkpoint "$work/lenet_w1a1/model.lbar" --dataset fashion-mnist --data-dir "$work/data" 2>&1 | grep -o 'accuracy:\? [0-9.]*%' | sed 's/://')" || status=1
+echo "runtime: $acc_run, training graph: $acc_eval"
+[ -n "$acc_run" ] && [ "$acc_run" = "$acc_eval" ] || { echo "FAIL: the runtime's accuracy differs from lowbit eval's"; status=1; }
 exit $status
