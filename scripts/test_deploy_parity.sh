@@ -58,7 +58,7 @@ check() {  # isa checkpoints images
   local out
   out="$(LOWBIT_ISA=$1 LOWBIT_DATA="$work/data" LOWBIT_DEPLOY_CHECKPOINTS="$2" LOWBIT_DEPLOY_IMAGES="$3" \
     "$build/tests/test_deploy" -s -tc="export parity on trained checkpoints*" 2>&1)" || status=1
-  echo "$out" | grep -E "images, argmax|ERROR|test cases" || true
+  echo "$out" | grep -E "images, argmax|runtime \(|ERROR|test cases" || true
 }
 echo "== export sweep: every zoo model at every precision family exports (runtime == reference) or is refused"
 sweep="$(LOWBIT_EXPORT_SWEEP=full "$build/tests/test_deploy" -s -tc="export sweep*" 2>&1)" || status=1
