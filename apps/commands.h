@@ -22,6 +22,7 @@ Command register_info(CLI::App& app);
 Command register_reproduce(CLI::App& app, int argc, char** argv);
 Command register_export(CLI::App& app);
 Command register_run(CLI::App& app);
+Command register_bench_model(CLI::App& app);
 
 // lowbit info on a packed .lbm file (info_lbm.cpp).
 int run_info_lbm(const std::string& path);

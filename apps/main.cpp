@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
 
   // One line per subcommand.
   const Command commands[] = {register_train(app),  register_eval(app), register_info(app),
-                              register_reproduce(app, argc, argv), register_export(app), register_run(app)};
+                              register_reproduce(app, argc, argv), register_export(app), register_run(app),
+                              register_bench_model(app)};
 
   try {
     app.parse(argc, argv);
