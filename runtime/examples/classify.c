@@ -1,13 +1,15 @@
 /* classify: runs a lowbit packed model (.lbm) on images and prints one prediction per image, with the accuracy
  * when labels are given. A plain C99 program against runtime/include/lowbit.h.
  *
- *   classify MODEL.lbm IMAGES [LABELS] [--count N] [--batch B] [--threads T]
+ *   classify MODEL.lbm IMAGES [LABELS] [--count N] [--batch B] [--threads T] [--logits FILE]
  *
  * IMAGES: an IDX file of unsigned bytes (MNIST / Fashion-MNIST layout: magic 0x00000803, N, H, W, for 1-channel
  * models; or magic 0x00000804, N, C, H, W), uncompressed; pixels are normalised with the model's own mean/std
  * (lowbit_normalize_u8). Or raw little-endian fp32 already normalised, N·C·H·W of them, when the file name ends in
  * ".f32". LABELS: an IDX label file (magic 0x00000801). Output: "<index> <predicted>[ <label>]" per image, then
- * "accuracy <correct>/<n>" with labels. Exit status 0, or 1 with a message on stderr. */
+ * "accuracy <correct>/<n>" with labels. --logits FILE writes every image's logits, one line per image, "%.9g"
+ * separated by spaces (the same text as `lowbit run --logits`: the floats round-trip exactly, so runs on two
+ * machines compare bit for bit). Exit status 0, or 1 with a message on stderr. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,15 +64,17 @@ int main(int argc, char** argv) {
   const char* paths[3] = {NULL, NULL, NULL};
   int npaths = 0;
   long count = -1, batch = 1, threads = 0;
+  const char* logits_path = NULL;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) count = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = strtol(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--logits") == 0 && i + 1 < argc) logits_path = argv[++i];
     else if (npaths < 3) paths[npaths++] = argv[i];
     else return fail("too many arguments", argv[i]);
   }
   if (npaths < 2) {
-    fprintf(stderr, "usage: classify MODEL.lbm IMAGES [LABELS] [--count N] [--batch B] [--threads T]\n");
+    fprintf(stderr, "usage: classify MODEL.lbm IMAGES [LABELS] [--count N] [--batch B] [--threads T] [--logits FILE]\n");
     return 1;
   }
   if (batch < 1 || batch > 4096) return fail("--batch must be 1 to 4096", NULL);
@@ -126,6 +130,8 @@ int main(int argc, char** argv) {
   float* in = (float*)malloc(image_floats * (size_t)batch * sizeof(float));
   float* logits = (float*)malloc((size_t)info.classes * (size_t)batch * sizeof(float));
   if (!arena.data || !in || !logits) return fail("out of memory", NULL);
+  FILE* logits_file = NULL;
+  if (logits_path && !(logits_file = fopen(logits_path, "w"))) return fail("cannot write the logits", logits_path);
   long correct = 0;
   for (long first = 0; first < n; first += batch) {
     const long b = n - first < batch ? n - first : batch;
@@ -136,6 +142,10 @@ int main(int argc, char** argv) {
     if ((st = lowbit_run(&model, &arena, &x, &y)) != LOWBIT_OK) return fail("lowbit_run", lowbit_status_string(st));
     for (long i = 0; i < b; ++i) {
       const float* l = logits + (size_t)i * (size_t)info.classes;
+      if (logits_file) {
+        for (int k = 0; k < info.classes; ++k) fprintf(logits_file, k ? " %.9g" : "%.9g", (double)l[k]);
+        fputc('\n', logits_file);
+      }
       int best = 0;
       for (int k = 1; k < info.classes; ++k)
         if (l[k] > l[best]) best = k;
@@ -148,6 +158,7 @@ int main(int argc, char** argv) {
     }
   }
   if (labels) printf("accuracy %ld/%ld\n", correct, n);
+  if (logits_file && fclose(logits_file) != 0) return fail("cannot write the logits", logits_path);
   free(logits);
   free(in);
   free(arena.data);

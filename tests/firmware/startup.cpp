@@ -4,19 +4,23 @@
 // would lock up, and ctest's timeout reports it). Reset: copy .data from its load address, zero .bss, enable the
 // FPU (CPACR bits 20–23 = full access to CP10/CP11, required before any float instruction with
 // -mfloat-abi=hard), run static constructors, call main(), and report its return value as the exit status.
+// Stack high-water mark: reset fills the free RAM between .bss and the stack pointer with a pattern; after main
+// returns, the lowest overwritten word gives the peak stack use, printed as "stack: N bytes used (peak)" (the
+// RAM a firmware needs is .data + .bss + that).
 // Semihosting: `bkpt 0xAB` with the operation in r0 and its argument in r1. SYS_WRITE0 (0x04) prints a string
 // (QEMU writes it to its stderr); SYS_EXIT_EXTENDED (0x20) with {ADP_Stopped_ApplicationExit, code} makes
-// qemu-system-arm exit with `code`.
+// qemu-system-arm exit with `code`. board_write is the console of the C example runtime/examples/firmware_classify.c.
 #include <cstdint>
 
 #include "tests/firmware/semihosting.h"
 
 extern "C" {
-extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end;
+extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end, _estack;
 extern void (*__preinit_array_start[])(), (*__preinit_array_end[])();
 extern void (*__init_array_start[])(), (*__init_array_end[])();
 int main();
 [[noreturn]] void reset_handler();
+void board_write(const char* s);
 }
 
 // Word 0: initial SP, word 1: reset vector (the linker sets the Thumb bit of a Thumb function's address).
@@ -61,7 +65,23 @@ void put_int(long v) {
 
 }  // namespace lowbit::firmware
 
+extern "C" void board_write(const char* s) { lowbit::firmware::put(s); }
+
+namespace {
+constexpr uint32_t kStackPaint = 0x5AC3A55Au;
+
+// Bytes of stack used so far: from the top of RAM down to the lowest word that no longer holds the paint.
+unsigned long stack_peak_bytes() {
+  const uint32_t* p = &__bss_end;
+  while (p < &_estack && *p == kStackPaint) ++p;
+  return static_cast<unsigned long>(reinterpret_cast<uintptr_t>(&_estack) - reinterpret_cast<uintptr_t>(p));
+}
+}  // namespace
+
 extern "C" [[noreturn]] void reset_handler() {
+  uint32_t* sp;
+  asm volatile("mov %0, sp" : "=r"(sp));
+  for (uint32_t* p = &__bss_end; p + 64 < sp; ++p) *p = kStackPaint;  // 256 bytes below this frame stay untouched
   for (uint32_t *src = &__data_load, *dst = &__data_start; dst < &__data_end;) *dst++ = *src++;
   for (uint32_t* dst = &__bss_start; dst < &__bss_end;) *dst++ = 0;
   volatile uint32_t* const cpacr = reinterpret_cast<volatile uint32_t*>(0xE000ED88u);
@@ -69,5 +89,9 @@ extern "C" [[noreturn]] void reset_handler() {
   asm volatile("dsb\n isb" ::: "memory");
   for (auto** f = __preinit_array_start; f < __preinit_array_end; ++f) (**f)();
   for (auto** f = __init_array_start; f < __init_array_end; ++f) (**f)();
-  lowbit::firmware::exit_with(main());
+  const int status = main();
+  lowbit::firmware::put("stack: ");
+  lowbit::firmware::put_int(static_cast<long>(stack_peak_bytes()));
+  lowbit::firmware::put(" bytes used (peak)\n");
+  lowbit::firmware::exit_with(status);
 }
