@@ -368,7 +368,10 @@ void GridRun::run_cell(const PlannedRun& pr) {
     spec.config = cfg;
     spec.quant = c.quant;
     spec.method = c.method;
-    if (tm && !spec.method.is_null()) spec.method["teacher"] = tm->path;
+    // The teacher goes to a method that distils from it; a cell whose teacher is only its starting point (CCQ,
+    // DFQ: init_from "teacher") passes it as --init alone.
+    if (tm && !spec.method.is_null() && quant::method_row(spec.method.at("name").get<std::string>()).needs_teacher)
+      spec.method["teacher"] = tm->path;
     std::error_code ec;
     if (c.init_from == kInitFromTeacher) {
       spec.init = tm->path;

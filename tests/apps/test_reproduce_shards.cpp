@@ -330,3 +330,26 @@ TEST_CASE("reproduce --cells: trains only the matching cells, keeps earlier fini
   CHECK_THROWS_WITH_AS(run_grid(g, o), doctest::Contains("--cells: 'resnet*' matches no cell"), lowbit::Error);
   fs::remove_all(out);
 }
+
+TEST_CASE("reproduce: a method without a teacher (CCQ) in a cell that starts from the teacher gets it as init only") {
+  const fs::path out = scratch("ccq_cell");
+  json j = tiny_grid_json();
+  j["seeds"] = {1};
+  j["base"]["val_holdout"] = 32;
+  j["cells"] = json::parse(R"([
+    {"id": "ccq", "label": "T: CCQ", "model": "lenet5", "dataset": "mnist", "method_label": "CCQ",
+     "precision_label": "W8A4", "precision": {"scheme": "dorefa", "wbits": 8, "abits": 4, "first_last": "q"},
+     "method": {"name": "ccq", "ladder": "8,4,2", "target": "avg_wbits", "target_value": 6, "warmup_steps": 1,
+                "finetune_steps": 1, "val_images": 16, "epsilon": 1.0},
+     "teacher": "t", "init_from": "teacher", "epochs": 1, "est_seconds": 1}])");
+  j["claims"] = json::array();
+  const Grid g = grid_from_json(j, "tccq.json", [](const std::string&) -> std::string { return ""; });
+  const GridOutcome o = run_grid(g, options(out));
+  CHECK(o.trained == 1);
+  const json r = read_json(out / "runs" / "ccq_seed1" / "results.json");
+  CHECK(r.at("method").at("name") == "ccq");
+  CHECK_FALSE(r.at("method").contains("teacher"));                           // not distilled from
+  CHECK(r.at("teacher").at("id") == "t");  // the cell's teacher, its starting point (the search's --init)
+  CHECK(r.at("init").at("path").get<std::string>().find("searched.lbar") != std::string::npos);  // final fine-tune
+  fs::remove_all(out);
+}
