@@ -235,6 +235,8 @@ class GridRun {
   };
   const TeacherModel& teacher(const std::string& id, uint64_t seed);
   void run_cell(const PlannedRun& r);
+  // The run's results.json records a test accuracy (decide_run still checks that it is this configuration's).
+  bool finished_on_disk(const PlannedRun& r) const;
   void log_trained(const std::string& what, uint64_t seed, double metric, double took, double est);
 
   const Grid& g_;
@@ -332,6 +334,15 @@ const GridRun::TeacherModel& GridRun::teacher(const std::string& id, uint64_t se
   report_->set_extra("teacher_models", teacher_models_);
   report_->write_tables(res_.runs, res_.teacher_runs, false);
   return teachers_.emplace(key, m).first->second;
+}
+
+bool GridRun::finished_on_disk(const PlannedRun& pr) const {
+  const fs::path rj = out_ / "runs" / run_name(g_.cells[pr.cell], pr.seed) / "results.json";
+  std::error_code ec;
+  if (!fs::exists(rj, ec)) return false;
+  std::ifstream f(rj);
+  const nlohmann::json r = nlohmann::json::parse(f, nullptr, false);
+  return r.is_object() && r.contains("test") && r["test"].is_object() && r["test"].contains("acc");
 }
 
 void GridRun::run_cell(const PlannedRun& pr) {
@@ -490,12 +501,20 @@ GridOutcome GridRun::run() {
   for (const auto& [seed, ids] : extra_teachers)
     for (const std::string& id : ids) teacher_runs.insert({id, seed});
   for (const auto& tr : teacher_runs) est_left_ += find_teacher(g_, tr.first)->est_seconds;
+  // First every run that finished earlier (its recorded result, no training), so the table of an invocation that
+  // stops part-way still holds every finished run of every seed, not only those of the seeds it reached.
+  std::vector<bool> done(plan.size(), false);
+  for (size_t k = 0; k < plan.size(); ++k)
+    if (finished_on_disk(plan[k])) {
+      run_cell(plan[k]);
+      done[k] = true;
+    }
   for (uint64_t seed : g_.seeds) {
     for (const std::string& id : extra_teachers[seed]) teacher(id, seed);
     bool any = false;
-    for (const PlannedRun& r : plan)
-      if (r.seed == seed) {
-        run_cell(r);
+    for (size_t k = 0; k < plan.size(); ++k)
+      if (plan[k].seed == seed) {
+        if (!done[k]) run_cell(plan[k]);
         any = true;
       }
     if (any || !extra_teachers[seed].empty()) {
@@ -504,6 +523,12 @@ GridOutcome GridRun::run() {
       res_.plot_error = report_->plot_error();
     }
   }
+  // Runs in run order (the pre-pass took the finished ones first).
+  std::map<std::pair<std::string, uint64_t>, size_t> order;
+  for (size_t k = 0; k < plan.size(); ++k) order[{g_.cells[plan[k].cell].label, plan[k].seed}] = k;
+  std::stable_sort(res_.runs.begin(), res_.runs.end(), [&](const RunResult& a, const RunResult& b) {
+    return order.at({a.cell, a.seed}) < order.at({b.cell, b.seed});
+  });
   res_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start_).count();
   report_->write_tables(res_.runs, res_.teacher_runs, true);
   return res_;

@@ -16,6 +16,7 @@
 //   runs/<cell>_seed<S>/      one training run each (lab::run_training: checkpoints, model.lbar, metrics.csv,
 //                             results.json with "test", "wall_seconds", "grid", "teacher", "metrics", "layer_bits")
 //   results.json, table.md, table.csv   rewritten after every run, so a partial grid always has an up-to-date table
+//                             (the runs that finished earlier, of every seed, are read first, before any training)
 //   plot*.{svg,png,dat,gp}    the grid's figures, after every seed        (both: lab/grid_report.h)
 // --cells (RunnerOptions::cells) narrows what this invocation trains, never what the table expects.
 // Resume: for every run the policy of lab/run_policy.h decides from its directory — reuse a finished run, continue

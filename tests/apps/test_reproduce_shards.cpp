@@ -325,6 +325,25 @@ TEST_CASE("reproduce --cells: trains only the matching cells, keeps earlier fini
   res = read_json(out / "results.json");
   CHECK(res.at("missing").size() == 2);
 
+  // The finished runs of every seed enter the table before anything trains, so a run stopped part-way leaves a
+  // table with all of them: the log lists seed 2's finished runs before seed 1's kd run trains.
+  o.cells = {"kd"};
+  const fs::path log = out / "log.txt";
+  o.log = std::fopen(log.string().c_str(), "w");
+  REQUIRE(o.log != nullptr);
+  const GridOutcome third = run_grid(g, o);
+  std::fclose(o.log);
+  o.log = nullptr;
+  CHECK(third.trained == 2);
+  CHECK(third.reused == 4);
+  const std::string text = read_text(log);
+  const size_t seed2_reused = text.find("fp32 seed 2: "), kd1_trained = text.find("kd seed 1: ");
+  REQUIRE(seed2_reused != std::string::npos);
+  REQUIRE(kd1_trained != std::string::npos);
+  CHECK(seed2_reused < kd1_trained);
+  CHECK(third.runs[1].cell == "T: KD W1A1");  // GridOutcome::runs stay in run order
+  CHECK(read_json(out / "results.json").at("missing").empty());
+
   // A glob that matches no cell is an error, before anything trains.
   o.cells = {"resnet*"};
   CHECK_THROWS_WITH_AS(run_grid(g, o), doctest::Contains("--cells: 'resnet*' matches no cell"), lowbit::Error);
