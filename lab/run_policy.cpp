@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.h"
+#include "nn/train/config.h"
 
 namespace lowbit::lab {
 
@@ -21,9 +22,17 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-// The recorded training config without what changes timing or length but not the recipe.
+// The recorded training config without what changes timing or length but not the recipe, with the data set's
+// default augmentation (−1, as older runs and the grid's cells hold it) resolved as the trainer records it.
 nlohmann::json comparable(nlohmann::json cfg) {
   if (cfg.is_object()) {
+    try {
+      nn::TrainConfig c = nn::TrainConfig::from_json(cfg);
+      c.resolve_augmentation();
+      cfg["crop_padding"] = c.crop_padding;
+      cfg["hflip"] = c.hflip;
+    } catch (const Error&) {  // not a whole config: compared as recorded, which refuses it
+    }
     cfg.erase("threads");
     cfg.erase("epochs");
   }

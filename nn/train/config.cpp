@@ -6,6 +6,7 @@
 #include "engine/error.h"
 #include "engine/threading.h"
 #include "kernels/isa.h"
+#include "nn/data/registry.h"
 #include "lowbit_version.h"
 
 namespace lowbit::nn {
@@ -59,6 +60,14 @@ float TrainConfig::conventional_weight_decay(const std::string& optimizer) {
   if (optimizer == "adam") return 0.0f;
   if (optimizer == "adamw") return 0.01f;
   return 5e-4f;
+}
+
+void TrainConfig::resolve_augmentation() {
+  bool usual = false;  // the data set's usual augmentation: random crop 4 + flip (CIFAR-10)
+  for (const std::string& n : dataset_names())
+    if (n == dataset) usual = dataset_info(n).augment_crop_flip;
+  if (crop_padding < 0) crop_padding = usual ? 4 : 0;
+  if (hflip < 0) hflip = usual ? 1 : 0;
 }
 
 void TrainConfig::validate() const {

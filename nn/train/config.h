@@ -29,14 +29,20 @@ struct TrainConfig {
   uint64_t seed = 1;
   int threads = 0;            // 0 = leave the engine default
   int64_t val_holdout = 0;    // > 0: validate on the last N training images (removed from training); 0: test set
-  int crop_padding = -1;      // −1 = the data set's default (4 for CIFAR-10, else 0)
-  int hflip = -1;             // −1 = the data set's default (on for CIFAR-10), 0 off, 1 on
+  int crop_padding = -1;      // −1 = the data set's default (4 for CIFAR-10, else 0); recorded resolved
+  int hflip = -1;             // −1 = the data set's default (on for CIFAR-10), 0 off, 1 on; recorded resolved
   float dropout = 0.0f;
 
   // The usual default of each optimizer: SGD 5e-4 (an L2 term, the CIFAR ResNet recipes), Adam 0 (an L2 term in
   // Adam's gradient would be rescaled per weight; PyTorch's Adam default is 0), AdamW 0.01 (decoupled, PyTorch's
   // default). The command line applies it when --weight-decay is not given.
   static float conventional_weight_decay(const std::string& optimizer);
+
+  // crop_padding / hflip of −1 ("the data set's default") replaced by the values a run uses: the data set's usual
+  // augmentation (nn/data/registry.h), none for a name the registry does not know (synthetic test data). The
+  // trainer resolves its config before recording it, so files hold what was done; a record of an older run that
+  // holds −1 resolves to the same values, so it compares equal to a new one.
+  void resolve_augmentation();
 
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);  // throws lowbit::Error on missing/mistyped fields

@@ -35,7 +35,8 @@ int64_t count_correct(const Tensor& logits, const std::vector<int32_t>& labels) 
 
 void write_text_atomic(const fs::path& p, const std::string& s) { write_file_atomic(p.string(), s.data(), s.size()); }
 
-// Normalisation and augmentation of a config's data set; unknown names (synthetic test data) get none.
+// Normalisation of a config's data set (unknown names, i.e. synthetic test data, get none) and its augmentation,
+// which the trainer's config holds resolved (TrainConfig::resolve_augmentation).
 struct DataPrep {
   std::vector<float> mean, std;
   int crop = 0;
@@ -50,11 +51,11 @@ DataPrep data_prep(const TrainConfig& c, int channels) {
         p.mean = info.mean;
         p.std = info.std;
       }
-      p.crop = info.augment_crop_flip ? 4 : 0;
-      p.flip = info.augment_crop_flip;
     }
-  if (c.crop_padding >= 0) p.crop = c.crop_padding;
-  if (c.hflip >= 0) p.flip = c.hflip != 0;
+  TrainConfig resolved = c;
+  resolved.resolve_augmentation();
+  p.crop = resolved.crop_padding;
+  p.flip = resolved.hflip != 0;
   return p;
 }
 
@@ -156,6 +157,7 @@ EvalResult evaluate(Module& model, const ImageDataset& data, int64_t batch_size,
 Trainer::Trainer(Module& model, TrainConfig config, TrainerOptions options)
     : model_(model), config_(std::move(config)), opt_(std::move(options)) {
   config_.validate();
+  config_.resolve_augmentation();  // recorded as the values used, never "the data set's default"
   if (config_.threads > 0) set_num_threads(config_.threads);
   optimizer_ = make_optimizer(config_, model_.parameters());
   LOWBIT_CHECK(opt_.teacher != &model_, "trainer: the teacher is the trained model itself");
@@ -200,7 +202,8 @@ int Trainer::load_checkpoint() {
   LOWBIT_CHECK(model == config_.model, "cannot resume: checkpoint '{}' is of model '{}', this run trains '{}'",
                path.string(), model, config_.model);
   // Everything that shapes the run must match; only the epoch count may grow.
-  const TrainConfig saved = TrainConfig::from_json(m.at("config"));
+  TrainConfig saved = TrainConfig::from_json(m.at("config"));
+  saved.resolve_augmentation();  // a checkpoint of an older lowbit may record −1 (the data set's default)
   nlohmann::json a = saved.to_json(), b = config_.to_json();
   a.erase("epochs");
   b.erase("epochs");

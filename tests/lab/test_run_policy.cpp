@@ -122,6 +122,21 @@ TEST_CASE("run policy: train, resume, reuse and refuse, decided from the run dir
   write(dir / "run" / "results.json", old.dump());
   CHECK(decide_run(run, id).action == RunAction::refuse);
 
+  // The trainer records the data set's default augmentation resolved (crop_padding 0, hflip 0 for Fashion-MNIST);
+  // the grid's cells and runs of an older lowbit hold −1: the same run either way, and another value is not.
+  json resolved = results(id, 2, true);
+  resolved["config"]["crop_padding"] = 0;
+  resolved["config"]["hflip"] = 0;
+  write(dir / "run" / "results.json", resolved.dump());
+  REQUIRE(id.config.at("crop_padding") == -1);
+  CHECK(decide_run(run, id).action == RunAction::reuse);
+  resolved["config"]["hflip"] = 1;
+  write(dir / "run" / "results.json", resolved.dump());
+  CHECK(decide_run(run, id).action == RunAction::refuse);
+  RunIdentity flipped = id;
+  flipped.config["hflip"] = 1;
+  CHECK(decide_run(run, flipped).action == RunAction::reuse);
+
   // Not JSON: refused with the file named.
   write(dir / "run" / "results.json", "{\"config\": ");
   d = decide_run(run, id);

@@ -404,3 +404,63 @@ TEST_CASE("trainer: unbounded sizes and non-finite settings are refused before u
   CHECK_THROWS_WITH_AS(model_options_from_json(mo, "m.lbar"), doctest::Contains("num_classes must be in 1..100000"),
                        Error);
 }
+
+TEST_CASE("trainer: crop_padding and hflip of -1 are recorded as the values used, older -1 records still resume") {
+  const ImageDataset train = synthetic(64, 5, "syn/train"), val = synthetic(32, 6, "syn/val");
+  TrainConfig c;
+  CHECK(c.crop_padding == -1);
+  CHECK(c.hflip == -1);
+  c.dataset = "cifar10";  // the usual augmentation: random crop 4 + flip
+  c.resolve_augmentation();
+  CHECK(c.crop_padding == 4);
+  CHECK(c.hflip == 1);
+  c = TrainConfig{};
+  c.dataset = "fashion-mnist";
+  c.resolve_augmentation();
+  CHECK(c.crop_padding == 0);
+  CHECK(c.hflip == 0);
+  c = TrainConfig{};
+  c.dataset = "cifar10";
+  c.crop_padding = 2;  // a value given is kept
+  c.hflip = 0;
+  c.resolve_augmentation();
+  CHECK(c.crop_padding == 2);
+  CHECK(c.hflip == 0);
+
+  for (const char* dataset : {"cifar10", "mnist"}) {
+    CAPTURE(dataset);
+    TrainConfig cfg = tiny_config();
+    cfg.dataset = dataset;
+    cfg.epochs = 1;
+    REQUIRE(cfg.crop_padding == -1);
+    REQUIRE(cfg.hflip == -1);
+    const int want_crop = std::string(dataset) == "cifar10" ? 4 : 0, want_flip = want_crop ? 1 : 0;
+    const fs::path d = fresh_dir(std::string("augment_") + dataset);
+    auto m = make_model(cfg.model, tiny_model_options(cfg));
+    Trainer(*m, cfg, quiet_options(d.string(), cfg)).fit(train, val);
+    const nlohmann::json results = nlohmann::json::parse(read_text(d / "results.json"));
+    CHECK(results.at("config").at("crop_padding") == want_crop);
+    CHECK(results.at("config").at("hflip") == want_flip);
+    for (const char* file : {"checkpoint.lbar", "model.lbar"}) {
+      const nlohmann::json meta = read_archive((d / file).string()).meta;
+      CHECK(meta.at("config").at("crop_padding") == want_crop);
+      CHECK(meta.at("config").at("hflip") == want_flip);
+    }
+    // A checkpoint of an older lowbit records −1: resuming it with −1 or the resolved values is the same run,
+    // another value is refused.
+    Archive ck = read_archive((d / "checkpoint.lbar").string());
+    ck.meta["config"]["crop_padding"] = -1;
+    ck.meta["config"]["hflip"] = -1;
+    write_archive((d / "checkpoint.lbar").string(), ck.meta, ck.tensors);
+    TrainConfig longer = cfg;
+    longer.epochs = 2;
+    TrainerOptions o = quiet_options(d.string(), longer);
+    o.resume = true;
+    TrainConfig other = longer;
+    other.hflip = 1 - want_flip;
+    CHECK_THROWS_WITH_AS(Trainer(*m, other, o).fit(train, val), doctest::Contains("hflip (checkpoint"), Error);
+    Trainer(*m, longer, o).fit(train, val);
+    CHECK(nlohmann::json::parse(read_text(d / "results.json")).at("config").at("hflip") == want_flip);
+    fs::remove_all(d);
+  }
+}
