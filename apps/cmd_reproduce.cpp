@@ -5,7 +5,7 @@
 // its checkpoint). --dry-run prints the grid and its time estimate without training. --shard I/N runs one of N
 // disjoint parts (a Slurm array task, a GNU parallel job); `lowbit reproduce merge DIR... --out DIR` combines the
 // parts into one table (lab/merge.h). --teachers-only trains the teachers once for shards that read them with
-// --teachers DIR.
+// --teachers DIR. `lowbit reproduce replot DIR` draws a finished table's figures again from its results.json.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -29,7 +29,7 @@ struct ReproduceArgs {
   int threads = 0;
   std::string command_line;
   std::vector<std::string> merge_dirs;
-  std::string merge_out;
+  std::string merge_out, replot_dir;
 };
 
 lab::Grid load_grid(const ReproduceArgs& a) {
@@ -104,6 +104,13 @@ int run_merge(const ReproduceArgs& a) {
               m.out_dir.c_str());
   return 0;
 }
+int run_replot(const ReproduceArgs& a) {
+  const lab::MergeOutcome r = lab::replot(a.replot_dir, !a.no_plot);
+  if (!r.plotted && !a.no_plot) std::fprintf(stderr, "warning: no figure: %s\n", r.plot_error.c_str());
+  std::printf("%s (%s): figures of %zu runs redrawn in %s\n", r.grid.c_str(), r.variant.c_str(), r.runs,
+              a.replot_dir.c_str());
+  return 0;
+}
 }  // namespace
 
 Command register_reproduce(CLI::App& app, int argc, char** argv) {
@@ -139,7 +146,10 @@ Command register_reproduce(CLI::App& app, int argc, char** argv) {
   m->add_option("dirs", a->merge_dirs, "The shards' output directories")->required();
   m->add_option("--out", a->merge_out, "Output directory of the merged table")->required();
   m->add_flag("--no-plot", a->no_plot, "Do not run gnuplot (the figures' .dat/.gp files are still written)");
-  return {s, [a, m] { return m->parsed() ? run_merge(*a) : run_reproduce(*a); }};
+  CLI::App* rp = s->add_subcommand("replot", "Draw a table's figures again from its results.json (no training)");
+  rp->add_option("dir", a->replot_dir, "The table's output directory (e.g. results/baselines)")->required();
+  rp->add_flag("--no-plot", a->no_plot, "Do not run gnuplot (the figures' .dat/.gp files are still written)");
+  return {s, [a, m, rp] { return m->parsed() ? run_merge(*a) : rp->parsed() ? run_replot(*a) : run_reproduce(*a); }};
 }
 
 }  // namespace lowbit::app

@@ -120,27 +120,39 @@ PlotFigure make_figure(const Grid& g, const std::vector<RunResult>& runs) {
   PlotFigure fig;
   fig.title = g.title;
   fig.panel_height = 460;
+  fig.one_key = true;
   const std::vector<CellSummary> cells = summarize(runs);
-  // Methods in grid order give each method one colour in every panel.
-  std::vector<std::string> methods, panels;
+  auto is_fp32 = [](const GridCell& c) { return !c.quant && c.method.is_null(); };
+  // Methods in grid order give each method one colour in every panel. fp32 cells are each panel's reference
+  // line, so a precision only they have is no x category.
+  std::vector<std::string> methods, panels, categories;
   for (const GridCell& c : g.cells) {
     if (std::find(methods.begin(), methods.end(), c.method_label) == methods.end()) methods.push_back(c.method_label);
     if (std::find(panels.begin(), panels.end(), panel_title(c)) == panels.end()) panels.push_back(panel_title(c));
   }
+  for (const std::string& p : g.precision_order)
+    if (std::any_of(g.cells.begin(), g.cells.end(), [&](const GridCell& c) { return !is_fp32(c) && c.precision_label == p; }))
+      categories.push_back(p);
   for (const std::string& panel : panels) {
     PlotSpec spec;
     spec.title = panel;
     spec.xlabel = "precision (weights / activations)";
     spec.ylabel = "test top-1 (%)";
-    spec.xtics = g.precision_order;
+    spec.xtics = categories;
+    spec.dodge = 0.1;
+    for (const GridCell& c : g.cells) {
+      const auto it = std::find_if(cells.begin(), cells.end(), [&](const CellSummary& s) { return s.cell == c.label; });
+      if (panel_title(c) == panel && is_fp32(c) && it != cells.end() && spec.hlines.empty())
+        spec.hlines.push_back({it->mean, c.method_label, fmt::format("{} {:.2f}", c.method_label, it->mean)});
+    }
     for (size_t m = 0; m < methods.size(); ++m) {
       std::vector<std::pair<double, const CellSummary*>> pts;
       for (const GridCell& c : g.cells) {
-        if (panel_title(c) != panel || c.method_label != methods[m]) continue;
+        if (panel_title(c) != panel || c.method_label != methods[m] || is_fp32(c)) continue;
         const auto it = std::find_if(cells.begin(), cells.end(), [&](const CellSummary& s) { return s.cell == c.label; });
-        const auto x = std::find(g.precision_order.begin(), g.precision_order.end(), c.precision_label);
-        if (it == cells.end() || x == g.precision_order.end()) continue;
-        pts.emplace_back(static_cast<double>(x - g.precision_order.begin()), &*it);
+        const auto x = std::find(categories.begin(), categories.end(), c.precision_label);
+        if (it == cells.end() || x == categories.end()) continue;
+        pts.emplace_back(static_cast<double>(x - categories.begin()), &*it);
       }
       if (pts.empty()) continue;  // not run (yet): no empty data block, gnuplot would refuse it
       std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -154,7 +166,7 @@ PlotFigure make_figure(const Grid& g, const std::vector<RunResult>& runs) {
       }
       spec.series.push_back(std::move(s));
     }
-    if (!spec.series.empty()) fig.panels.push_back(std::move(spec));
+    if (!spec.series.empty() || !spec.hlines.empty()) fig.panels.push_back(std::move(spec));
   }
   return fig;
 }
@@ -249,7 +261,7 @@ PlotFigure make_pareto_figure(const Grid& g, const std::vector<RunResult>& runs,
       spec.series.push_back(std::move(pts));
       spec.series.push_back(std::move(front));
     }
-    if (fp32) spec.hlines.push_back({fp32->mean, fmt::format("{} ({:.2f})", fp32_what, fp32->mean)});
+    if (fp32) spec.hlines.push_back({fp32->mean, fmt::format("{} ({:.2f})", fp32_what, fp32->mean), ""});
     if (!spec.series.empty()) fig.panels.push_back(std::move(spec));
   }
   return fig;

@@ -5,7 +5,9 @@
 // plot_<kind>.*, each .svg/.png/.dat/.gp):
 //   accuracy_vs_bits: one panel per model / data set (the label's text before ':'), one series per method label in
 //     grid order (so a method keeps its colour across panels), x = the cell's precision label in the grid's
-//     precision_order, error bar = std over seeds;
+//     precision_order (series side by side within a category, lines only between neighbouring categories),
+//     error bar = std over seeds; the fp32 cell (no quantization, no method) is the panel's dashed reference line;
+//     one key for the figure;
 //   accuracy_vs_size / accuracy_vs_bitops: Pareto plots, x = the runs' size_bytes / bitops metric (log scale), one
 //     series per method label (points with error bars) plus its Pareto front connected, the panel's fp32
 //     accuracy (its fp32 cell, else its teacher) as a horizontal line;

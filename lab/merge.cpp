@@ -181,4 +181,58 @@ MergeOutcome merge_shards(const MergeOptions& o) {
   return out;
 }
 
+MergeOutcome replot(const std::string& dir, bool plot) {
+  const fs::path rp = fs::path(dir) / "results.json";
+  std::ifstream f(rp);
+  LOWBIT_CHECK(f.good(), "replot: '{}' has no results.json (not an output directory of lowbit reproduce)", dir);
+  std::stringstream text;
+  text << f.rdbuf();
+  json r;
+  try {
+    r = json::parse(text.str());
+  } catch (const json::exception& e) {
+    LOWBIT_CHECK(false, "replot: '{}' is not valid JSON: {}", rp.string(), e.what());
+  }
+  LOWBIT_CHECK(r.is_object() && r.contains("runs") && r["runs"].is_array(),
+               "replot: '{}' holds no runs (not the results.json of a grid run)", rp.string());
+  Grid g;
+  if (r.contains("grid_definition")) {
+    g = grid_from_json(r["grid_definition"], rp.string() + ": grid_definition", [](const std::string& file) -> std::string {
+      LOWBIT_CHECK(false, "replot: a recorded grid carries its notes inline, not '{}'", file);
+      return "";
+    });
+  } else {  // an older lowbit recorded only the table's name, in grid.json
+    const fs::path gp = fs::path(dir) / "grid.json";
+    std::ifstream gf(gp);
+    LOWBIT_CHECK(gf.good(), "replot: '{}' records no grid_definition and '{}' does not exist", rp.string(), gp.string());
+    json named;
+    try {
+      gf >> named;
+    } catch (const json::exception& e) {
+      LOWBIT_CHECK(false, "replot: '{}' is not valid JSON: {}", gp.string(), e.what());
+    }
+    LOWBIT_CHECK(named.is_object() && named.value("grid", json()).is_string(),
+                 "replot: '{}' names no grid (expected {{\"grid\": <table>, \"variant\": \"full\"|\"quick\"}})",
+                 gp.string());
+    g = load_named_grid(named["grid"].get<std::string>(), named.value("variant", std::string("full")) == "quick");
+  }
+  std::vector<RunResult> runs, teacher_runs;
+  for (const json& j : r["runs"]) runs.push_back(run_from_json(j, dir));
+  for (const json& j : r.value("teacher_runs", json::array())) teacher_runs.push_back(run_from_json(j, dir));
+  for (const RunResult& run : runs)
+    LOWBIT_CHECK(std::any_of(g.cells.begin(), g.cells.end(), [&](const GridCell& c) { return c.label == run.cell; }),
+                 "replot: '{}' holds a run of cell '{}', which grid {} ({}) does not have", rp.string(), run.cell,
+                 g.name, g.variant);
+  GridReport report(g, dir, json::object(), {}, plot);
+  report.write_figures(runs, teacher_runs);
+  MergeOutcome out;
+  out.grid = g.name;
+  out.variant = g.variant;
+  out.runs = runs.size();
+  out.teacher_runs = teacher_runs.size();
+  out.plotted = report.plotted();
+  out.plot_error = report.plot_error();
+  return out;
+}
+
 }  // namespace lowbit::lab

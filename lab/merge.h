@@ -31,4 +31,10 @@ struct MergeOutcome {
 
 MergeOutcome merge_shards(const MergeOptions& o);
 
+// `lowbit reproduce replot DIR`: the figures of a grid's output directory drawn again from its results.json alone
+// (no run directory needed; tables untouched), e.g. after a change of the plots. The grid is the one results.json
+// records (grid_definition), else the built-in table its grid.json names (results of an older lowbit). Returns
+// what merge_shards does (runs and figures); refuses, naming the file, a directory without them.
+MergeOutcome replot(const std::string& dir, bool plot);
+
 }  // namespace lowbit::lab

@@ -15,10 +15,11 @@ struct PlotSeries {
   std::string with = "yerrorlines";
 };
 
-// A horizontal reference line across a panel (e.g. the fp32 accuracy).
+// A horizontal reference line across a panel (e.g. the fp32 accuracy), dashed grey.
 struct PlotLine {
   double y = 0.0;
-  std::string label;
+  std::string label;  // its key entry ("" = none)
+  std::string note;   // text written under the line at the panel's left edge (e.g. its value); "" = none
 };
 
 struct PlotSpec {
@@ -29,13 +30,22 @@ struct PlotSpec {
   std::vector<PlotLine> hlines;
   bool log_x = false;
   double box_width = 0.0;  // > 0: the width of "boxes" series (grouped bars)
+  // Categorical axis: series s of n is drawn at x + (s − (n − 1) / 2)·dodge, so series with a point at the same
+  // category stay visible side by side (each also has its own point shape). 0 = no offset.
+  double dodge = 0.0;
 };
+// On a categorical axis a joined series ("yerrorlines", "lines") is broken where it skips a category: no line
+// is drawn across a category in which the series has no point.
 
 // Several plots stacked in one figure (gnuplot multiplot), e.g. one panel per model / data set.
 struct PlotFigure {
   std::string title;
   std::vector<PlotSpec> panels;
   int width = 900, panel_height = 540;
+  // One key for the whole figure, beside the first panel: every series and line label of every panel (first
+  // seen first, with its colour, shape and dash), none on the other panels; all panels get the same margins so
+  // their x axes line up. Off: each panel has its own key.
+  bool one_key = false;
 };
 
 // The gnuplot script for `spec` writing <out_stem>.svg and <out_stem>.png from <data_file>.

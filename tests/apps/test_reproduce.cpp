@@ -168,13 +168,13 @@ TEST_CASE("reproduce runner: trains every cell x seed once and writes the table 
   CHECK(md.find("| LeNet-5 MNIST: DoReFa W1A1 |") != std::string::npos);
   CHECK(md.find("git_revision") != std::string::npos);
 
-  // The figure: one panel, one series per method, fp32 at its own x.
+  // The figure: one panel, one series per quantized method, fp32 as the reference line.
   const lowbit::lab::PlotFigure fig = make_figure(g, first.runs);
   REQUIRE(fig.panels.size() == 1);
-  REQUIRE(fig.panels[0].series.size() == 3);
-  CHECK(fig.panels[0].series[0].label == "fp32");
-  CHECK(fig.panels[0].series[0].x == std::vector<double>{1});
-  CHECK(fig.panels[0].series[1].style == 2);
+  REQUIRE(fig.panels[0].series.size() == 2);
+  REQUIRE(fig.panels[0].hlines.size() == 1);
+  CHECK(fig.panels[0].hlines[0].label == "fp32");
+  CHECK(fig.panels[0].series[0].style == 2);
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
     CHECK_MESSAGE(first.plotted, first.plot_error);
     CHECK(fs::exists(out / "plot.svg"));
