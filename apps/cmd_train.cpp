@@ -145,7 +145,7 @@ Command register_train(CLI::App& app) {
   s->add_option("--out", a->out, "Output directory (default runs/<model>_<dataset>_seed<seed>)");
   s->add_option("--data-dir", a->data_dir, "Data directory (default $LOWBIT_DATA or <repo>/data)");
   s->add_option("--log-every", a->log_every, "Steps between log lines when no progress bar is shown")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))->capture_default_str();
   s->add_flag("--no-progress", a->no_progress, "Plain log lines instead of a progress bar");
   s->add_flag("--resume", a->resume, "Continue the run in --out from its last checkpoint");
   s->add_flag("--force", a->force, "Overwrite a different run in --out");
