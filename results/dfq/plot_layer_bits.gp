@@ -1,0 +1,143 @@
+set terminal svg size 900,1140 dynamic enhanced font 'Helvetica,13'
+set output "plot_layer_bits.svg"
+set multiplot layout 3,1 title "DFQ: differentiable per-layer weight bit widths vs uniform precision at the same size: per-layer weight bits"
+set title "LeNet-5 MNIST"
+set xlabel "layer"
+set ylabel "weight bits"
+set grid ytics
+set key outside right top
+unset logscale x
+set offsets 0.3, 0.3, 0, 0
+set boxwidth 0.05
+set style fill solid 0.7 border -1
+set yrange [0:*]
+set xtics ("conv1" 0, "conv2" 1, "fc1" 2, "fc2" 3, "fc3" 4)
+plot "plot_layer_bits.dat" index 0 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 1 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 2 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 3 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 4 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 5 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 6 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 7 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 8 using 1:2 with boxes lt 9 title "DFQ (mixed) avg 1.5 bits", \
+     "plot_layer_bits.dat" index 9 using 1:2 with boxes lt 10 title "random allocation avg 1.5 bits", \
+     "plot_layer_bits.dat" index 10 using 1:2 with boxes lt 11 title "DFQ (mixed) avg 2 bits", \
+     "plot_layer_bits.dat" index 11 using 1:2 with boxes lt 12 title "random allocation avg 2 bits", \
+     "plot_layer_bits.dat" index 12 using 1:2 with boxes lt 13 title "DFQ (mixed) avg 3 bits", \
+     "plot_layer_bits.dat" index 13 using 1:2 with boxes lt 14 title "random allocation avg 3 bits", \
+     "plot_layer_bits.dat" index 14 using 1:2 with boxes lt 15 title "DFQ (mixed) avg 4 bits", \
+     "plot_layer_bits.dat" index 15 using 1:2 with boxes lt 16 title "random allocation avg 4 bits"
+set title "LeNet-5 FMNIST"
+set xlabel "layer"
+set ylabel "weight bits"
+set grid ytics
+set key outside right top
+unset logscale x
+set offsets 0.3, 0.3, 0, 0
+set boxwidth 0.0571429
+set style fill solid 0.7 border -1
+set yrange [0:*]
+set xtics ("conv1" 0, "conv2" 1, "fc1" 2, "fc2" 3, "fc3" 4)
+plot "plot_layer_bits.dat" index 16 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 17 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 18 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 19 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 20 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 21 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 22 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 23 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 24 using 1:2 with boxes lt 9 title "DFQ (mixed) avg 1.5 bits", \
+     "plot_layer_bits.dat" index 25 using 1:2 with boxes lt 10 title "random allocation avg 1.5 bits", \
+     "plot_layer_bits.dat" index 26 using 1:2 with boxes lt 11 title "DFQ (mixed) avg 2 bits", \
+     "plot_layer_bits.dat" index 27 using 1:2 with boxes lt 12 title "DFQ (mixed) avg 3 bits", \
+     "plot_layer_bits.dat" index 28 using 1:2 with boxes lt 13 title "DFQ (mixed) avg 4 bits", \
+     "plot_layer_bits.dat" index 29 using 1:2 with boxes lt 14 title "random allocation avg 4 bits"
+set title "VGG-small FMNIST"
+set xlabel "layer"
+set ylabel "weight bits"
+set grid ytics
+set key outside right top
+unset logscale x
+set offsets 0.3, 0.3, 0, 0
+set boxwidth 0.2
+set style fill solid 0.7 border -1
+set yrange [0:*]
+set xtics ("conv1" 0, "conv2" 1, "conv3" 2, "conv4" 3, "conv5" 4, "conv6" 5, "conv7" 6, "fc" 7)
+plot "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 31 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 32 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 33 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8"
+unset multiplot
+set terminal pngcairo size 900,1140 enhanced font 'Helvetica,11'
+set output "plot_layer_bits.png"
+set multiplot layout 3,1 title "DFQ: differentiable per-layer weight bit widths vs uniform precision at the same size: per-layer weight bits"
+set title "LeNet-5 MNIST"
+set xlabel "layer"
+set ylabel "weight bits"
+set grid ytics
+set key outside right top
+unset logscale x
+set offsets 0.3, 0.3, 0, 0
+set boxwidth 0.05
+set style fill solid 0.7 border -1
+set yrange [0:*]
+set xtics ("conv1" 0, "conv2" 1, "fc1" 2, "fc2" 3, "fc3" 4)
+plot "plot_layer_bits.dat" index 0 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 1 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 2 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 3 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 4 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 5 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 6 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 7 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 8 using 1:2 with boxes lt 9 title "DFQ (mixed) avg 1.5 bits", \
+     "plot_layer_bits.dat" index 9 using 1:2 with boxes lt 10 title "random allocation avg 1.5 bits", \
+     "plot_layer_bits.dat" index 10 using 1:2 with boxes lt 11 title "DFQ (mixed) avg 2 bits", \
+     "plot_layer_bits.dat" index 11 using 1:2 with boxes lt 12 title "random allocation avg 2 bits", \
+     "plot_layer_bits.dat" index 12 using 1:2 with boxes lt 13 title "DFQ (mixed) avg 3 bits", \
+     "plot_layer_bits.dat" index 13 using 1:2 with boxes lt 14 title "random allocation avg 3 bits", \
+     "plot_layer_bits.dat" index 14 using 1:2 with boxes lt 15 title "DFQ (mixed) avg 4 bits", \
+     "plot_layer_bits.dat" index 15 using 1:2 with boxes lt 16 title "random allocation avg 4 bits"
+set title "LeNet-5 FMNIST"
+set xlabel "layer"
+set ylabel "weight bits"
+set grid ytics
+set key outside right top
+unset logscale x
+set offsets 0.3, 0.3, 0, 0
+set boxwidth 0.0571429
+set style fill solid 0.7 border -1
+set yrange [0:*]
+set xtics ("conv1" 0, "conv2" 1, "fc1" 2, "fc2" 3, "fc3" 4)
+plot "plot_layer_bits.dat" index 16 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 17 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 18 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 19 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 20 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 21 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 22 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 23 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 24 using 1:2 with boxes lt 9 title "DFQ (mixed) avg 1.5 bits", \
+     "plot_layer_bits.dat" index 25 using 1:2 with boxes lt 10 title "random allocation avg 1.5 bits", \
+     "plot_layer_bits.dat" index 26 using 1:2 with boxes lt 11 title "DFQ (mixed) avg 2 bits", \
+     "plot_layer_bits.dat" index 27 using 1:2 with boxes lt 12 title "DFQ (mixed) avg 3 bits", \
+     "plot_layer_bits.dat" index 28 using 1:2 with boxes lt 13 title "DFQ (mixed) avg 4 bits", \
+     "plot_layer_bits.dat" index 29 using 1:2 with boxes lt 14 title "random allocation avg 4 bits"
+set title "VGG-small FMNIST"
+set xlabel "layer"
+set ylabel "weight bits"
+set grid ytics
+set key outside right top
+unset logscale x
+set offsets 0.3, 0.3, 0, 0
+set boxwidth 0.2
+set style fill solid 0.7 border -1
+set yrange [0:*]
+set xtics ("conv1" 0, "conv2" 1, "conv3" 2, "conv4" 3, "conv5" 4, "conv6" 5, "conv7" 6, "fc" 7)
+plot "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 31 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 32 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 33 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8"
+unset multiplot
+unset output
