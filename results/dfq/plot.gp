@@ -63,6 +63,8 @@ plot "plot.dat" index 24 using 1:2:3 with yerrorbars lw 2 pt 7 lt 2 title "DoReF
      "plot.dat" index 27 using 1:2 with lines lw 2 lt 3 notitle, \
      "plot.dat" index 28 using 1:2:3 with yerrorbars lw 2 pt 7 lt 4 title "LSQ uniform, first/last q", \
      "plot.dat" index 29 using 1:2 with lines lw 2 lt 4 notitle, \
+     "plot.dat" index 30 using 1:2:3 with yerrorbars lw 2 pt 7 lt 5 title "LSQ uniform, first/last fp32", \
+     "plot.dat" index 31 using 1:2 with lines lw 2 lt 5 notitle, \
      89.35 with lines dt 2 lw 2 lc rgb "#555555" title "fp32 (89.35)"
 unset multiplot
 set terminal pngcairo size 900,1380 enhanced font 'Helvetica,11'
@@ -130,6 +132,8 @@ plot "plot.dat" index 24 using 1:2:3 with yerrorbars lw 2 pt 7 lt 2 title "DoReF
      "plot.dat" index 27 using 1:2 with lines lw 2 lt 3 notitle, \
      "plot.dat" index 28 using 1:2:3 with yerrorbars lw 2 pt 7 lt 4 title "LSQ uniform, first/last q", \
      "plot.dat" index 29 using 1:2 with lines lw 2 lt 4 notitle, \
+     "plot.dat" index 30 using 1:2:3 with yerrorbars lw 2 pt 7 lt 5 title "LSQ uniform, first/last fp32", \
+     "plot.dat" index 31 using 1:2 with lines lw 2 lt 5 notitle, \
      89.35 with lines dt 2 lw 2 lc rgb "#555555" title "fp32 (89.35)"
 unset multiplot
 unset output

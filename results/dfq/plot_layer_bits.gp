@@ -60,14 +60,18 @@ set grid ytics
 set key outside right top
 unset logscale x
 set offsets 0.3, 0.3, 0, 0
-set boxwidth 0.2
+set boxwidth 0.1
 set style fill solid 0.7 border -1
 set yrange [0:*]
 set xtics ("conv1" 0, "conv2" 1, "conv3" 2, "conv4" 3, "conv5" 4, "conv6" 5, "conv7" 6, "fc" 7)
 plot "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
      "plot_layer_bits.dat" index 31 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
      "plot_layer_bits.dat" index 32 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
-     "plot_layer_bits.dat" index 33 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8"
+     "plot_layer_bits.dat" index 33 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 34 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 35 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 36 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 37 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8"
 unset multiplot
 set terminal pngcairo size 900,1140 enhanced font 'Helvetica,11'
 set output "plot_layer_bits.png"
@@ -131,13 +135,17 @@ set grid ytics
 set key outside right top
 unset logscale x
 set offsets 0.3, 0.3, 0, 0
-set boxwidth 0.2
+set boxwidth 0.1
 set style fill solid 0.7 border -1
 set yrange [0:*]
 set xtics ("conv1" 0, "conv2" 1, "conv3" 2, "conv4" 3, "conv5" 4, "conv6" 5, "conv7" 6, "fc" 7)
 plot "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 1 title "DoReFa uniform, first/last fp32 W2A8", \
      "plot_layer_bits.dat" index 31 using 1:2 with boxes lt 2 title "DoReFa uniform, first/last fp32 W3A8", \
      "plot_layer_bits.dat" index 32 using 1:2 with boxes lt 3 title "DoReFa uniform, first/last fp32 W4A8", \
-     "plot_layer_bits.dat" index 33 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8"
+     "plot_layer_bits.dat" index 33 using 1:2 with boxes lt 4 title "DoReFa uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 34 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
+     "plot_layer_bits.dat" index 35 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
+     "plot_layer_bits.dat" index 36 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
+     "plot_layer_bits.dat" index 37 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8"
 unset multiplot
 unset output
