@@ -55,6 +55,12 @@ kernels::QlWeightFormat weight_format(uint8_t codes) {
   }
 }
 
+// Bytes per weight code when prepare decodes a layer's codes for qlayer_pack: int8 holds every format but 8-bit
+// uint codes (0..255), which take int16.
+uint64_t code_bytes(const LbmTensor& w) {
+  return w.codes == static_cast<uint8_t>(LbmCodes::uint) && w.bits > 7 ? 2 : 1;
+}
+
 // Largest packed size over the backends that can run d (0 if none can).
 uint64_t max_packed_bytes(const QLayerDesc& d) {
   uint64_t best = 0;
@@ -76,11 +82,16 @@ QlBackend chosen_backend(const QLayerDesc& d) {
   return db.backend;
 }
 
-// Workspace bytes of layer op for the largest backend, packing dummy codes into tmp (codes then packed buffer).
-lowbit_status layer_workspace(const ModelView& v, uint32_t i, const LayerCall& c, uint64_t codes_bytes, uint8_t* tmp,
-                              uint64_t tmp_bytes, uint64_t* ws, char* msg, size_t msg_bytes) {
+// Workspace bytes of layer op for the largest backend: dummy int8 codes in tmp, each backend's trial packing into
+// pack (pack_bytes ≥ the largest packed size: at prepare the layer's own packed slot, so the arena needs no room for
+// a second copy).
+lowbit_status layer_workspace(const ModelView& v, uint32_t i, const LayerCall& c, uint8_t* tmp, uint64_t tmp_bytes,
+                              uint8_t* pack, uint64_t pack_bytes, uint64_t* ws, char* msg, size_t msg_bytes) {
   *ws = 0;
   const size_t MK = static_cast<size_t>(c.desc.geom.O * c.desc.geom.K());
+  if (MK > tmp_bytes)
+    return report(LOWBIT_ERR_ARENA, msg, msg_bytes, "lbm: op %u: %llu scratch bytes to size the layer, %llu given", i,
+                  static_cast<unsigned long long>(MK), static_cast<unsigned long long>(tmp_bytes));
   int8_t* codes = reinterpret_cast<int8_t*>(tmp);
   std::memset(codes, 1, MK);  // +1 is a valid code of every format
   const float one = 1.0f;
@@ -92,11 +103,11 @@ lowbit_status layer_workspace(const ModelView& v, uint32_t i, const LayerCall& c
     if (!kernels::qlayer_backend_supports(db.backend, db.wfmt, db.wbits, db.afmt, db.abits)) continue;
     const uint64_t pb = kernels::qlayer_packed_bytes(db);
     if (pb == 0) continue;
-    if (codes_bytes + a64(pb) > tmp_bytes)
-      return report(LOWBIT_ERR_ARENA, msg, msg_bytes, "lbm: op %u: %llu scratch bytes to size the layer, %llu given", i,
-                    static_cast<unsigned long long>(codes_bytes + a64(pb)), static_cast<unsigned long long>(tmp_bytes));
+    if (pb > pack_bytes)
+      return report(LOWBIT_ERR_INTERNAL, msg, msg_bytes, "lbm: op %u: %llu bytes to pack the layer, %llu given", i,
+                    static_cast<unsigned long long>(pb), static_cast<unsigned long long>(pack_bytes));
     QLayerPacked p;
-    const Status st = kernels::qlayer_pack(db, w, tmp + codes_bytes, pb, &p);
+    const Status st = kernels::qlayer_pack(db, w, pack, pb, &p);
     const uint64_t n = st == Status::ok ? kernels::qlayer_workspace_bytes(p, c.geom, c.in, c.out) : 0;
     if (n == 0)
       return report(LOWBIT_ERR_UNSUPPORTED, msg, msg_bytes, "lbm: op %u '%s': the integer layer refuses this shape "
@@ -109,7 +120,9 @@ lowbit_status layer_workspace(const ModelView& v, uint32_t i, const LayerCall& c
 
 // Sizes of everything but the workspaces (those need packing: see fill_workspaces).
 struct Sizes {
-  uint64_t header, slots, tables, packed, codes_max, scratch_max;
+  uint64_t header, slots, tables, packed;
+  uint64_t codes_max;    // the largest layer's decoded codes: prepare's scratch (the region is at least this)
+  uint64_t scratch_max;  // codes plus a packed copy: plan_size's sizing scratch (host memory, not the arena)
 };
 
 Sizes static_sizes(const ModelView& v, uint32_t max_batch, Tables* t) {
@@ -126,7 +139,7 @@ Sizes static_sizes(const ModelView& v, uint32_t max_batch, Tables* t) {
     layer_call(v, op, max_batch, &c);
     if (!c.integer) continue;
     t->packed_bytes[i] = a64(max_packed_bytes(c.desc));
-    t->codes_bytes[i] = a64(uint64_t(c.desc.geom.O * c.desc.geom.K()) * sizeof(int16_t));
+    t->codes_bytes[i] = a64(uint64_t(c.desc.geom.O * c.desc.geom.K()) * code_bytes(v.tensor(op.inputs[kInW])));
     s.packed += t->packed_bytes[i];
     const uint64_t sc = t->codes_bytes[i] + t->packed_bytes[i];
     s.codes_max = t->codes_bytes[i] > s.codes_max ? t->codes_bytes[i] : s.codes_max;
@@ -135,8 +148,11 @@ Sizes static_sizes(const ModelView& v, uint32_t max_batch, Tables* t) {
   return s;
 }
 
+// The trial packings go to each layer's packed slot (packed_base: prepare, the arena's packed part) or, when only
+// sizing (packed_base null), into tmp behind the codes.
 lowbit_status fill_workspaces(const ModelView& v, uint32_t max_batch, Tables& t, uint8_t* tmp, uint64_t tmp_bytes,
-                              char* msg, size_t msg_bytes) {
+                              uint8_t* packed_base, char* msg, size_t msg_bytes) {
+  uint64_t packed_at = 0;
   for (uint32_t i = 0; i < v.h.op_count; ++i) {
     const LbmOp op = v.op(i);
     t.ws_bytes[i] = 0;
@@ -148,7 +164,11 @@ lowbit_status fill_workspaces(const ModelView& v, uint32_t max_batch, Tables& t,
       return report(LOWBIT_ERR_UNSUPPORTED, msg, msg_bytes, "lbm: op %u '%s': no integer backend takes these formats",
                     i, v.str(op.name_offset));
     uint64_t ws = 0;
-    const lowbit_status st = layer_workspace(v, i, c, t.codes_bytes[i], tmp, tmp_bytes, &ws, msg, msg_bytes);
+    uint8_t* pack = packed_base ? packed_base + packed_at : tmp + t.codes_bytes[i];
+    const uint64_t pack_bytes =
+        packed_base ? t.packed_bytes[i] : (tmp_bytes > t.codes_bytes[i] ? tmp_bytes - t.codes_bytes[i] : 0);
+    packed_at += t.packed_bytes[i];
+    const lowbit_status st = layer_workspace(v, i, c, tmp, tmp_bytes, pack, pack_bytes, &ws, msg, msg_bytes);
     if (st != LOWBIT_OK) return st;
     t.ws_bytes[i] = a64(ws) + a64(c.tbuf_bytes);
   }
@@ -202,11 +222,11 @@ uint64_t place_buffers(const ModelView& v, uint32_t max_batch, Tables& t) {
 }
 
 lowbit_status layout(const ModelView& v, uint32_t max_batch, Tables& t, uint8_t* tmp, uint64_t tmp_bytes,
-                     const Sizes& s, uint64_t* region, char* msg, size_t msg_bytes) {
-  const lowbit_status st = fill_workspaces(v, max_batch, t, tmp, tmp_bytes, msg, msg_bytes);
+                     uint8_t* packed_base, const Sizes& s, uint64_t* region, char* msg, size_t msg_bytes) {
+  const lowbit_status st = fill_workspaces(v, max_batch, t, tmp, tmp_bytes, packed_base, msg, msg_bytes);
   if (st != LOWBIT_OK) return st;
   const uint64_t used = place_buffers(v, max_batch, t);
-  *region = a64(used > s.scratch_max ? used : s.scratch_max);
+  *region = a64(used > s.codes_max ? used : s.codes_max);
   return LOWBIT_OK;
 }
 
@@ -256,14 +276,16 @@ void layer_call(const ModelView& v, const LbmOp& op, uint32_t batch, LayerCall* 
   (void)y;
 }
 
-void decode_weight_codes(const ModelView& v, const LbmTensor& t, int16_t* out) {
+namespace {
+template <class Code>
+void decode_codes(const ModelView& v, const LbmTensor& t, Code* out) {
   const uint64_t rows = t.dims[0], row_len = tensor_numel(t) / rows;
   const uint8_t* p = v.blob(t);
   const LbmDtype d = static_cast<LbmDtype>(t.dtype);
   const uint64_t row_bytes = lbm_packed_bytes(d, 1, row_len);
   const int32_t shift = t.codes == static_cast<uint8_t>(LbmCodes::uint) ? (1 << (t.bits - 1)) : 0;
   for (uint64_t r = 0; r < rows; ++r) {
-    int16_t* o = out + r * row_len;
+    Code* o = out + r * row_len;
     if (d == LbmDtype::b1 || d == LbmDtype::t2) {
       const uint64_t plane_row = (row_len + 63) / 64 * 8;
       const uint8_t* mask = p + r * plane_row;
@@ -271,7 +293,7 @@ void decode_weight_codes(const ModelView& v, const LbmTensor& t, int16_t* out) {
       for (uint64_t k = 0; k < row_len; ++k) {
         const bool neg = (sign[k / 8] >> (k % 8)) & 1u;
         const bool nz = d == LbmDtype::b1 || ((mask[k / 8] >> (k % 8)) & 1u);
-        o[k] = static_cast<int16_t>(!nz ? 0 : neg ? -1 : 1);
+        o[k] = static_cast<Code>(!nz ? 0 : neg ? -1 : 1);
       }
       continue;
     }
@@ -281,10 +303,13 @@ void decode_weight_codes(const ModelView& v, const LbmTensor& t, int16_t* out) {
       const uint64_t bit = k * width;
       const uint32_t field = (row[bit / 8] >> (bit % 8)) & ((1u << width) - 1);
       const int32_t s = field >= (1u << (width - 1)) ? int32_t(field) - int32_t(1u << width) : int32_t(field);
-      o[k] = static_cast<int16_t>(s + shift);
+      o[k] = static_cast<Code>(s + shift);
     }
   }
 }
+}  // namespace
+
+void decode_weight_codes(const ModelView& v, const LbmTensor& t, int16_t* out) { decode_codes(v, t, out); }
 
 uint64_t plan_scratch_bytes(const ModelView& v, uint32_t max_batch) {
   const uint32_t T = v.h.tensor_count, O = v.h.op_count;
@@ -295,7 +320,8 @@ uint64_t plan_scratch_bytes(const ModelView& v, uint32_t max_batch) {
     LayerCall c;
     layer_call(v, op, max_batch, &c);
     if (!c.integer) continue;
-    const uint64_t sc = a64(uint64_t(c.desc.geom.O * c.desc.geom.K()) * sizeof(int16_t)) + a64(max_packed_bytes(c.desc));
+    const uint64_t sc = a64(uint64_t(c.desc.geom.O * c.desc.geom.K()) * code_bytes(v.tensor(op.inputs[kInW]))) +
+                        a64(max_packed_bytes(c.desc));
     scratch_max = sc > scratch_max ? sc : scratch_max;
   }
   return tables_bytes(T, O) + scratch_max;
@@ -309,7 +335,8 @@ lowbit_status plan_size(const ModelView& v, uint32_t max_batch, uint8_t* scratch
   Tables t = carve_tables(scratch, T, O);
   const Sizes s = static_sizes(v, max_batch, &t);
   uint64_t region = 0;
-  const lowbit_status st = layout(v, max_batch, t, scratch + tb, scratch_bytes - tb, s, &region, msg, msg_bytes);
+  const lowbit_status st =
+      layout(v, max_batch, t, scratch + tb, scratch_bytes - tb, nullptr, s, &region, msg, msg_bytes);
   if (st != LOWBIT_OK) return st;
   *total = s.header + s.slots + s.tables + s.packed + region;
   return LOWBIT_OK;
@@ -341,12 +368,12 @@ lowbit_status plan_prepare(const ModelView& v, uint32_t crc, uint32_t max_batch,
   const Sizes s = static_sizes(v, max_batch, &t);
   h.packed_off = h.act_off_off + tb;
   h.region_off = h.packed_off + s.packed;
-  if (arena_bytes < h.region_off + s.scratch_max)
+  if (arena_bytes < h.region_off + s.codes_max)
     return report(LOWBIT_ERR_ARENA, msg, msg_bytes, "lbm: arena of %llu bytes is too small (lowbit_arena_size)",
                   static_cast<unsigned long long>(arena_bytes));
   uint64_t region = 0;
-  lowbit_status st = layout(v, max_batch, t, arena + h.region_off, arena_bytes - h.region_off, s, &region, msg,
-                            msg_bytes);
+  lowbit_status st = layout(v, max_batch, t, arena + h.region_off, arena_bytes - h.region_off, arena + h.packed_off,
+                            s, &region, msg, msg_bytes);
   if (st != LOWBIT_OK) return st;
   h.bytes = h.region_off + region;
   if (arena_bytes < h.bytes)
@@ -365,12 +392,19 @@ lowbit_status plan_prepare(const ModelView& v, uint32_t crc, uint32_t max_batch,
       layer_call(v, op, max_batch, &c);
       QLayerDesc d = c.desc;
       d.backend = chosen_backend(d);
-      int16_t* codes = reinterpret_cast<int16_t*>(arena + h.region_off);
-      decode_weight_codes(v, v.tensor(op.inputs[kInW]), codes);
+      const LbmTensor wt = v.tensor(op.inputs[kInW]);
       const LbmTensor ws = v.tensor(op.inputs[kInWScale]);
       const float one = 1.0f;
       kernels::QLayerWeights w;
-      w.codes16 = codes;
+      if (code_bytes(wt) == 1) {
+        int8_t* codes = reinterpret_cast<int8_t*>(arena + h.region_off);
+        decode_codes(v, wt, codes);
+        w.codes8 = codes;
+      } else {
+        int16_t* codes = reinterpret_cast<int16_t*>(arena + h.region_off);
+        decode_codes(v, wt, codes);
+        w.codes16 = codes;
+      }
       w.scale = c.unit_scale ? &one : v.data<float>(ws);
       w.nscale = c.unit_scale ? 1 : ws.dims[0];
       const Status ps = kernels::qlayer_pack(d, w, arena + packed_at, t.packed_bytes[i], &slot.packed);

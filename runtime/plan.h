@@ -9,10 +9,12 @@
 //   activations     one region shared by liveness: every activation and every op's workspace is a buffer with a
 //                   lifetime [first op, last op]; buffers are placed first-fit in op order at the lowest offset
 //                   that overlaps no buffer alive at the same time. Prepare decodes weight codes here (nothing is
-//                   alive yet), so the region is at least the largest layer's temporary codes.
+//                   alive yet), so the region is at least the largest layer's decoded codes (int8; int16 for 8-bit
+//                   uint codes).
 // Sizing needs each layer's workspace, which qlayer reports for a packed layer: the planner packs every layer for
-// every backend that supports it into scratch memory (hosts: a temporary buffer at init; prepare: the not yet used
-// activation region of the arena) and keeps the largest figure.
+// every backend that supports it (hosts at init: into a temporary buffer; prepare: into the layer's own packed part
+// of the arena, sized for the largest backend, with the dummy codes in the not yet used region) and keeps the
+// largest figure. So the arena holds no second packed copy and no int16 codes beyond what 8-bit layers need.
 #pragma once
 #include <cstddef>
 #include <cstdint>
