@@ -7,6 +7,8 @@
 // Stack high-water mark: reset fills the free RAM between .bss and the stack pointer with a pattern; after main
 // returns, the lowest overwritten word gives the peak stack use, printed as "stack: N bytes used (peak)" (the
 // RAM a firmware needs is .data + .bss + that).
+// No heap: newlib's printf family is linked (the runtime formats its error messages with snprintf) and brings malloc
+// with it, but nothing may allocate; _sbrk, the only way malloc gets memory, fails the program if it is ever called.
 // Semihosting: `bkpt 0xAB` with the operation in r0 and its argument in r1. SYS_WRITE0 (0x04) prints a string
 // (QEMU writes it to its stderr); SYS_EXIT_EXTENDED (0x20) with {ADP_Stopped_ApplicationExit, code} makes
 // qemu-system-arm exit with `code`. board_write is the console of the C example runtime/examples/firmware_classify.c.
@@ -66,6 +68,11 @@ void put_int(long v) {
 }  // namespace lowbit::firmware
 
 extern "C" void board_write(const char* s) { lowbit::firmware::put(s); }
+
+extern "C" void* _sbrk(int) {
+  lowbit::firmware::put("FAIL: the heap was used (_sbrk called)\n");
+  lowbit::firmware::exit_with(3);
+}
 
 namespace {
 constexpr uint32_t kStackPaint = 0x5AC3A55Au;
