@@ -62,16 +62,30 @@ void quantize_u8(const float* x, int64_t n, Dims g, const QuantRule& r, uint8_t*
 }
 
 void quantize_b1(const float* x, int64_t n, Dims g, bword* y, int threads) {
+  // Blocks of kPix pixels: each word of 64 channels is built in registers from the channels' contiguous rows (a
+  // loop the compiler vectorises) and stored once, instead of a read-modify-write per bit.
+  constexpr int64_t kPix = 64;
   const int64_t HW = g.h * g.w, cw = words(g.c);
   (void)threads;
   LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * g.c * HW > kParallelWork))
   for (int64_t b = 0; b < n; ++b) {
     bword* yb = y + b * HW * cw;
-    std::memset(yb, 0, static_cast<size_t>(HW * cw) * sizeof(bword));
-    for (int64_t c = 0; c < g.c; ++c) {
-      const float* xs = x + (b * g.c + c) * HW;
-      for (int64_t i = 0; i < HW; ++i)
-        if (xs[i] < 0.0f) set_bit(yb + i * cw, c);
+    for (int64_t i0 = 0; i0 < HW; i0 += kPix) {
+      const int64_t len = HW - i0 < kPix ? HW - i0 : kPix;
+      for (int64_t k = 0; k < cw; ++k) {
+        bword acc[kPix] = {};
+        const int64_t c1 = g.c < 64 * (k + 1) ? g.c : 64 * (k + 1);
+        for (int64_t c = 64 * k; c < c1; ++c) {
+          const float* xs = x + (b * g.c + c) * HW + i0;
+          const unsigned sh = static_cast<unsigned>(c - 64 * k);
+          if (len == kPix) {
+            for (int64_t j = 0; j < kPix; ++j) acc[j] |= bword{xs[j] < 0.0f} << sh;
+          } else {
+            for (int64_t j = 0; j < len; ++j) acc[j] |= bword{xs[j] < 0.0f} << sh;
+          }
+        }
+        for (int64_t j = 0; j < len; ++j) yb[(i0 + j) * cw + k] = acc[j];
+      }
     }
   }
 }
@@ -84,16 +98,28 @@ void maxpool_f32(const float* x, int64_t n, Dims in, Window w, Dims out, float* 
     const float* xc = x + bc * HW;
     for (int64_t oh = 0; oh < out.h; ++oh)
       for (int64_t ow = 0; ow < out.w; ++ow) {
-        bool any = false;
+        const int64_t ih0 = oh * w.sh - w.ph, iw0 = ow * w.sw - w.pw;
         float m = 0.0f;
-        for (int64_t i = 0; i < w.kh; ++i) {
-          const int64_t ih = oh * w.sh - w.ph + i;
-          if (ih < 0 || ih >= in.h) continue;
-          for (int64_t j = 0; j < w.kw; ++j) {
-            const int64_t iw = ow * w.sw - w.pw + j;
-            if (iw < 0 || iw >= in.w) continue;
-            const float v = xc[ih * in.w + iw];
-            if (!any || v > m || v != v) m = v, any = true;
+        if (ih0 >= 0 && iw0 >= 0 && ih0 + w.kh <= in.h && iw0 + w.kw <= in.w) {
+          // The window lies inside the input (every window of an unpadded pool): no bounds tests.
+          const float* xw = xc + ih0 * in.w + iw0;
+          m = xw[0];
+          for (int64_t i = 0; i < w.kh; ++i)
+            for (int64_t j = i ? 0 : 1; j < w.kw; ++j) {
+              const float v = xw[i * in.w + j];
+              m = (v > m || v != v) ? v : m;
+            }
+        } else {
+          bool any = false;
+          for (int64_t i = 0; i < w.kh; ++i) {
+            const int64_t ih = ih0 + i;
+            if (ih < 0 || ih >= in.h) continue;
+            for (int64_t j = 0; j < w.kw; ++j) {
+              const int64_t iw = iw0 + j;
+              if (iw < 0 || iw >= in.w) continue;
+              const float v = xc[ih * in.w + iw];
+              if (!any || v > m || v != v) m = v, any = true;
+            }
           }
         }
         y[bc * P + oh * out.w + ow] = m;
@@ -304,16 +330,28 @@ void epilogue_f32(float* y, int64_t n, int64_t O, int64_t P, const float* a, con
                   LbmAct act, float lo, float hi, int threads) {
   if (!a && !residual && act == LbmAct::none) return;
   (void)threads;
+  // z = y·a + b, then + residual, then the activation: one pass per step over a row (branch-free loops the
+  // compiler vectorises; each element still rounds after every operation, as before).
   LOWBIT_OMP(parallel for num_threads(threads) schedule(static) if (n * O * P > kParallelWork))
   for (int64_t bm = 0; bm < n * O; ++bm) {
     const int64_t m = bm % O;
     float* yr = y + bm * P;
-    const float* rr = residual ? residual + bm * P : nullptr;
-    for (int64_t p = 0; p < P; ++p) {
-      float z = yr[p];
-      if (a) z = z * a[m] + b[m];
-      if (rr) z = z + rr[p];
-      yr[p] = activation(z, act, lo, hi);
+    if (a) {
+      const float am = a[m], bb = b[m];
+      for (int64_t p = 0; p < P; ++p) yr[p] = yr[p] * am + bb;
+    }
+    if (residual) {
+      const float* rr = residual + bm * P;
+      for (int64_t p = 0; p < P; ++p) yr[p] = yr[p] + rr[p];
+    }
+    switch (act) {
+      case LbmAct::relu:
+        for (int64_t p = 0; p < P; ++p) yr[p] = yr[p] > 0.0f ? yr[p] : 0.0f;
+        break;
+      case LbmAct::clamp:
+        for (int64_t p = 0; p < P; ++p) yr[p] = fmin_(fmax_(yr[p], lo), hi);
+        break;
+      case LbmAct::none: break;
     }
   }
 }
