@@ -5,7 +5,8 @@
 //
 // For every batch size × thread count: --warmup untimed runs, then timed runs (one clock reading per run) until
 // at least --reps runs and --min-time seconds have passed; the median, p90, p99 (linear interpolation between
-// order statistics), mean and min of the per-run times, and images/s = batch / median. Also printed: the
+// order statistics), mean and min of the per-run times, images/s = batch / median, and the process's CPU time
+// per run (all threads; on a shared machine the steadier figure for one thread). Also printed: the
 // model's file bytes, weight bytes, arena bytes (per batch size), MACs per image (the sum of lowbit_op_info's
 // macs; .lbm only), ISA (LOWBIT_ISA honoured), threads, CPU model and the git revision. --json FILE writes the
 // same with every run's time. Inputs are seeded random pixels normalised as the model says (--seed), or the
@@ -25,6 +26,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include "apps/commands.h"
 #include "apps/lbm_file.h"
@@ -55,6 +57,7 @@ struct BenchArgs {
 struct Stats {
   std::vector<double> ms;  // every timed run
   double median = 0, p90 = 0, p99 = 0, mean = 0, min = 0;
+  double cpu_ms = 0;  // CPU time of the process (all threads) per run, over all timed runs
 };
 
 // The q-quantile of sorted values, interpolating linearly between order statistics.
@@ -65,16 +68,24 @@ double quantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (pos - double(lo)) * (sorted[hi] - sorted[lo]);
 }
 
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 Stats time_runs(const std::function<void()>& run, const BenchArgs& a) {
   using Clock = std::chrono::steady_clock;
   for (int i = 0; i < a.warmup; ++i) run();
   Stats s;
+  const double cpu0 = process_cpu_seconds();
   const auto start = Clock::now();
   while (int(s.ms.size()) < a.reps || std::chrono::duration<double>(Clock::now() - start).count() < a.min_time) {
     const auto t0 = Clock::now();
     run();
     s.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
+  s.cpu_ms = 1e3 * (process_cpu_seconds() - cpu0) / double(s.ms.size());
   std::vector<double> sorted = s.ms;
   std::sort(sorted.begin(), sorted.end());
   s.median = quantile(sorted, 0.5), s.p90 = quantile(sorted, 0.9), s.p99 = quantile(sorted, 0.99);
@@ -222,13 +233,14 @@ int run_bench_model(const BenchArgs& a) {
   std::printf("cpu: %s | isa %s | lowbit %s (%s) | load %s | inputs: %s\n\n", cpu.c_str(), isa.c_str(), LOWBIT_VERSION,
               LOWBIT_GIT_REVISION, loadavg().c_str(),
               a.dataset.empty() ? fmt::format("random, seed {}", a.seed).c_str() : a.dataset.c_str());
-  std::printf("| %5s | %7s | %6s | %10s | %10s | %10s | %12s | %6s | %12s |\n", "batch", "threads", "isa", "median ms",
-              "p90 ms", "p99 ms", "images/s", "runs", "arena bytes");
-  std::printf("| ----: | ------: | :----- | ---------: | ---------: | ---------: | -----------: | -----: | ----------: |\n");
+  std::printf("| %5s | %7s | %6s | %10s | %10s | %10s | %12s | %10s | %6s | %12s |\n", "batch", "threads", "isa",
+              "median ms", "p90 ms", "p99 ms", "images/s", "cpu ms/run", "runs", "arena bytes");
+  std::printf("| ----: | ------: | :----- | ---------: | ---------: | ---------: | -----------: | ---------: | -----: | "
+              "----------: |\n");
   for (const Row& r : rows)
-    std::printf("| %5d | %7d | %-6s | %10.4f | %10.4f | %10.4f | %12.1f | %6zu | %12s |\n", r.batch, r.threads,
+    std::printf("| %5d | %7d | %-6s | %10.4f | %10.4f | %10.4f | %12.1f | %10.4f | %6zu | %12s |\n", r.batch, r.threads,
                 isa.c_str(), r.s.median, r.s.p90, r.s.p99, r.s.median > 0 ? 1e3 * r.batch / r.s.median : 0.0,
-                r.s.ms.size(), lbm ? std::to_string(r.arena_bytes).c_str() : "-");
+                r.s.cpu_ms, r.s.ms.size(), lbm ? std::to_string(r.arena_bytes).c_str() : "-");
   if (a.json.empty()) return 0;
 
   nlohmann::json j;
@@ -258,7 +270,7 @@ int run_bench_model(const BenchArgs& a) {
   for (const Row& r : rows) {
     nlohmann::json row = {{"batch", r.batch},         {"threads", r.threads},     {"isa", isa},
                           {"median_ms", r.s.median},  {"p90_ms", r.s.p90},        {"p99_ms", r.s.p99},
-                          {"mean_ms", r.s.mean},      {"min_ms", r.s.min},        {"runs", r.s.ms.size()},
+                          {"mean_ms", r.s.mean},      {"min_ms", r.s.min},        {"cpu_ms_per_run", r.s.cpu_ms},        {"runs", r.s.ms.size()},
                           {"images_per_s", r.s.median > 0 ? 1e3 * r.batch / r.s.median : 0.0},
                           {"times_ms", r.s.ms}};
     row["arena_bytes"] = lbm ? nlohmann::json(r.arena_bytes) : nlohmann::json(nullptr);

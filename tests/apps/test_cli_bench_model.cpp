@@ -62,6 +62,7 @@ TEST_CASE("cli: bench-model times a .lbm and a checkpoint, writes JSON, and refu
       CHECK(med <= p90);
       CHECK(p90 <= p99);
       CHECK(row["images_per_s"].get<double>() > 0);
+      CHECK(row["cpu_ms_per_run"].get<double>() >= 0);
     }
   // The arena grows with the batch.
   CHECK(j["results"][2]["arena_bytes"].get<uint64_t>() > j["results"][0]["arena_bytes"].get<uint64_t>());
