@@ -9,8 +9,13 @@ Models (identical to lowbit's nn/zoo):
 Steps: "train" = zero_grad, forward, cross-entropy, backward, SGD(lr 0.01, momentum 0.9, wd 5e-4) step at
 batch 128; "infer" = eval mode under torch.inference_mode() at batch 1 and 64. Inputs are seeded uniform noise.
 
+--shape CxHxW changes the input (e.g. resnet20 on 1x28x28, the Fashion-MNIST shape of bench/bench_model.sh; LeNet-5
+takes only 1x28x28).
+
 Timing: 3 warm-up steps, then --reps repetitions, each of as many steps as fill --min-time seconds (at least 1);
-the median ms/step is reported. Peak memory: ru_maxrss of this process (one configuration per process).
+the median ms/step is reported. --timing per-run times every step on its own instead, as `lowbit bench-model` does:
+--warmup steps, then steps until at least --reps of them and --min-time seconds; median, p90, p99 (linear
+interpolation) and the process CPU time per step. Peak memory: ru_maxrss of this process (one configuration per process).
 What the peer ran as is recorded too: ATen's CPU capability, the BLAS library torch loaded and, when that is
 OpenBLAS, openblas_get_corename() / openblas_get_config() and the OPENBLAS_CORETYPE it saw (scripts/bench_train.sh
 unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this process).
@@ -69,12 +74,14 @@ def native_info(torch):
     return info
 
 
-def build(name):
+def build(name, shape=None):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
 
     if name == "lenet5":
+        if shape not in (None, (1, 28, 28)):
+            raise SystemExit("pytorch_peer.py: lenet5 takes 1x28x28 images")
         return nn.Sequential(
             nn.Conv2d(1, 6, 5, padding=2, bias=False), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
@@ -106,7 +113,8 @@ def build(name):
             return F.relu(y + self.shortcut(x))
 
     if name == "resnet20":
-        layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+        c, h, w = shape or (3, 32, 32)
+        layers = [nn.Conv2d(c, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
         cin = 16
         for stage, width in enumerate((16, 32, 64)):
             for i in range(3):
@@ -114,18 +122,25 @@ def build(name):
                 layers.append(BasicBlock(cin, width, stride))
                 cin = width
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
-        return nn.Sequential(*layers), (3, 32, 32)
+        return nn.Sequential(*layers), (c, h, w)
     raise SystemExit("pytorch_peer.py: unknown model %r (lenet5, resnet20)" % name)
 
 
-def run_one(model_name, step, batch, threads, reps, min_time):
+def quantile(sorted_values, q):
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (pos - lo) * (sorted_values[hi] - sorted_values[lo])
+
+
+def run_one(model_name, step, batch, threads, reps, min_time, shape=None, timing="reps", warmup=3):
     import torch
     import torch.nn.functional as F
 
     rss_before = rss_mb()
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    model, (c, h, w) = build(model_name)
+    model, (c, h, w) = build(model_name, shape)
     g = torch.Generator().manual_seed(7)
     x = torch.rand((batch, c, h, w), generator=g) * 2 - 1
     y = torch.randint(0, 10, (batch,), generator=g)
@@ -145,28 +160,45 @@ def run_one(model_name, step, batch, threads, reps, min_time):
             with torch.inference_mode():
                 model(x)
 
-    for _ in range(3):
+    for _ in range(warmup):
         one()
-    # Steps per repetition: enough to fill min_time, from a timed calibration step.
-    t0 = time.perf_counter()
-    one()
-    per = max(time.perf_counter() - t0, 1e-6)
-    n = max(1, int(min_time / per))
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(n):
+    out = {"model": model_name, "step": step, "batch": batch, "threads": threads, "input": [c, h, w],
+           "timing": timing}
+    if timing == "per-run":
+        times = []
+        cpu0 = time.process_time()
+        start = time.perf_counter()
+        while len(times) < reps or time.perf_counter() - start < min_time:
+            t0 = time.perf_counter()
             one()
-        times.append((time.perf_counter() - t0) / n * 1e3)
-    return {
-        "model": model_name, "step": step, "batch": batch, "threads": threads,
-        "ms_median": statistics.median(times), "ms_min": min(times), "ms_all": times, "steps_per_rep": n,
+            times.append((time.perf_counter() - t0) * 1e3)
+        cpu_ms = (time.process_time() - cpu0) * 1e3 / len(times)
+        st = sorted(times)
+        out.update({"ms_median": quantile(st, 0.5), "ms_p90": quantile(st, 0.9), "ms_p99": quantile(st, 0.99),
+                    "ms_min": st[0], "ms_mean": sum(st) / len(st), "runs": len(st), "cpu_ms_per_run": cpu_ms,
+                    "images_per_s": 1e3 * batch / quantile(st, 0.5), "ms_all": times})
+    else:
+        # Steps per repetition: enough to fill min_time, from a timed calibration step.
+        t0 = time.perf_counter()
+        one()
+        per = max(time.perf_counter() - t0, 1e-6)
+        n = max(1, int(min_time / per))
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                one()
+            times.append((time.perf_counter() - t0) / n * 1e3)
+        out.update({"ms_median": statistics.median(times), "ms_min": min(times), "ms_all": times,
+                    "steps_per_rep": n})
+    out.update({
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "rss_before_mb": rss_before,
         "torch_version": torch.__version__, "torch_threads": torch.get_num_threads(),
         "torch_parallel_info": torch.__config__.parallel_info().splitlines()[:6],
         "torch_native": native_info(torch),
         "loadavg_after": " ".join(open("/proc/loadavg").read().split()[:3]),
-    }
+    })
+    return out
 
 
 CONFIGS = [(m, "train", 128) for m in ("lenet5", "resnet20")] + \
@@ -181,6 +213,10 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.3)
+    ap.add_argument("--shape", help="input CxHxW (default: lenet5 1x28x28, resnet20 3x32x32)")
+    ap.add_argument("--timing", choices=["reps", "per-run"], default="reps",
+                    help="reps: median of repetitions' mean step times; per-run: every step timed on its own")
+    ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--all", action="store_true", help="every configuration at --thread-list, one process each")
     ap.add_argument("--thread-list", default="1,2")
     a = ap.parse_args()
@@ -196,7 +232,15 @@ def main():
         return
     if not (a.model and a.step and a.batch):
         ap.error("--model, --step and --batch are required (or --all)")
-    print(json.dumps(run_one(a.model, a.step, a.batch, a.threads, a.reps, a.min_time)))
+    shape = None
+    if a.shape:
+        try:
+            shape = tuple(int(v) for v in a.shape.lower().split("x"))
+        except ValueError:
+            shape = ()
+        if len(shape) != 3 or min(shape) < 1:
+            ap.error("--shape must look like 1x28x28")
+    print(json.dumps(run_one(a.model, a.step, a.batch, a.threads, a.reps, a.min_time, shape, a.timing, a.warmup)))
 
 
 if __name__ == "__main__":
