@@ -100,7 +100,7 @@ def cmd_model(a):
         "note": "fp32 checkpoint = the fp32 run's model.lbar (parameters and BatchNorm buffers, no optimizer state)",
     }
     with open(a.info) as f:
-        info = f.read().splitlines()
+        info = [l.replace(a.work.rstrip("/") + "/", "") for l in f.read().splitlines()]  # no machine paths
     profile = {}
     for b, t in CONFIGS:
         p = os.path.join(a.perf_dir or "", "perf_%s_b%d_t%d.txt" % (a.model, b, t))
