@@ -12,6 +12,7 @@
 
 #include "../support/cli_runner.h"
 #include "../support/tiny_data.h"
+#include "../support/tiny_w1a1.h"
 
 namespace fs = std::filesystem;
 
@@ -22,14 +23,9 @@ bool has(const std::string& s, const std::string& part) { return s.find(part) !=
 TEST_CASE("cli: bench-model times a .lbm and a checkpoint, writes JSON, and refuses bad input") {
   const fs::path d = fs::temp_directory_path() / ("lowbit_test_cli_bench_model_" + std::to_string(::getpid()));
   fs::remove_all(d);
-  lowbit::test::write_tiny_mnist(d / "data" / "mnist", "train", 32);
-  lowbit::test::write_tiny_mnist(d / "data" / "mnist", "t10k", 8);
-  const std::string data = " --data-dir '" + (d / "data").string() + "'";
-  auto r = lowbit::test::run_lowbit("train --model lenet5 --dataset mnist --quant bnn --wbits 1 --abits 1 --first-last 8 "
-                                    "--epochs 1 --batch 32 --threads 1 --no-progress --out '" + (d / "run").string() + "'" + data);
-  REQUIRE_MESSAGE(r.status == 0, r.all());
+  const std::string data = lowbit::test::train_tiny_w1a1_lenet(d, 32, 8);
   const std::string ckpt = (d / "run" / "model.lbar").string(), lbm = (d / "m.lbm").string();
-  r = lowbit::test::run_lowbit("export '" + ckpt + "' --out '" + lbm + "'");
+  auto r = lowbit::test::run_lowbit("export '" + ckpt + "' --out '" + lbm + "'");
   REQUIRE_MESSAGE(r.status == 0, r.all());
 
   const std::string quick = " --reps 3 --warmup 1 --min-time 0";
