@@ -29,6 +29,7 @@ one() {  # condition policy model rep
   local cond="$1" policy="$2" model="$3" rep="$4"
   local env_args=(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OMP_PROC_BIND)
   [ "$policy" = passive ] && env_args+=(OMP_WAIT_POLICY=passive)
+  [ "$policy" = short_spin ] && env_args+=(GOMP_SPINCOUNT=10000)
   "${env_args[@]}" "$bin" --benchmark_filter="^BM_train_step/$model/batch:128/threads:2/" \
     --benchmark_min_time=1 --benchmark_format=json >"$raw.one" 2>/dev/null
   python3 -c '
@@ -51,7 +52,9 @@ for cond in no_added_load two_busy_loops; do
     sleep 1
   fi
   for rep in $(seq 1 "$reps"); do
-    if [ $((rep % 2)) = 1 ]; then order="spin passive"; else order="passive spin"; fi
+    case $((rep % 3)) in  # each policy goes first once every three repetitions
+      1) order="spin passive short_spin" ;; 2) order="passive short_spin spin" ;; *) order="short_spin spin passive" ;;
+    esac
     for model in lenet5 resnet20; do
       for policy in $order; do one "$cond" "$policy" "$model" "$rep"; done
     done
@@ -71,16 +74,18 @@ table = []
 for cond in ("no_added_load", "two_busy_loops"):
     for model in ("lenet5", "resnet20"):
         med = {}
-        for policy in ("spin", "passive"):
+        for policy in ("spin", "passive", "short_spin"):
             v = [r["ms_per_step"] for r in rows if (r["condition"], r["model"], r["policy"]) == (cond, model, policy)]
             med[policy] = statistics.median(v)
         table.append({"condition": cond, "model": model, "spin_ms_median": round(med["spin"], 2),
                       "passive_ms_median": round(med["passive"], 2),
-                      "spin_over_passive": round(med["spin"] / med["passive"], 2)})
+                      "short_spin_ms_median": round(med["short_spin"], 2),
+                      "spin_over_passive": round(med["spin"] / med["passive"], 2),
+                      "short_spin_over_passive": round(med["short_spin"] / med["passive"], 2)})
 loads = {c: [r["loadavg_1min"] for r in rows if r["condition"] == c] for c in ("no_added_load", "two_busy_loops")}
 doc = {"what": "ms per SGD training step (bench_train_step BM_train_step, batch 128, 2 threads, real time), libgomp's "
                "default spin-waiting (no OMP_WAIT_POLICY / GOMP_SPINCOUNT: lowbit before, LOWBIT_OMP_WAIT=keep now) vs "
-               "OMP_WAIT_POLICY=passive (lowbit's default), with no added load and with two busy loops competing for the 2 cores",
+               "OMP_WAIT_POLICY=passive (lowbit's default) vs GOMP_SPINCOUNT=10000 (short_spin: spin ~10k iterations, then sleep), with no added load and with two busy loops competing for the 2 cores",
        "command": "bash bench/results/omp_wait_policy.sh", "machine": {"cpu": cpu, "cores": int(cores), "isa": isa},
        "threads": 2, "git_revision": rev,
        "loadavg_1min": {c: [min(v), max(v)] for c, v in loads.items() if v},
