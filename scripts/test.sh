@@ -3,24 +3,21 @@
 #   bash scripts/test.sh              the whole suite (CI runs this): the native ctest suite (every ISA this CPU
 #                                     runs), the aarch64 tests under qemu-aarch64 (cortex-a53 / a76 / max), the
 #                                     Cortex-M4 firmware tests under qemu-system-arm, the deploy parity of trained
-#                                     models (scripts/test_deploy_parity.sh)
-#   LOWBIT_TEST_SANITIZE=1 bash scripts/test.sh
-#                                     the same plus the ASan + UBSan build of the whole native suite, install
-#                                     consumer included (not yet the default: see below)
+#                                     models (scripts/test_deploy_parity.sh), and the ASan + UBSan build of the
+#                                     whole native suite, install consumer included
+#   LOWBIT_TEST_SANITIZE=0 bash scripts/test.sh   the same without the sanitizer build
 #   bash scripts/test.sh --native     only the native suite (no cross toolchains, no sanitizer build)
 #   bash scripts/test.sh --sanitize   only the ASan + UBSan build of the native suite
-# The sanitizer build is lean so the whole run can stay within CI's 30 minutes on 2 cores: -O1 with line tables
-# only (-g1), no benchmarks, no fuzz targets, ccache when installed (CCACHE_BASEDIR = the checkout, so another
-# clone hits the same cache). In the whole run it builds while the cross and firmware stages run (both CPU-bound;
-# the overlap can only fill the other's serial stretches: configure, links, test discovery, qemu start-up; its log
-# goes to <build dir>/build.log and is shown if it fails); its ctest runs after the native ctest, never alongside
-# it. LOWBIT_TEST_SERIAL=1 runs the stages one after another (for timing each). It is not in the default run yet:
-# the ASan + UBSan suite of this revision has not been seen green end to end, nor the whole run timed on a clean
-# clone against the 30 minutes.
+# The sanitizer build is lean so the whole run stays within CI's 30 minutes on 2 cores: -O1 with line tables only
+# (-g1), no benchmarks, no fuzz targets, ccache when installed (CCACHE_BASEDIR = the checkout, so another clone
+# hits the same cache). In the whole run it builds while the cross and firmware stages run (both CPU-bound; the
+# overlap can only fill the other's serial stretches: configure, links, test discovery, qemu start-up; its log goes
+# to <build dir>/build.log and is shown if it fails); its ctest runs after the native ctest, never alongside it.
+# LOWBIT_TEST_SERIAL=1 runs the stages one after another (for timing each).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-native=1 cross=1 sanitize="${LOWBIT_TEST_SANITIZE:-0}"
+native=1 cross=1 sanitize="${LOWBIT_TEST_SANITIZE:-1}"
 case "${1:-}" in
   "") ;;
   --native) cross=0 sanitize=0 ;;
