@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Table of the DCQ grid (lab/grids/dcq.json) from the runs of results/dcq/run_lenet.sh.
 
-  python3 results/dcq/summarize.py RUNS_DIR [OUT_DIR]
+  python3 results/dcq/summarize.py [--out OUT_DIR] RUNS_DIR...
 
 Writes table.md, table.csv, results.json (and plot.svg when gnuplot is installed) to OUT_DIR (default
-results/dcq). Every cell x seed of the grid is looked up as RUNS_DIR/<cell id>_seed<S>/results.json (teachers as
-teacher_<teacher id>_seed<S>); missing ones are listed. Verdicts follow lab/grids/README.md "Claims and
+results/dcq). Every cell x seed of the grid is looked up, in the order the directories are given, as
+RUNS_DIR/<cell id>_seed<S>/results.json (run_lenet.sh's layout; teachers as teacher_<teacher id>_seed<S>) or
+RUNS_DIR/runs/<cell id>_seed<S>/results.json (a `lowbit reproduce dcq --out RUNS_DIR` grid; teachers as
+RUNS_DIR/teachers/<teacher id>_seed<S>); missing ones are listed. Verdicts follow lab/grids/README.md "Claims and
 verdicts": per pair d = mean(method) - mean(baseline) over seeds, se = sqrt(s_m^2/n_m + s_b^2/n_b) (sample std);
 D and SE averaged over the K pairs (SE = sqrt(sum se^2)/K); better: held if D - 2SE > 0 and D >= margin, not held
 if D + 2SE < margin, else inconclusive; a pair with fewer than 2 seeds on either side makes it inconclusive.
@@ -15,19 +17,29 @@ import json, math, os, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 grid = json.load(open(os.path.join(here, "..", "..", "lab", "grids", "dcq.json")))
-runs = sys.argv[1]
-out = sys.argv[2] if len(sys.argv) > 2 else here
+args = sys.argv[1:]
+out = here
+if len(args) >= 2 and args[0] == "--out":
+    out, args = args[1], args[2:]
+if not args:
+    sys.exit("usage: summarize.py [--out OUT_DIR] RUNS_DIR...")
+run_dirs = args
 seeds = grid["seeds"]
 
 
-def load(name):
-    p = os.path.join(runs, name, "results.json")
-    if not os.path.exists(p):
-        return None
-    r = json.load(open(p))
-    if "test" not in r:
-        return None  # interrupted
-    return r
+def load(name, teacher=None):
+    """The finished results.json of run NAME (or of TEACHER = (id, seed)) in the first directory that has it."""
+    for d in run_dirs:
+        cands = [os.path.join(d, name), os.path.join(d, "runs", name)]
+        if teacher:
+            cands.append(os.path.join(d, "teachers", f"{teacher[0]}_seed{teacher[1]}"))
+        for c in cands:
+            p = os.path.join(c, "results.json")
+            if os.path.exists(p):
+                r = json.load(open(p))
+                if "test" in r:
+                    return r  # else interrupted: look further
+    return None
 
 
 def stats(v):
@@ -41,7 +53,7 @@ rows, per_run, missing = {}, [], []
 for t in grid["teachers"]:
     accs, twall = [], []
     for s in seeds:
-        r = load(f"teacher_{t['id']}_seed{s}")
+        r = load(f"teacher_{t['id']}_seed{s}", teacher=(t["id"], s))
         if r is None:
             missing.append(f"teacher:{t['id']} seed {s}")
             continue
@@ -107,8 +119,9 @@ for cl in grid["claims"]:
 fmt = lambda x: "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
 md = [f"# {grid['title']}", "",
       "Test top-1 accuracy (%), mean ± sample std over the seeds that ran; every cell starts from its seed's teacher.",
-      "Produced by `results/dcq/run_lenet.sh` (the LeNet-5 cells, `lowbit train` per run) and "
-      "`results/dcq/summarize.py`; see the grid notes (dcq.md) for the design.", "",
+      "Produced by `results/dcq/run_lenet.sh` (the LeNet-5 cells, `lowbit train` per run), `lowbit reproduce dcq "
+      "--cells 'resnet20_*'` (the ResNet-20 cells) and `results/dcq/summarize.py`; see README.md here and the grid "
+      "notes (dcq.md) for the design.", "",
       "| row | test acc % | seeds | epochs | wall s (mean) | train images |", "|---|---|---|---|---|---|"]
 csv = ["row,label,mean,std,seeds,epochs,wall_seconds_mean,train_images"]
 for k, r in rows.items():

@@ -1,13 +1,15 @@
 #!/bin/bash
 # The LeNet-5 Fashion-MNIST block-replacement runs, through `lowbit train` (the recipe of lab/grids/br_lenet5.json:
 # per seed one fp32 teacher of 5 epochs; every cell 1 epoch on the full training set from that teacher).
-# Usage: run.sh LOWBIT_BINARY OUT_DIR [bits...]   (the data from $LOWBIT_DATA); finished runs are skipped.
+# Usage: [DATASET=mnist] [THREADS=1] run.sh LOWBIT_BINARY OUT_DIR [bits...]   (the data from $LOWBIT_DATA; DATASET defaults
+# to fashion-mnist); finished runs are skipped.
 set -u
 BIN=$1
 OUT=$2
 shift 2
 BITS=${*:-2 4 3}
-COMMON="--model lenet5 --dataset fashion-mnist --batch 128 --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine --weight-decay 0.0005 --threads 2 --no-progress"
+DATASET=${DATASET:-fashion-mnist}
+COMMON="--model lenet5 --dataset $DATASET --batch 128 --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine --weight-decay 0.0005 --threads ${THREADS:-2} --no-progress"
 mkdir -p "$OUT"
 for B in $BITS; do
   for S in 1 2 3; do
