@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "nn/train/config.h"
+#include "quant/methods/method.h"
 
 namespace lowbit::lab {
 
@@ -37,6 +38,23 @@ nlohmann::json comparable(nlohmann::json cfg) {
     cfg.erase("epochs");
   }
   return cfg;
+}
+
+// Whether the method named in a {"name", "settings"} record searches the precision (quant/methods/method.h:
+// Method::searches, e.g. CCQ): its run trains, and records as "quant", the precision it found.
+bool searches_precision(const nlohmann::json& method) {
+  if (!method.is_object() || !method.contains("name") || !method["name"].is_string()) return false;
+  try {
+    return quant::make_method(method["name"].get<std::string>(), nlohmann::json::object())->searches();
+  } catch (const Error&) {
+    return false;  // an unknown name: the method comparison refuses the run anyway
+  }
+}
+
+nlohmann::json without_layer_overrides(nlohmann::json spec) {
+  if (spec.is_object() && spec.contains("precision") && spec["precision"].is_object())
+    spec["precision"].erase("layers");
+  return spec;
 }
 
 RunDecision start_or_continue(const fs::path& dir) {
@@ -86,8 +104,25 @@ RunDecision decide_run(const std::string& run_dir, const RunIdentity& want) {
       return refuse;
     }
   }
-  const nlohmann::json want_quant = want.quant ? want.quant->to_json() : nlohmann::json();
-  const nlohmann::json have_precision = have_quant ? have_quant->to_json() : nlohmann::json();
+  nlohmann::json want_quant = want.quant ? want.quant->to_json() : nlohmann::json();
+  nlohmann::json have_precision = have_quant ? have_quant->to_json() : nlohmann::json();
+  // A precision search (CCQ) records the precision it found; the cell names the one the search starts from, which
+  // the run records as "requested_quant" (lab/train_run.cpp). A run of an older lowbit has no such record: its
+  // per-layer overrides are the search's, so the rest of the precision is compared (scheme, default bits,
+  // first/last, options; the method's settings, target included, are compared below).
+  if (searches_precision(want.method)) {
+    if (r.contains("requested_quant") && !r["requested_quant"].is_null()) {
+      try {
+        have_precision = quant::spec_from_record(r["requested_quant"], rj.string()).to_json();
+      } catch (const Error& e) {
+        refuse.reason = fmt::format("{}; delete the run directory '{}' to redo the run", e.what(), run_dir);
+        return refuse;
+      }
+    } else {
+      have_precision = without_layer_overrides(have_precision);
+      want_quant = without_layer_overrides(want_quant);
+    }
+  }
   const nlohmann::json have_record = r.value("method", nlohmann::json());
   nlohmann::json have_method;
   std::string have_teacher;

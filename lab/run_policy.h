@@ -13,6 +13,9 @@
 //     epochs and threads, precision, method name and settings, teacher
 //     CRC-32, training subset), or a
 //     results.json that is not JSON                                   refuse  (never mixed into the table)
+// A precision search (CCQ: Method::searches) records the precision it found as "quant"; its precision is compared
+// through "requested_quant", the one it started from (runs without that record: the precision without per-layer
+// overrides).
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -177,6 +177,11 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
   nn::Trainer trainer(*model, cfg, to);
   // Recorded from the first epoch's results.json on, so an interrupted run says what it was.
   if (spec.quant) trainer.extra_results()["quant"] = built.quant_record;
+  if (searches) {  // the precision the search started from: what a grid cell names (lab/run_policy.h)
+    nlohmann::json requested = spec.quant->to_json();
+    requested["format"] = 2;
+    trainer.extra_results()["requested_quant"] = requested;
+  }
   if (spec.train_subset > 0) trainer.extra_results()["train_subset"] = spec.train_subset;
   for (auto it = spec.extra_results.begin(); it != spec.extra_results.end(); ++it)
     trainer.extra_results()[it.key()] = it.value();

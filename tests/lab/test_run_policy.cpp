@@ -146,3 +146,52 @@ TEST_CASE("run policy: train, resume, reuse and refuse, decided from the run dir
   CHECK(std::string(run_action_name(RunAction::reuse)) == "reuse");
   fs::remove_all(dir);
 }
+
+TEST_CASE("run policy: a precision search's run is the cell's run although it records the precision it found") {
+  const fs::path dir = fs::temp_directory_path() / ("lowbit_test_run_policy_ccq_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string run = (dir / "run").string();
+  RunIdentity id = identity();
+  id.method = {{"name", "ccq"}, {"settings", {{"target_value", 2.0}}}};
+  // What CCQ trains and records as "quant": the cell's precision with the per-layer bits it found.
+  lowbit::quant::QuantSpec found = *id.quant;
+  lowbit::quant::LayerOverride o;
+  o.match = "fc1";
+  o.has_wbits = true;
+  o.wbits = 4;
+  found.precision.overrides.push_back(o);
+  json r = results(id, 2, true);
+  r["quant"] = found.to_json();
+  r["quant"]["format"] = 2;
+
+  SUBCASE("recorded with the precision it started from: compared exactly") {
+    r["requested_quant"] = id.quant->to_json();
+    r["requested_quant"]["format"] = 2;
+    write(dir / "run" / "results.json", r.dump());
+    CHECK(decide_run(run, id).action == RunAction::reuse);
+    RunIdentity other = id;
+    other.quant->precision.defaults.abits = 4;  // the cell now starts from another precision
+    CHECK(decide_run(run, other).action == RunAction::refuse);
+    r["requested_quant"] = found.to_json();  // a run that started from per-layer bits the cell does not name
+    r["requested_quant"]["format"] = 2;
+    write(dir / "run" / "results.json", r.dump());
+    CHECK(decide_run(run, id).action == RunAction::refuse);
+  }
+  SUBCASE("an older run without that record: the precision without its per-layer bits") {
+    write(dir / "run" / "results.json", r.dump());
+    CHECK(decide_run(run, id).action == RunAction::reuse);
+    RunIdentity other = id;
+    other.quant->precision.defaults.abits = 4;
+    CHECK(decide_run(run, other).action == RunAction::refuse);
+    other = id;
+    other.method["settings"]["target_value"] = 3.0;  // another target is another run
+    CHECK(decide_run(run, other).action == RunAction::refuse);
+  }
+  SUBCASE("a method that does not search keeps the exact comparison") {
+    id.method = {{"name", "kd"}};
+    r["method"] = id.method;
+    write(dir / "run" / "results.json", r.dump());
+    CHECK(decide_run(run, id).action == RunAction::refuse);
+  }
+  fs::remove_all(dir);
+}
