@@ -111,8 +111,12 @@ for cl in grid["claims"]:
     ran = [p for p in cl["pairs"] if len(rows[p["method"]]["accs"]) >= 2 and len(rows[p["baseline"]]["accs"]) >= 2]
     Dall, SEall, vall = verdict(cl, cl["pairs"])
     Dran, SEran, vran = verdict(cl, ran) if ran else (None, None, "inconclusive (no pair has runs)")
+    per_pair = []  # each pair alone, by the same rule: where the pooled verdict comes from
+    for p in ran:
+        Dp, SEp, vp = verdict(cl, [p])
+        per_pair.append({"method": p["method"], "baseline": p["baseline"], "d": Dp, "se": SEp, "verdict": vp})
     claims.append({"id": cl["id"], "text": cl["text"], "source": cl["source"], "rule": cl["rule"],
-                   "margin": cl.get("margin", 0.0), "pairs": cl["pairs"],
+                   "margin": cl.get("margin", 0.0), "pairs": cl["pairs"], "per_pair": per_pair,
                    "all_pairs": {"D": Dall, "SE": SEall, "verdict": vall},
                    "pairs_with_runs": {"pairs": [p["method"] for p in ran], "D": Dran, "SE": SEran, "verdict": vran}})
 
@@ -140,6 +144,12 @@ for c in claims:
         else pr["verdict"]
     right = f"{fmt(a['D'])} ± {fmt(a['SE'])} → **{a['verdict']}**" if a["D"] is not None else a["verdict"]
     md.append(f"| {c['text']} [{c['source']}; rule {c['rule']}, margin {c['margin']}] | {left} | {right} |")
+md += ["", "Each pair alone, by the same rule (d ± se in points → verdict):", "",
+       "| claim | method − baseline | d ± se | verdict |", "|---|---|---|---|"]
+for c in claims:
+    for p in c["per_pair"]:
+        md.append(f"| {c['id']} | {rows[p['method']]['label']} − {rows[p['baseline']]['label']} | "
+                  f"{fmt(p['d'])} ± {fmt(p['se'])} | {p['verdict']} |")
 md += ["", "Verdict rule: lab/grids/README.md (D − 2·SE > 0 and D ≥ margin: held; D + 2·SE < margin: not held; else "
        "inconclusive).", "", "## Missing cells × seeds", ""]
 md += [f"- {m}" for m in missing] or ["none"]
