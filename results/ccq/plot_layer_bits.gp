@@ -39,7 +39,7 @@ unset label
 unset logscale x
 set offsets 0, 0, 0, 0
 set xrange [-0.5:4.5]
-set boxwidth 0.0533333
+set boxwidth 0.05
 set style fill solid 0.7 border -1
 set yrange [0:*]
 set xtics ("conv1" 0, "conv2" 1, "fc1" 2, "fc2" 3, "fc3" 4)
@@ -57,7 +57,8 @@ plot "plot_layer_bits.dat" index 16 using 1:2 with boxes lt 1 title "CCQ avg 1.5
      "plot_layer_bits.dat" index 27 using 1:2 with boxes lt 12 title "DoReFa W8A4, first/last fp32", \
      "plot_layer_bits.dat" index 28 using 1:2 with boxes lt 13 title "LSQ W2A4, first/last fp32", \
      "plot_layer_bits.dat" index 29 using 1:2 with boxes lt 14 title "LSQ W3A4, first/last fp32", \
-     "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 15 title "LSQ W4A4, first/last fp32"
+     "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 15 title "LSQ W4A4, first/last fp32", \
+     "plot_layer_bits.dat" index 31 using 1:2 with boxes lt 16 title "LSQ W8A4, first/last fp32"
 unset multiplot
 set terminal pngcairo size 900,760 enhanced font 'Helvetica,11'
 set output "plot_layer_bits.png"
@@ -100,7 +101,7 @@ unset label
 unset logscale x
 set offsets 0, 0, 0, 0
 set xrange [-0.5:4.5]
-set boxwidth 0.0533333
+set boxwidth 0.05
 set style fill solid 0.7 border -1
 set yrange [0:*]
 set xtics ("conv1" 0, "conv2" 1, "fc1" 2, "fc2" 3, "fc3" 4)
@@ -118,6 +119,7 @@ plot "plot_layer_bits.dat" index 16 using 1:2 with boxes lt 1 title "CCQ avg 1.5
      "plot_layer_bits.dat" index 27 using 1:2 with boxes lt 12 title "DoReFa W8A4, first/last fp32", \
      "plot_layer_bits.dat" index 28 using 1:2 with boxes lt 13 title "LSQ W2A4, first/last fp32", \
      "plot_layer_bits.dat" index 29 using 1:2 with boxes lt 14 title "LSQ W3A4, first/last fp32", \
-     "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 15 title "LSQ W4A4, first/last fp32"
+     "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 15 title "LSQ W4A4, first/last fp32", \
+     "plot_layer_bits.dat" index 31 using 1:2 with boxes lt 16 title "LSQ W8A4, first/last fp32"
 unset multiplot
 unset output
