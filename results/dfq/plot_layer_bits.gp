@@ -6,8 +6,10 @@ set xlabel "layer"
 set ylabel "weight bits"
 set grid ytics
 set key outside right top
+unset label
 unset logscale x
-set offsets 0.3, 0.3, 0, 0
+set offsets 0, 0, 0, 0
+set xrange [-0.5:4.5]
 set boxwidth 0.05
 set style fill solid 0.7 border -1
 set yrange [0:*]
@@ -33,8 +35,10 @@ set xlabel "layer"
 set ylabel "weight bits"
 set grid ytics
 set key outside right top
+unset label
 unset logscale x
-set offsets 0.3, 0.3, 0, 0
+set offsets 0, 0, 0, 0
+set xrange [-0.5:4.5]
 set boxwidth 0.0571429
 set style fill solid 0.7 border -1
 set yrange [0:*]
@@ -58,9 +62,11 @@ set xlabel "layer"
 set ylabel "weight bits"
 set grid ytics
 set key outside right top
+unset label
 unset logscale x
-set offsets 0.3, 0.3, 0, 0
-set boxwidth 0.1
+set offsets 0, 0, 0, 0
+set xrange [-0.5:7.5]
+set boxwidth 0.05
 set style fill solid 0.7 border -1
 set yrange [0:*]
 set xtics ("conv1" 0, "conv2" 1, "conv3" 2, "conv4" 3, "conv5" 4, "conv6" 5, "conv7" 6, "fc" 7)
@@ -71,7 +77,15 @@ plot "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 1 title "DoReFa unif
      "plot_layer_bits.dat" index 34 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
      "plot_layer_bits.dat" index 35 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
      "plot_layer_bits.dat" index 36 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
-     "plot_layer_bits.dat" index 37 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8"
+     "plot_layer_bits.dat" index 37 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 38 using 1:2 with boxes lt 9 title "DFQ (mixed) avg 1.5 bits", \
+     "plot_layer_bits.dat" index 39 using 1:2 with boxes lt 10 title "random allocation avg 1.5 bits", \
+     "plot_layer_bits.dat" index 40 using 1:2 with boxes lt 11 title "DFQ (mixed) avg 2 bits", \
+     "plot_layer_bits.dat" index 41 using 1:2 with boxes lt 12 title "random allocation avg 2 bits", \
+     "plot_layer_bits.dat" index 42 using 1:2 with boxes lt 13 title "DFQ (mixed) avg 3 bits", \
+     "plot_layer_bits.dat" index 43 using 1:2 with boxes lt 14 title "random allocation avg 3 bits", \
+     "plot_layer_bits.dat" index 44 using 1:2 with boxes lt 15 title "DFQ (mixed) avg 4 bits", \
+     "plot_layer_bits.dat" index 45 using 1:2 with boxes lt 16 title "random allocation avg 4 bits"
 unset multiplot
 set terminal pngcairo size 900,1140 enhanced font 'Helvetica,11'
 set output "plot_layer_bits.png"
@@ -81,8 +95,10 @@ set xlabel "layer"
 set ylabel "weight bits"
 set grid ytics
 set key outside right top
+unset label
 unset logscale x
-set offsets 0.3, 0.3, 0, 0
+set offsets 0, 0, 0, 0
+set xrange [-0.5:4.5]
 set boxwidth 0.05
 set style fill solid 0.7 border -1
 set yrange [0:*]
@@ -108,8 +124,10 @@ set xlabel "layer"
 set ylabel "weight bits"
 set grid ytics
 set key outside right top
+unset label
 unset logscale x
-set offsets 0.3, 0.3, 0, 0
+set offsets 0, 0, 0, 0
+set xrange [-0.5:4.5]
 set boxwidth 0.0571429
 set style fill solid 0.7 border -1
 set yrange [0:*]
@@ -133,9 +151,11 @@ set xlabel "layer"
 set ylabel "weight bits"
 set grid ytics
 set key outside right top
+unset label
 unset logscale x
-set offsets 0.3, 0.3, 0, 0
-set boxwidth 0.1
+set offsets 0, 0, 0, 0
+set xrange [-0.5:7.5]
+set boxwidth 0.05
 set style fill solid 0.7 border -1
 set yrange [0:*]
 set xtics ("conv1" 0, "conv2" 1, "conv3" 2, "conv4" 3, "conv5" 4, "conv6" 5, "conv7" 6, "fc" 7)
@@ -146,6 +166,14 @@ plot "plot_layer_bits.dat" index 30 using 1:2 with boxes lt 1 title "DoReFa unif
      "plot_layer_bits.dat" index 34 using 1:2 with boxes lt 5 title "LSQ uniform, first/last fp32 W2A8", \
      "plot_layer_bits.dat" index 35 using 1:2 with boxes lt 6 title "LSQ uniform, first/last fp32 W3A8", \
      "plot_layer_bits.dat" index 36 using 1:2 with boxes lt 7 title "LSQ uniform, first/last fp32 W4A8", \
-     "plot_layer_bits.dat" index 37 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8"
+     "plot_layer_bits.dat" index 37 using 1:2 with boxes lt 8 title "LSQ uniform, first/last fp32 W8A8", \
+     "plot_layer_bits.dat" index 38 using 1:2 with boxes lt 9 title "DFQ (mixed) avg 1.5 bits", \
+     "plot_layer_bits.dat" index 39 using 1:2 with boxes lt 10 title "random allocation avg 1.5 bits", \
+     "plot_layer_bits.dat" index 40 using 1:2 with boxes lt 11 title "DFQ (mixed) avg 2 bits", \
+     "plot_layer_bits.dat" index 41 using 1:2 with boxes lt 12 title "random allocation avg 2 bits", \
+     "plot_layer_bits.dat" index 42 using 1:2 with boxes lt 13 title "DFQ (mixed) avg 3 bits", \
+     "plot_layer_bits.dat" index 43 using 1:2 with boxes lt 14 title "random allocation avg 3 bits", \
+     "plot_layer_bits.dat" index 44 using 1:2 with boxes lt 15 title "DFQ (mixed) avg 4 bits", \
+     "plot_layer_bits.dat" index 45 using 1:2 with boxes lt 16 title "random allocation avg 4 bits"
 unset multiplot
 unset output
