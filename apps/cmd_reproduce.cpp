@@ -61,7 +61,7 @@ int run_reproduce(const ReproduceArgs& a) {
   LOWBIT_CHECK(!(a.teachers_only && !a.teachers_dir.empty()), "--teachers-only and --teachers DIR exclude each other");
   LOWBIT_CHECK(!a.teachers_only || !g.teachers.empty(), "--teachers-only: grid '{}' declares no teachers", g.name);
   if (a.dry_run) {
-    std::fputs(lab::describe_grid(g, shard, count).c_str(), stdout);
+    std::fputs(lab::describe_grid(g, shard, count, a.cells).c_str(), stdout);
     return 0;
   }
   lab::RunnerOptions o;

@@ -57,10 +57,17 @@ nlohmann::json without_layer_overrides(nlohmann::json spec) {
   return spec;
 }
 
-RunDecision start_or_continue(const fs::path& dir) {
+// Something to continue: the Trainer's checkpoint, or the saved state of a precision search (CCQ writes
+// <run>/<method>/state.json after every finished round; its weights sit next to it). A search is hours on the
+// larger models, so an interrupted one is resumed, never cleared; the method checks that the state is its own
+// (same settings and model) and stops with a clear error otherwise.
+RunDecision start_or_continue(const fs::path& dir, const RunIdentity& want) {
   std::error_code ec;
   RunDecision d;
-  d.action = fs::exists(dir / "checkpoint.lbar", ec) ? RunAction::resume : RunAction::train;
+  bool saved = fs::exists(dir / "checkpoint.lbar", ec);
+  if (!saved && searches_precision(want.method))
+    saved = fs::exists(dir / want.method["name"].get<std::string>() / "state.json", ec);
+  d.action = saved ? RunAction::resume : RunAction::train;
   return d;
 }
 
@@ -80,7 +87,7 @@ RunDecision decide_run(const std::string& run_dir, const RunIdentity& want) {
   const fs::path dir(run_dir);
   const fs::path rj = dir / "results.json";
   std::error_code ec;
-  if (!fs::exists(rj, ec)) return start_or_continue(dir);
+  if (!fs::exists(rj, ec)) return start_or_continue(dir, want);
 
   RunDecision refuse;
   refuse.action = RunAction::refuse;
@@ -158,7 +165,7 @@ RunDecision decide_run(const std::string& run_dir, const RunIdentity& want) {
   const bool finished = r.contains("test") && r["test"].is_object() && r["test"].contains("acc") &&
                         r["test"]["acc"].is_number() && epochs.is_array() &&
                         static_cast<int>(epochs.size()) == want.epochs;
-  if (!finished) return start_or_continue(dir);
+  if (!finished) return start_or_continue(dir, want);
   RunDecision d;
   d.action = RunAction::reuse;
   d.test_acc = r["test"]["acc"].get<double>();

@@ -5,6 +5,9 @@
 //   directory holds                                                   decision
 //   nothing, or files without results.json and without a checkpoint  train   (from scratch, clearing the rest)
 //   a checkpoint but no results.json                                  resume  (the Trainer's bit-exact resume)
+//   a precision search's saved state (<method>/state.json, CCQ's
+//     rounds) but no results.json                                     resume  (the search goes on from its
+//                                                                              last finished round)
 //   results.json of this configuration, with a test accuracy and
 //     exactly the cell's epochs                                       reuse   (its recorded accuracy and time)
 //   results.json of this configuration, unfinished (no test accuracy

@@ -171,8 +171,19 @@ RunIdentity teacher_identity(const Grid& g, const GridTeacher& t, uint64_t seed)
   return id;
 }
 
-std::string describe_grid(const Grid& g, int shard, int count) {
-  const std::vector<PlannedRun> plan = plan_runs(g, shard, count);
+std::string describe_grid(const Grid& g, int shard, int count, const std::vector<std::string>& cells) {
+  auto picked = [&](const GridCell& c) {
+    return cells.empty() || std::any_of(cells.begin(), cells.end(), [&](const std::string& glob) {
+             return fnmatch(glob.c_str(), c.id.c_str(), 0) == 0;
+           });
+  };
+  for (const std::string& glob : cells)
+    LOWBIT_CHECK(std::any_of(g.cells.begin(), g.cells.end(),
+                             [&](const GridCell& c) { return fnmatch(glob.c_str(), c.id.c_str(), 0) == 0; }),
+                 "--cells: '{}' matches no cell of grid '{}'", glob, g.name);
+  std::vector<PlannedRun> plan = plan_runs(g, shard, count);
+  plan.erase(std::remove_if(plan.begin(), plan.end(), [&](const PlannedRun& r) { return !picked(g.cells[r.cell]); }),
+             plan.end());
   std::string s = fmt::format("{} ({}): {} cells x {} seed{} ({}) = {} runs\n", g.name, g.variant, g.cells.size(),
                               g.seeds.size(), g.seeds.size() == 1 ? "" : "s", seeds_text(g.seeds),
                               g.cells.size() * g.seeds.size());
@@ -189,7 +200,8 @@ std::string describe_grid(const Grid& g, int shard, int count) {
   s += fmt::format("{:<32} {:<9} {:<14} {:<36} {:<8} {:<18} {:>6} {:>8} {:<22} {:>9}\n", "cell", "model", "dataset",
                    "quantization", "method", "teacher", "epochs", "train", "init", "est/run");
   for (const GridCell& c : g.cells)
-    s += fmt::format("{:<32} {:<9} {:<14} {:<36} {:<8} {:<18} {:>6} {:>8} {:<22} {:>9}\n", c.id, c.model, c.dataset,
+    if (picked(c))
+      s += fmt::format("{:<32} {:<9} {:<14} {:<36} {:<8} {:<18} {:>6} {:>8} {:<22} {:>9}\n", c.id, c.model, c.dataset,
                      quant_text(c), c.method.is_null() ? "-" : c.method.value("name", "?"),
                      c.teacher.empty() ? "-" : c.teacher, c.epochs,
                      c.train_subset > 0 ? std::to_string(c.train_subset) : std::string("all"),
@@ -198,8 +210,8 @@ std::string describe_grid(const Grid& g, int shard, int count) {
     s += "claims:\n";
     for (const Claim& c : g.claims) s += fmt::format("  {} ({}): \"{}\"\n", c.id, claim_rule_name(c.rule), c.text);
   }
-  if (count > 0) {
-    // The shard's runs and the teachers it trains.
+  if (count > 0 || !cells.empty()) {
+    // The shard's (or the --cells selection's) runs and the teachers they need.
     double est = 0.0;
     std::set<std::pair<std::string, uint64_t>> teachers;
     for (const PlannedRun& r : plan) {
@@ -208,10 +220,12 @@ std::string describe_grid(const Grid& g, int shard, int count) {
       if (!c.teacher.empty()) teachers.insert({c.teacher, r.seed});
     }
     for (const auto& [id, seed] : teachers) est += find_teacher(g, id)->est_seconds;
-    s += fmt::format("shard {}/{}: {} of {} runs, {} teacher run{} (each shard trains the teachers its runs need)\n",
-                     shard, count, plan.size(), g.cells.size() * g.seeds.size(), teachers.size(),
-                     teachers.size() == 1 ? "" : "s");
-    s += fmt::format("estimated shard total: {} on an idle 2-core machine\n", nn::format_duration(est));
+    const std::string what = count > 0 ? fmt::format("shard {}/{}", shard, count) : std::string("--cells");
+    s += fmt::format("{}{}: {} of {} runs, {} teacher run{} (trained unless they finished earlier)\n", what,
+                     count > 0 && !cells.empty() ? " and --cells" : "", plan.size(), g.cells.size() * g.seeds.size(),
+                     teachers.size(), teachers.size() == 1 ? "" : "s");
+    s += fmt::format("estimated selection total: {} on an idle 2-core machine, before reusing finished runs\n",
+                     nn::format_duration(est));
   }
   s += fmt::format("estimated total: {} on an idle 2-core machine (longer when the machine is shared)\n",
                    nn::format_duration(estimated_seconds(g)));

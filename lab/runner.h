@@ -91,7 +91,9 @@ RunIdentity run_identity(const Grid& g, const GridCell& c, uint64_t seed);
 RunIdentity teacher_identity(const Grid& g, const GridTeacher& t, uint64_t seed);
 
 // What a dry run prints: the teachers, every cell (model, data set, quantization, method, teacher, epochs,
-// training images, init, estimated time per run), the shard's runs and the estimated total.
-std::string describe_grid(const Grid& g, int shard = 0, int count = 0);
+// training images, init, estimated time per run), the shard's runs and the estimated total. With `cells` (the
+// --cells globs) only the matching cells are listed and the selection's estimate is added; a glob that matches
+// no cell is an error, as in run_grid.
+std::string describe_grid(const Grid& g, int shard = 0, int count = 0, const std::vector<std::string>& cells = {});
 
 }  // namespace lowbit::lab

@@ -250,6 +250,16 @@ TEST_CASE("reproduce CLI: unknown table and bad flags and missing data fail and 
   r = lowbit_cli("reproduce baselines --quick --seeds 5,6 --dry-run");
   REQUIRE_MESSAGE(r.status == 0, r.out);
   CHECK(contains(r.out, "baselines (quick): 32 cells x 2 seeds (5,6) = 64 runs"));
+  // --cells narrows the listing to the matching cells and estimates only them; a glob matching nothing is an error.
+  r = lowbit_cli("reproduce baselines --cells 'resnet20_*' --seeds 1 --dry-run");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(contains(r.out, "resnet20_fmnist_pact_w4a4"));
+  CHECK(!contains(r.out, "lenet5_mnist_dorefa_w1a1_allq"));
+  CHECK(contains(r.out, "--cells: "));
+  CHECK(contains(r.out, "estimated selection total"));
+  r = lowbit_cli("reproduce baselines --cells 'nosuch_*' --dry-run");
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "--cells: 'nosuch_*' matches no cell of grid 'baselines'"));
 
   // A grid file of one's own: the built-in quick file gives the built-in quick grid; a bad field is named.
   r = lowbit_cli("reproduce --grid '" + std::string(LOWBIT_SOURCE_DIR) + "/lab/grids/baselines-quick.json' --dry-run");

@@ -187,6 +187,19 @@ TEST_CASE("run policy: a precision search's run is the cell's run although it re
     other.method["settings"]["target_value"] = 3.0;  // another target is another run
     CHECK(decide_run(run, other).action == RunAction::refuse);
   }
+  SUBCASE("an interrupted search (its rounds saved, no results yet) is resumed, not cleared") {
+    write(dir / "run" / "ccq" / "rounds.csv", "round\n");
+    CHECK(decide_run(run, id).action == RunAction::train);  // no finished round: nothing to continue
+    write(dir / "run" / "ccq" / "state.json", "{}");
+    CHECK(decide_run(run, id).action == RunAction::resume);
+    r.erase("test");  // interrupted in the final fine-tune, before its checkpoint
+    write(dir / "run" / "results.json", r.dump());
+    CHECK(decide_run(run, id).action == RunAction::resume);
+    RunIdentity plain = id;
+    plain.method = nullptr;  // a run without a search method does not look for one's state
+    fs::remove(dir / "run" / "results.json");
+    CHECK(decide_run(run, plain).action == RunAction::train);
+  }
   SUBCASE("a method that does not search keeps the exact comparison") {
     id.method = {{"name", "kd"}};
     r["method"] = id.method;
