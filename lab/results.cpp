@@ -93,8 +93,10 @@ std::string format_mean_std(double mean, double stddev, int decimals) {
 
 namespace {
 
+// Integers as integers; a mean over seeds of a large count (a size in bytes that differs between seeds' searched
+// configs) rounded to an integer rather than printed as 1.729e+04; small values with 4 significant digits.
 std::string format_metric(double v) {
-  if (std::fabs(v) < 1e12 && v == std::floor(v)) return fmt::format("{:.0f}", v);
+  if (std::fabs(v) < 1e12 && (v == std::floor(v) || std::fabs(v) >= 1000.0)) return fmt::format("{:.0f}", v);
   return fmt::format("{:.4g}", v);
 }
 

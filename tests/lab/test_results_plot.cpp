@@ -108,6 +108,22 @@ TEST_CASE("markdown, csv and json renderings carry the numbers") {
   CHECK(j["claims"][2]["verdict_text"] == "inconclusive (missing runs: w4a4)");
 }
 
+TEST_CASE("markdown metric columns: means over seeds, large ones rounded to integers") {
+  ResultsTable t;
+  t.name = "m";
+  t.title = "Metrics";
+  t.metric_name = "test top-1 (%)";
+  t.param_columns = {"method"};
+  t.metric_columns = {"size_bytes", "avg_wbits", "search_seconds"};
+  RunResult a = run("ccq", {{"method", "ccq"}}, 1, 90.0, 10.0, 1), b = run("ccq", {{"method", "ccq"}}, 2, 91.0, 10.0, 1);
+  a.metrics = {{"size_bytes", 17272}, {"avg_wbits", 1.9961}, {"search_seconds", 1200.25}};
+  b.metrics = {{"size_bytes", 17301}, {"avg_wbits", 2.0}, {"search_seconds", 1400.5}};
+  t.runs = {a, b};
+  const std::string md = render_markdown(t);
+  // 17286.5 bytes (not 1.729e+04), 1.998 bits, 1300 s
+  CHECK_MESSAGE(md.find("| ccq | ccq | 17286 | 1.998 | 1300 | 90.50 ± 0.71 |") != std::string::npos, md);
+}
+
 TEST_CASE("csv escapes separators and quotes") {
   ResultsTable t;
   t.param_columns = {"note"};
