@@ -249,6 +249,7 @@ class GridRun {
   };
   const TeacherModel& teacher(const std::string& id, uint64_t seed);
   void run_cell(const PlannedRun& r);
+  std::vector<std::string> search_donors(const GridCell& c, uint64_t seed) const;
   // The run's results.json records a test accuracy (decide_run still checks that it is this configuration's).
   bool finished_on_disk(const PlannedRun& r) const;
   void log_trained(const std::string& what, uint64_t seed, double metric, double took, double est);
@@ -359,6 +360,33 @@ bool GridRun::finished_on_disk(const PlannedRun& pr) const {
   return r.is_object() && r.contains("test") && r["test"].is_object() && r["test"].contains("acc");
 }
 
+// CCQ_SHARED_ROUNDS (quant/methods/ccq.h): for a searching method, the same-seed cells that differ from `c` only
+// in the method's target (same model, data, teacher, init, recipe, precision, subset and other settings) offer
+// their search directories; the method checks each again (its settings and layers) and takes the latest round
+// that is also its own.
+std::vector<std::string> GridRun::search_donors(const GridCell& c, uint64_t seed) const {
+  std::vector<std::string> out;
+  if (!c.method.is_object() || !c.method.contains("name") || !c.method["name"].is_string()) return out;
+  const std::string name = c.method["name"].get<std::string>();
+  if (!quant::make_method(name, nlohmann::json::object())->searches()) return out;
+  auto decisive = [](nlohmann::json m) {
+    m.erase("target");
+    m.erase("target_value");
+    return m;
+  };
+  auto quant_json = [](const RunIdentity& id) { return id.quant ? id.quant->to_json() : nlohmann::json(); };
+  const RunIdentity mine = run_identity(g_, c, seed);
+  for (const GridCell& o : g_.cells) {
+    if (o.id == c.id || !o.method.is_object() || decisive(o.method) != decisive(c.method)) continue;
+    if (o.model != c.model || o.dataset != c.dataset || o.teacher != c.teacher || o.init_from != c.init_from) continue;
+    const RunIdentity theirs = run_identity(g_, o, seed);
+    if (theirs.config != mine.config || quant_json(theirs) != quant_json(mine) || theirs.train_subset != mine.train_subset)
+      continue;
+    out.push_back((out_ / "runs" / run_name(o, seed) / name).string());
+  }
+  return out;
+}
+
 void GridRun::run_cell(const PlannedRun& pr) {
   const GridCell& c = g_.cells[pr.cell];
   const uint64_t seed = pr.seed;
@@ -417,6 +445,7 @@ void GridRun::run_cell(const PlannedRun& pr) {
                                        {"path", relative_to(tm->path, out_)},
                                        {"crc32", tm->crc32},
                                        {"weights_crc32", tm->weights_crc32}};
+    spec.search_donors = search_donors(c, seed);
     // resume: continue from the checkpoint; train: start over (force clears a run that failed before
     // finishing its first epoch).
     spec.resume = d.action == RunAction::resume;

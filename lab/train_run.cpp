@@ -146,6 +146,7 @@ TrainRunResult run_training(const TrainRunSpec& spec) {
     sc.val_is_holdout = cfg.val_holdout > 0;
     sc.dir = (std::filesystem::path(spec.out_dir) / method.method->name()).string();
     sc.resume = spec.resume;
+    sc.donors = spec.search_donors;
     sc.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const quant::SearchResult sr = method.method->search(sc);
     search_seconds = sr.seconds;

@@ -38,6 +38,8 @@ struct TrainRunSpec {
   std::string out_dir;         // required: checkpoints, model.lbar, metrics.csv, results.json
   std::string data_dir;        // "" = nn::default_data_dir()
   bool resume = false, force = false;
+  // A searching method's possible head starts (quant::SearchContext::donors): other runs' search directories.
+  std::vector<std::string> search_donors;
   nn::ProgressMode progress = nn::ProgressMode::lines;
   int64_t log_every = 100;
   int64_t train_subset = 0;    // > 0: train on the first N images of the training split (before any hold-out)

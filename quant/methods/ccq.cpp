@@ -200,14 +200,21 @@ std::vector<Precision> CcqSearch::precisions_for(const std::vector<int>& rungs) 
 }
 
 bool CcqSearch::target_met(const ModelCost& c) const {
+  return target_met(c.avg_wbits(), static_cast<double>(c.model_bytes()), c.bitops);
+}
+
+bool CcqSearch::target_met(double avg_wbits, double size_bytes, double bitops) const {
   const double eps = 1e-9;
-  if (s_.target == "avg_wbits") return c.avg_wbits() <= s_.target_value + eps;
-  if (s_.target == "size_bytes") return static_cast<double>(c.model_bytes()) <= s_.target_value + eps;
-  return c.bitops <= s_.target_value + eps;
+  if (s_.target == "avg_wbits") return avg_wbits <= s_.target_value + eps;
+  if (s_.target == "size_bytes") return size_bytes <= s_.target_value + eps;
+  return bitops <= s_.target_value + eps;
 }
 
 namespace {
 std::string state_path(const std::string& dir) { return (fs::path(dir) / "state.json").string(); }
+std::string round_state_path(const std::string& dir, int round) {
+  return (fs::path(dir) / fmt::format("state_{}.json", round)).string();
+}
 std::string weights_path(const std::string& dir, int round) {
   return (fs::path(dir) / fmt::format("weights_{}.lbar", round)).string();
 }
@@ -255,10 +262,95 @@ void CcqSearch::write_state(const CcqResult& r, int round) const {
                             {"warmup_steps_done", r.warmup_steps},
                             {"finetune_steps_done", r.finetune_steps},
                             {"seconds", r.seconds},
+                            {"seeded_from", r.seeded_from},
+                            {"seeded_round", r.seeded_round},
                             {"weights", fs::path(weights_path(dir_, round)).filename().string()},
                             {"history", h}};
-  write_text_atomic(state_path(dir_), j.dump(1));
+  const std::string text = j.dump(1);
+  write_text_atomic(state_path(dir_), text);
+  // Every round's state stays next to its weights: a search of the same inputs with another target starts from
+  // the round where its own search would be (CcqSearch::seed_from).
+  write_text_atomic(round_state_path(dir_, round), text);
   write_csv(r.history);
+}
+
+namespace {
+// The settings that decide the rounds: all but when to stop.
+nlohmann::json without_target(nlohmann::json s) {
+  if (s.is_object()) {
+    s.erase("target");
+    s.erase("target_value");
+  }
+  return s;
+}
+// A state file as JSON, or null when it is missing or unreadable (a donor that is not usable).
+nlohmann::json read_state(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return nullptr;
+  std::ifstream in(path);
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    return j.is_object() ? j : nlohmann::json();
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+}  // namespace
+
+std::pair<std::string, int> CcqSearch::seed_from(const std::vector<std::string>& donor_dirs) const {
+  std::error_code ec;
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& g : layers_) names.push_back(g.name);
+  const nlohmann::json mine = without_target(s_.to_json());
+  std::string best_dir;
+  int best_round = -1;
+  nlohmann::json best;
+  for (const std::string& d : donor_dirs) {
+    if (fs::equivalent(d, dir_, ec)) continue;
+    const nlohmann::json last = read_state(state_path(d));
+    if (last.is_null() || without_target(last.value("settings", nlohmann::json())) != mine ||
+        last.value("layers", nlohmann::json()) != names || !last.contains("history") || !last.contains("round"))
+      continue;
+    int n = last.at("round").get<int>();
+    for (const auto& x : last.at("history")) {
+      const CcqRound rec = CcqRound::from_json(x);
+      if (target_met(rec.avg_wbits, rec.size_bytes, rec.bitops)) {
+        n = std::min(n, rec.round);
+        break;
+      }
+    }
+    if (n <= best_round) continue;
+    nlohmann::json st = read_state(round_state_path(d, n));
+    if (st.is_null() && last.at("round").get<int>() == n) st = last;  // a donor that kept only its last round
+    if (st.is_null() || st.value("round", -1) != n || !st.contains("weights")) continue;
+    if (!fs::exists(fs::path(d) / st.at("weights").get<std::string>(), ec)) continue;
+    best_dir = d;
+    best_round = n;
+    best = std::move(st);
+  }
+  if (best_round < 0) return {"", -1};
+  fs::create_directories(dir_, ec);
+  LOWBIT_CHECK(!ec, "ccq: cannot create '{}': {}", dir_, ec.message());
+  // The weights first (copied, then renamed into place), then the state that names them.
+  const std::string w = best.at("weights").get<std::string>();
+  const fs::path tmp = fs::path(dir_) / (w + ".tmp");
+  fs::copy_file(fs::path(best_dir) / w, tmp, fs::copy_options::overwrite_existing, ec);
+  LOWBIT_CHECK(!ec, "ccq: cannot copy '{}' to '{}': {}", (fs::path(best_dir) / w).string(), tmp.string(),
+               ec.message());
+  fs::rename(tmp, fs::path(dir_) / w, ec);
+  LOWBIT_CHECK(!ec, "ccq: cannot rename '{}': {}", tmp.string(), ec.message());
+  best["settings"] = s_.to_json();
+  best["finished"] = false;
+  best["target_reached"] = false;
+  best["seeded_from"] = best_dir;
+  best["seeded_round"] = best_round;
+  const std::string text = best.dump(1);
+  write_text_atomic(round_state_path(dir_, best_round), text);
+  write_text_atomic(state_path(dir_), text);
+  std::vector<CcqRound> history;
+  for (const auto& x : best.at("history")) history.push_back(CcqRound::from_json(x));
+  write_csv(history);
+  return {best_dir, best_round};
 }
 
 CcqResult CcqSearch::run(CcqBackend& backend, int stop_after_rounds) {
@@ -297,6 +389,8 @@ CcqResult CcqSearch::run(CcqBackend& backend, int stop_after_rounds) {
     r.warmup_steps = j.at("warmup_steps_done").get<int64_t>();
     r.finetune_steps = j.at("finetune_steps_done").get<int64_t>();
     seconds_before = j.at("seconds").get<double>();
+    r.seeded_from = j.value("seeded_from", std::string());
+    r.seeded_round = j.value("seeded_round", -1);
     for (const auto& x : j.at("history")) r.history.push_back(CcqRound::from_json(x));
     backend.load((fs::path(dir_) / j.at("weights").get<std::string>()).string());
     next_round = done + 1;
@@ -315,7 +409,6 @@ CcqResult CcqSearch::run(CcqBackend& backend, int stop_after_rounds) {
     r.seconds = elapsed();
     backend.save(weights_path(dir_, rec.round));
     write_state(r, rec.round);
-    if (rec.round > 0) fs::remove(weights_path(dir_, rec.round - 1), ec);
   };
   int rounds_this_call = 0;
   const double ctotal = [&] {

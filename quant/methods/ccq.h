@@ -39,10 +39,19 @@
 // and the round's outcome), state.json (the finished rounds), weights_<round>.lbar (the committed weights after
 // that round), precision.json (the final per-layer config). A resumed run restarts the round after the last
 // finished one; a round is finished once its state is written, so a kill inside a round repeats that round.
+// state_<round>.json and weights_<round>.lbar are kept for every round.
+//
+// CCQ_SHARED_ROUNDS. Nothing in a round depends on the target: it only decides when the loop stops. Two searches
+// of the same inputs (model, init, data, seed, recipe, precision, and settings other than the target) therefore
+// run the same rounds until the one with the higher target stops. seed_from() lets a search start from another's
+// round instead of repeating it; the rounds are bit-identical to the ones it would have run (a resume from the
+// donor's files), so its result is the one a search from scratch gives. A grid (lab/runner.h) offers the
+// same-seed cells of one method that differ only in the target as donors.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -126,6 +135,9 @@ struct CcqResult {
   std::vector<CcqRound> history;  // round 0 (the start) first
   double fp32_acc = 0.0, final_acc = 0.0;
   bool target_reached = false, finished = false;
+  // seed_from: the donor search's directory and round this search started from ("" / −1: it ran every round).
+  std::string seeded_from;
+  int seeded_round = -1;
   int64_t warmup_steps = 0, finetune_steps = 0;  // done by the search, over all its resumed parts
   double seconds = 0.0;
   ModelCost cost;
@@ -143,6 +155,18 @@ class CcqSearch {
   PrecisionConfig config_for(const std::vector<int>& rungs) const;
   std::vector<Precision> precisions_for(const std::vector<int>& rungs) const;
   bool target_met(const ModelCost& c) const;
+  // The target test on a round's recorded cost (CcqRound: the committed config after the round).
+  bool target_met(double avg_wbits, double size_bytes, double bitops) const;
+
+  // Starts a search that has no state of its own from the rounds of another search of the same inputs with
+  // another target (CCQ_SHARED_ROUNDS below): among `donor_dirs` (other searches' directories; missing ones, ones
+  // searched with other settings than this one's up to the target, or of another model's layers are skipped), the
+  // donor giving the latest usable round n is taken: the first round after which this search's target is met (this
+  // search would stop right after it), else the donor's last finished round. Its state_<n>.json and
+  // weights_<n>.lbar become this search's state (settings replaced by this one's, "seeded_from" recorded; the
+  // search time and steps of rounds 0..n are the donor's, so this search's cost still counts them), and run()
+  // resumes from there. Returns {donor directory, n}, or {"", -1} when no donor fits (nothing is written then).
+  std::pair<std::string, int> seed_from(const std::vector<std::string>& donor_dirs) const;
 
  private:
   void write_state(const CcqResult& r, int round) const;

@@ -203,6 +203,12 @@ SearchResult Ccq::search(const SearchContext& ctx) {
   CcqBackend& backend = *owned;
   if (ctx.log) ctx.log(fmt::format("ccq: search in {} (ladder {}, target {} <= {})", ctx.dir, s_.ladder, s_.target,
                                    s_.target_value));
+  if (!ctx.donors.empty() && !fs::exists(fs::path(ctx.dir) / "state.json", ec)) {
+    const auto [from, round] = search.seed_from(ctx.donors);
+    if (round >= 0 && ctx.log)
+      ctx.log(fmt::format("ccq: rounds 0..{} taken from {} (the same search with another target; they are the rounds "
+                          "this one would run)", round, from));
+  }
   const CcqResult r = search.run(backend);
   const std::string weights = (fs::path(ctx.dir) / "searched.lbar").string();
   backend.save(weights);
@@ -216,6 +222,7 @@ SearchResult Ccq::search(const SearchContext& ctx) {
               {"search_target_reached", r.target_reached ? 1 : 0},
               {"search_fp32_val_acc", r.fp32_acc},
               {"search_val_acc", r.final_acc}};
+  if (r.seeded_round >= 0) metrics_["search_seeded_round"] = r.seeded_round;
   if (ctx.log)
     ctx.log(fmt::format("ccq: {} rounds, {:.1f} s, {:.2f} QAT-epoch equivalents; average weight bits {:.3f}, {} B, "
                         "target {}reached; val acc {:.2f}% (fp32 {:.2f}%)",

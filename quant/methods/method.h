@@ -46,6 +46,9 @@ struct SearchContext {
   bool val_is_holdout = false;  // val is a hold-out of the training set (never the test split)
   std::string dir;              // the search's own directory (created by the search)
   bool resume = false;          // continue the search recorded in dir; false = start afresh
+  // Other searches' directories this search may start from when it has no state of its own (CCQ: the same search
+  // with another target, quant/methods/ccq.h CCQ_SHARED_ROUNDS); the method checks each and skips what does not fit.
+  std::vector<std::string> donors;
   std::function<void(const std::string& line)> log;
 };
 // What a search returns: the quantization and the weights the final training starts from, the search's wall

@@ -360,15 +360,33 @@ TEST_CASE("reproduce: a method without a teacher (CCQ) in a cell that starts fro
      "precision_label": "W8A4", "precision": {"scheme": "dorefa", "wbits": 8, "abits": 4, "first_last": "q"},
      "method": {"name": "ccq", "ladder": "8,4,2", "target": "avg_wbits", "target_value": 6, "warmup_steps": 1,
                 "finetune_steps": 1, "val_images": 16, "epsilon": 1.0},
+     "teacher": "t", "init_from": "teacher", "epochs": 1, "est_seconds": 1},
+    {"id": "ccq_hi", "label": "T: CCQ 7", "model": "lenet5", "dataset": "mnist", "method_label": "CCQ",
+     "precision_label": "W8A4", "precision": {"scheme": "dorefa", "wbits": 8, "abits": 4, "first_last": "q"},
+     "method": {"name": "ccq", "ladder": "8,4,2", "target": "avg_wbits", "target_value": 7, "warmup_steps": 1,
+                "finetune_steps": 1, "val_images": 16, "epsilon": 1.0},
+     "teacher": "t", "init_from": "teacher", "epochs": 1, "est_seconds": 1},
+    {"id": "ccq_eps", "label": "T: CCQ eps", "model": "lenet5", "dataset": "mnist", "method_label": "CCQ",
+     "precision_label": "W8A4", "precision": {"scheme": "dorefa", "wbits": 8, "abits": 4, "first_last": "q"},
+     "method": {"name": "ccq", "ladder": "8,4,2", "target": "avg_wbits", "target_value": 7, "warmup_steps": 1,
+                "finetune_steps": 1, "val_images": 16, "epsilon": 0.9},
      "teacher": "t", "init_from": "teacher", "epochs": 1, "est_seconds": 1}])");
   j["claims"] = json::array();
   const Grid g = grid_from_json(j, "tccq.json", [](const std::string&) -> std::string { return ""; });
   const GridOutcome o = run_grid(g, options(out));
-  CHECK(o.trained == 1);
+  CHECK(o.trained == 3);
   const json r = read_json(out / "runs" / "ccq_seed1" / "results.json");
   CHECK(r.at("method").at("name") == "ccq");
   CHECK_FALSE(r.at("method").contains("teacher"));                           // not distilled from
   CHECK(r.at("teacher").at("id") == "t");  // the cell's teacher, its starting point (the search's --init)
   CHECK(r.at("init").at("path").get<std::string>().find("searched.lbar") != std::string::npos);  // final fine-tune
+  // The target-7 cell starts from the target-6 cell's rounds (same seed, teacher, recipe and other settings);
+  // the cell with another epsilon searches on its own.
+  CHECK_FALSE(r.at("metrics").contains("search_seeded_round"));
+  const json hi = read_json(out / "runs" / "ccq_hi_seed1" / "results.json");
+  REQUIRE(hi.at("metrics").contains("search_seeded_round"));
+  CHECK(hi.at("metrics").at("search_seeded_round").get<int>() >= 1);
+  CHECK(hi.at("metrics").at("search_warmup_steps").get<int>() >= 1);  // the rounds it took count in its cost
+  CHECK_FALSE(read_json(out / "runs" / "ccq_eps_seed1" / "results.json").at("metrics").contains("search_seeded_round"));
   fs::remove_all(out);
 }

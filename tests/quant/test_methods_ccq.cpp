@@ -300,6 +300,61 @@ TEST_CASE("ccq: a search stopped between rounds resumes to the same result (scri
   fs::remove_all(resumed);
 }
 
+TEST_CASE("ccq: a search started from another target's rounds ends as a search from scratch does") {
+  auto make_backend = [] {
+    ScriptedBackend be;
+    be.cost["a"][6] = 0.002;
+    be.cost["a"][4] = 0.004;
+    be.cost["b"][6] = 0.001;
+    be.cost["b"][4] = 0.003;
+    be.cost["b"][3] = 0.006;
+    be.cost["c"][6] = 0.0;
+    return be;
+  };
+  auto at = [](double target) { return settings({{"target_value", target}, {"epsilon", 0.5}}); };
+  const fs::path low = temp_dir("donor_low"), high = temp_dir("donor_high"), seeded_high = temp_dir("seeded_high"),
+                 seeded_low = temp_dir("seeded_low"), other = temp_dir("seeded_other");
+  ScriptedBackend bl = make_backend(), bh = make_backend();
+  const CcqResult r_low = CcqSearch(at(3.0), tiny_layers(), base(), low.string()).run(bl);
+  const CcqResult r_high = CcqSearch(at(5.0), tiny_layers(), base(), high.string()).run(bh);
+  REQUIRE(r_low.history.size() > r_high.history.size());  // the lower target runs on past the higher one
+
+  // Target 5 from the target-3 search: its rounds up to where 5 is met, then the stop; the same result.
+  CcqSearch sh(at(5.0), tiny_layers(), base(), seeded_high.string());
+  const auto [from_h, round_h] = sh.seed_from({other.string(), low.string()});  // a missing donor is skipped
+  CHECK(from_h == low.string());
+  CHECK(round_h == r_high.history.back().round);
+  ScriptedBackend b1 = make_backend();
+  const CcqResult r1 = sh.run(b1);
+  CHECK(b1.warm_ups == 0);  // nothing left to search
+  CHECK(r1.rungs == r_high.rungs);
+  CHECK(r1.target_reached);
+  CHECK(r1.warmup_steps == r_high.warmup_steps);  // the cost of the rounds it took counts
+  CHECK(r1.seeded_round == round_h);
+  CHECK(b1.committed == bh.committed);
+  CHECK(slurp(seeded_high / "rounds.csv") == slurp(high / "rounds.csv"));
+  CHECK(slurp(seeded_high / "precision.json") == slurp(high / "precision.json"));
+
+  // Target 3 from the (shorter) target-5 search: its last round, then the search goes on; the same result.
+  CcqSearch sl(at(3.0), tiny_layers(), base(), seeded_low.string());
+  CHECK(sl.seed_from({high.string()}).second == r_high.history.back().round);
+  ScriptedBackend b2 = make_backend();
+  const CcqResult r2 = sl.run(b2);
+  CHECK(b2.warm_ups > 0);
+  CHECK(b2.warm_ups < bl.warm_ups);
+  CHECK(r2.rungs == r_low.rungs);
+  CHECK(b2.committed == bl.committed);
+  CHECK(slurp(seeded_low / "rounds.csv") == slurp(low / "rounds.csv"));
+
+  // Other settings (epsilon), or a donor that kept only its last round when an earlier one is needed: not used.
+  CcqSearch se(settings({{"target_value", 5.0}, {"epsilon", 0.4}}), tiny_layers(), base(), other.string());
+  CHECK(se.seed_from({low.string()}).second == -1);
+  CHECK_FALSE(fs::exists(other / "state.json"));
+  for (int k = 0; k < r_low.history.back().round; ++k) fs::remove(low / ("state_" + std::to_string(k) + ".json"));
+  CHECK(CcqSearch(at(5.0), tiny_layers(), base(), other.string()).seed_from({low.string()}).second == -1);
+  for (const fs::path& d : {low, high, seeded_high, seeded_low, other}) fs::remove_all(d);
+}
+
 TEST_CASE("ccq: a QAT search stopped between rounds resumes to the same weights") {
   const fs::path d = temp_dir("qat");
   fs::create_directories(d);
@@ -340,17 +395,32 @@ TEST_CASE("ccq: a QAT search stopped between rounds resumes to the same weights"
   CHECK(b.finished);
   CHECK(a.rungs == b.rungs);
   CHECK(slurp(d / "straight" / "rounds.csv") == slurp(d / "resumed" / "rounds.csv"));
-  const nn::Archive wa = nn::read_archive((d / "straight" / "final.lbar").string());
-  const nn::Archive wb = nn::read_archive((d / "resumed" / "final.lbar").string());
-  REQUIRE(wa.tensors.size() == wb.tensors.size());
-  for (size_t i = 0; i < wa.tensors.size(); ++i) {
-    const Tensor& x = wa.tensors[i].second;
-    const Tensor& y = wb.tensors[i].second;
-    REQUIRE(x.numel() == y.numel());
-    bool same = true;
-    for (int64_t k = 0; k < x.numel(); ++k) same = same && x.data()[k] == y.data()[k];
-    CHECK_MESSAGE(same, wa.tensors[i].first);
+  auto same_weights = [&](const fs::path& x_dir, const fs::path& y_dir) {
+    const nn::Archive wa = nn::read_archive((x_dir / "final.lbar").string());
+    const nn::Archive wb = nn::read_archive((y_dir / "final.lbar").string());
+    REQUIRE(wa.tensors.size() == wb.tensors.size());
+    for (size_t i = 0; i < wa.tensors.size(); ++i) {
+      const Tensor& x = wa.tensors[i].second;
+      const Tensor& y = wb.tensors[i].second;
+      REQUIRE(x.numel() == y.numel());
+      bool same = true;
+      for (int64_t k = 0; k < x.numel(); ++k) same = same && x.data()[k] == y.data()[k];
+      CHECK_MESSAGE(same, wa.tensors[i].first);
+    }
+  };
+  same_weights(d / "straight", d / "resumed");
+  // A search with a lower target runs the same rounds first: the target-7 search started from its rounds ends
+  // with the same weights as the one that ran them itself.
+  const CcqSettings lower = settings({{"target_value", 6}, {"warmup_steps", 2}, {"finetune_steps", 3}, {"epsilon", 1}});
+  {
+    auto be = make_qat_ccq_backend(ctx, lower, names);
+    CHECK(CcqSearch(lower, geo, ctx.quant.precision, (d / "lower").string()).run(*be).history.size() >
+          a.history.size());
   }
+  CcqSearch seeded(s, geo, ctx.quant.precision, (d / "seeded").string());
+  CHECK(seeded.seed_from({(d / "lower").string()}).second == a.history.back().round);
+  run(d / "seeded", 0);
+  same_weights(d / "straight", d / "seeded");
   // Without a hold-out or an fp32 start the search refuses.
   Ccq m(s);
   SearchContext bad = ctx;
