@@ -4,7 +4,9 @@
 // uses for every run). Prints the final test accuracy on stdout. The training config is validated once, by
 // the library (nn::TrainConfig::validate, which names fields); its messages are given here with the flag names.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -26,6 +28,7 @@ struct TrainArgs {
   int64_t log_every = 100;
   QuantFlags quant;
   std::string method, teacher;
+  std::vector<std::string> search_from;
   MethodFlags method_flags;
 };
 
@@ -92,6 +95,17 @@ int run_train(const TrainArgs& a) {
   spec.out_dir = a.out.empty() ? fmt::format("runs/{}_{}_seed{}", a.cfg.model, a.cfg.dataset, a.cfg.seed) : a.out;
   spec.resume = a.resume;
   spec.force = a.force;
+  // --search-from RUN: the earlier run's search directory (<RUN>/<method>/); the method checks what fits.
+  LOWBIT_CHECK(a.search_from.empty() || (!a.method.empty() && quant::make_method(a.method, nlohmann::json::object())->searches()),
+               "--search-from needs a --method that searches a precision (ccq), got '{}'",
+               a.method.empty() ? "none" : a.method);
+  for (const std::string& d : a.search_from) {
+    std::error_code ec;
+    const std::filesystem::path state = std::filesystem::path(d) / a.method / "state.json";
+    LOWBIT_CHECK(std::filesystem::exists(state, ec), "--search-from '{}': no {} search there (no '{}')", d, a.method,
+                 state.string());
+    spec.search_donors.push_back((std::filesystem::path(d) / a.method).string());
+  }
   spec.progress = nn::default_progress_mode(a.no_progress);
   spec.log_every = a.log_every;
   spec.on_start = [](const std::string& what) { std::fprintf(stderr, "%s\n", what.c_str()); };
@@ -153,6 +167,10 @@ Command register_train(CLI::App& app) {
   s->add_option("--method", a->method, "Training method: " + method_choices());
   s->add_option("--teacher", a->teacher,
                 "Teacher model file (model.lbar or checkpoint.lbar) for a method that uses one (kd, ...)");
+  s->add_option("--search-from", a->search_from,
+                "Earlier runs (their --out) whose saved search rounds a searching method (ccq) may start from: "
+                "the same search with another target (comma-separated)")
+      ->delimiter(',');
   add_method_flags(*s, a->method_flags);
   return {s, [a, wd] {
             if (wd->count() == 0) a->cfg.weight_decay = nn::TrainConfig::conventional_weight_decay(a->cfg.optimizer);

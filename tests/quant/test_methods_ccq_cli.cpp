@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +52,32 @@ TEST_CASE("cli: train --method ccq searches, records and writes a precision conf
   r = run("info '" + (d / "ccq" / "model.lbar").string() + "'");
   REQUIRE_MESSAGE(r.status == 0, r.all());
   CHECK(has(r.out, "W8A8img"));  // the first layer, quantized, reads the 8-bit image codes
+
+  // The same search with a higher target starts from the first one's rounds (--search-from its run), and ends as
+  // a search of its own would; a run without such a search, or a method that does not search, is refused.
+  const std::string hi = "--val-holdout 16 --method ccq --ccq-warmup-steps 1 --ccq-finetune-steps 2 "
+                         "--ccq-target-value 7 --ccq-epsilon 1 ";
+  r = run("train " + common + q + hi + "--out '" + (d / "hi").string() + "'");
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  r = run("train " + common + q + hi + "--search-from '" + (d / "ccq").string() + "' --out '" + (d / "hi_from").string() +
+          "'");
+  REQUIRE_MESSAGE(r.status == 0, r.all());
+  CHECK(has(r.all(), "taken from"));
+  {
+    std::ifstream a(d / "hi" / "ccq" / "precision.json"), b(d / "hi_from" / "ccq" / "precision.json");
+    std::stringstream sa, sb;
+    sa << a.rdbuf();
+    sb << b.rdbuf();
+    CHECK(sa.str() == sb.str());
+    CHECK_FALSE(sa.str().empty());
+  }
+  r = run("train " + common + q + hi + "--search-from '" + (d / "fp32").string() + "' --out '" + (d / "e0").string() +
+          "'");
+  CHECK(r.status != 0);
+  CHECK(has(r.all(), "--search-from '" + (d / "fp32").string() + "': no ccq search there"));
+  r = run("train " + common + q + "--search-from '" + (d / "ccq").string() + "' --out '" + (d / "e0").string() + "'");
+  CHECK(r.status != 0);
+  CHECK(has(r.all(), "--search-from needs a --method that searches a precision (ccq), got 'none'"));
 
   r = run("train " + common + q + "--val-holdout 16 --method ccq --ccq-ladder 8,9 --out '" + (d / "e1").string() + "'");
   CHECK(r.status != 0);
