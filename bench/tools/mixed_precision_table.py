@@ -7,7 +7,8 @@ Per benchmark the median over repetitions is used (the "median" aggregate; the s
 A found config (ccq_* / dfq_*) is paired with the uniform config (uniform_w<b>_a<a>) of the same model, activation
 bits and thread count whose packed size (size_bytes counter) is nearest to it; a tie goes to the smaller uniform
 model. The ratio is time(uniform) / time(found): above 1 the mixed config is faster than the uniform one of about
-its size. python3 standard library only.
+its size. A tie in size (W3 and W4 share the 4-bit container) goes to the smaller model, then the fewer bits.
+python3 standard library only.
 """
 import json
 import re
@@ -49,6 +50,7 @@ def main(path):
     print("| model | threads | found config | avg W bits | size (B) | GBitOPs/img | ms | nearest uniform | size (B) | "
           "GBitOPs/img | ms | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    ratios = []
     for (model, config, threads), r in sorted(rows.items()):
         if config.startswith("uniform_"):
             continue
@@ -57,10 +59,15 @@ def main(path):
                if k[0] == model and k[2] == threads and k[1].startswith("uniform_") and k[1].endswith("_a" + abits)]
         if not uni:
             continue
-        (uk, u) = min(uni, key=lambda kv: (abs(kv[1]["size"] - r["size"]), kv[1]["size"]))
+        (uk, u) = min(uni, key=lambda kv: (abs(kv[1]["size"] - r["size"]), kv[1]["size"], kv[1]["bits"]))
         print(f"| {model} | {threads} | {config} | {r['bits']:.2f} | {r['size']:.0f} | {r['bitops'] / 1e9:.4f} | "
               f"{r['ms']:.2f} | {uk[1]} | {u['size']:.0f} | {u['bitops'] / 1e9:.4f} | {u['ms']:.2f} | "
               f"{u['ms'] / r['ms']:.2f} |")
+        ratios.append(u["ms"] / r["ms"])
+    if ratios:
+        ratios.sort()
+        mid = ratios[len(ratios) // 2] if len(ratios) % 2 else 0.5 * (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2])
+        print(f"\n{len(ratios)} pairs: ratio from {ratios[0]:.2f} to {ratios[-1]:.2f}, median {mid:.2f}.")
 
 
 if __name__ == "__main__":
