@@ -86,15 +86,16 @@ std::vector<Config> found_configs(int seed, std::map<std::string, std::set<int>>
       if (method.empty() || r.value("seed", 0) != seed || !r.contains("layer_bits") || r["layer_bits"].is_null())
         continue;
       const std::string model = p.at("model").get<std::string>();
-      if (p.value("dataset", "") != "mnist" && p.value("dataset", "") != "fashion-mnist") continue;
+      const std::string dataset = p.value("dataset", "");
+      if (dataset != "mnist" && dataset != "fashion-mnist") continue;
+      if (model == "lenet5" && dataset == "fashion-mnist") continue;  // one LeNet-5 data set suffices
       const int abits = std::stoi(p.at("A").get<std::string>());
       nlohmann::json c = quant::PrecisionConfig::uniform(quant::Scheme::dorefa, 8, abits, quant::EdgePolicy::q).to_json();
       c["layers"] = nlohmann::json::array();
       for (const nlohmann::json& l : r["layer_bits"])
         c["layers"].push_back({{"match", l.at("layer")}, {"wbits", l.at("wbits")}});
-      const std::string name = method + "_" + target_of(r.at("cell").get<std::string>()) + "_a" + std::to_string(abits) +
-                               "_" + p.value("dataset", "");
-      if (model == "lenet5" && p.value("dataset", "") == "fashion-mnist") continue;  // one LeNet-5 data set suffices
+      const std::string name =
+          method + "_" + target_of(r.at("cell").get<std::string>()) + "_a" + std::to_string(abits) + "_" + dataset;
       out.push_back({model, name, quant::PrecisionConfig::from_json(c, path + ": " + name)});
       abits_by_model[model].insert(abits);
     }

@@ -360,24 +360,19 @@ bool GridRun::finished_on_disk(const PlannedRun& pr) const {
   return r.is_object() && r.contains("test") && r["test"].is_object() && r["test"].contains("acc");
 }
 
-// CCQ_SHARED_ROUNDS (quant/methods/ccq.h): for a searching method, the same-seed cells that differ from `c` only
-// in the method's target (same model, data, teacher, init, recipe, precision, subset and other settings) offer
-// their search directories; the method checks each again (its settings and layers) and takes the latest round
-// that is also its own.
+// CCQ_SHARED_ROUNDS (quant/methods/ccq.h): for a searching method, the same-seed cells of the same method with the
+// same model, data, teacher, init, recipe, precision and subset offer their search directories. Which of the
+// method's settings may differ (CCQ: only the target) is the method's to judge: it checks each donor's recorded
+// settings and layers, and takes the latest round that is also its own.
 std::vector<std::string> GridRun::search_donors(const GridCell& c, uint64_t seed) const {
   std::vector<std::string> out;
   if (!c.method.is_object() || !c.method.contains("name") || !c.method["name"].is_string()) return out;
   const std::string name = c.method["name"].get<std::string>();
   if (!quant::make_method(name, nlohmann::json::object())->searches()) return out;
-  auto decisive = [](nlohmann::json m) {
-    m.erase("target");
-    m.erase("target_value");
-    return m;
-  };
   auto quant_json = [](const RunIdentity& id) { return id.quant ? id.quant->to_json() : nlohmann::json(); };
   const RunIdentity mine = run_identity(g_, c, seed);
   for (const GridCell& o : g_.cells) {
-    if (o.id == c.id || !o.method.is_object() || decisive(o.method) != decisive(c.method)) continue;
+    if (o.id == c.id || !o.method.is_object() || o.method.value("name", nlohmann::json()) != name) continue;
     if (o.model != c.model || o.dataset != c.dataset || o.teacher != c.teacher || o.init_from != c.init_from) continue;
     const RunIdentity theirs = run_identity(g_, o, seed);
     if (theirs.config != mine.config || quant_json(theirs) != quant_json(mine) || theirs.train_subset != mine.train_subset)
